@@ -1,0 +1,364 @@
+//! Rewriting of one function body: copies every instruction (with function indices remapped)
+//! and wraps the memory accesses, atomics and calls it must report.
+
+use wasm_encoder::reencode::Reencode;
+use wasm_encoder::{Encode, Function, Instruction as I, ValType};
+use wasmparser::{FunctionBody, Operator};
+
+use crate::access::{classify, Access, Atomic, Plain};
+use crate::module_info::ModuleInfo;
+use crate::record::{Buffer, RecordAddr};
+use crate::remap::Remap;
+use crate::scratch::{Role, Scratch};
+use crate::{AtomicOp, BulkOp, Hook, InstrumentError, Site, SiteKind};
+
+/// Module-wide facts every body rewrite needs.
+pub(crate) struct Context<'a> {
+    pub info: &'a ModuleInfo,
+    /// The instrumented memory, if any.
+    pub target: Option<u32>,
+    pub buffer: Buffer,
+    pub call_stacks: bool,
+}
+
+/// A rewritten body and where each input instruction went.
+pub(crate) struct RewrittenBody {
+    pub function: Function,
+    /// `(offset in the new body, module-relative offset in the input)`, one per input
+    /// instruction, in order; new-body offsets count from the locals declaration like
+    /// `FunctionBody::range().start` does.
+    pub entries: Vec<(u32, u32)>,
+}
+
+/// Rewrites the body of input function `func`; with `instrument` false it is only copied.
+pub(crate) fn rewrite_body(
+    ctx: &Context<'_>,
+    body: &FunctionBody<'_>,
+    func: u32,
+    instrument: bool,
+    sites: &mut Vec<Site>,
+) -> Result<RewrittenBody, InstrumentError> {
+    let mut remap = Remap;
+    let mut locals = Vec::new();
+    let mut declared: u64 = 0;
+    for pair in body.get_locals_reader()? {
+        let (count, ty) = pair?;
+        declared += u64::from(count);
+        let ty = remap
+            .val_type(ty)
+            .map_err(|e| InstrumentError::reencode("locals", e))?;
+        locals.push((count, ty));
+    }
+    let base = u64::from(ctx.info.params_of(func)?) + declared;
+    let base = u32::try_from(base).map_err(|_| {
+        InstrumentError::Unsupported(format!("function {func} declares more than 2^32 locals"))
+    })?;
+
+    let mut rw = BodyRewriter {
+        ctx,
+        remap,
+        scratch: Scratch::new(base),
+        out: Vec::new(),
+        sites,
+        func,
+        body_start: body.range().start,
+        offset: 0,
+    };
+    let mut entries = Vec::new();
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let (op, offset) = reader.read_with_offset()?;
+        entries.push((rw.out.len() as u32, offset as u32));
+        rw.offset = offset;
+        if instrument {
+            rw.instrument(op)?;
+        } else {
+            rw.copy(op)?;
+        }
+    }
+
+    locals.extend(rw.scratch.types().map(|ty| (1, ty)));
+    let mut function = Function::new(locals);
+    let locals_len = function.byte_len() as u32;
+    function.raw(rw.out);
+    for entry in &mut entries {
+        entry.0 += locals_len;
+    }
+    Ok(RewrittenBody { function, entries })
+}
+
+/// State while rewriting one body.
+struct BodyRewriter<'c, 's> {
+    ctx: &'c Context<'c>,
+    remap: Remap,
+    scratch: Scratch,
+    /// Encoded instructions (without the locals declaration).
+    out: Vec<u8>,
+    sites: &'s mut Vec<Site>,
+    func: u32,
+    body_start: usize,
+    /// Module-relative input offset of the instruction being rewritten.
+    offset: usize,
+}
+
+impl BodyRewriter<'_, '_> {
+    fn put(&mut self, i: I<'_>) {
+        i.encode(&mut self.out);
+    }
+
+    /// Emits `op` itself, with indices remapped.
+    fn copy(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        let ins = self
+            .remap
+            .instruction(op)
+            .map_err(|e| InstrumentError::reencode("code", e))?;
+        ins.encode(&mut self.out);
+        Ok(())
+    }
+
+    /// Adds a site for the current instruction and returns its index.
+    fn site(&mut self, kind: SiteKind) -> u32 {
+        let index = self.sites.len() as u32;
+        self.sites.push(Site {
+            kind,
+            func: self.func,
+            offset: self.offset as u32,
+            body_offset: (self.offset - self.body_start) as u32,
+        });
+        index
+    }
+
+    fn instrument(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        match op {
+            Operator::Call { function_index }
+                if !self.ctx.info.own_imports.contains(&function_index) =>
+            {
+                return self.call(op)
+            }
+            Operator::CallIndirect { .. } | Operator::CallRef { .. } => return self.call(op),
+            // Tail calls replace the caller's frame: the caller's own CallExit (emitted by its
+            // caller after the call returns) pops the frame, so they are left plain.
+            _ => {}
+        }
+        let Some(access) = classify(&op) else {
+            return self.copy(op);
+        };
+        let target = self.ctx.target;
+        if access == Access::Fence {
+            let site = self.site(SiteKind::Fence);
+            self.put(I::I32Const(site as i32));
+            self.put(I::Call(Hook::Fence.func_index()));
+            return self.copy(op);
+        }
+        let touches_target = match access {
+            Access::Bulk { dst, src, .. } => {
+                let (d, s) = (Some(dst) == target, Some(src) == target);
+                if d != s {
+                    return Err(InstrumentError::Unsupported(format!(
+                        "memory.copy between the instrumented memory and another memory \
+                         (at input offset {:#x})",
+                        self.offset
+                    )));
+                }
+                d
+            }
+            _ => access.memory() == target,
+        };
+        if !touches_target || target.is_none() {
+            return self.copy(op);
+        }
+        match access {
+            Access::Plain(plain) => self.plain(op, plain),
+            Access::Atomic(atomic) => self.atomic(op, atomic),
+            Access::Wait { memarg, ty, size } => {
+                let site = self.site(SiteKind::Wait { size });
+                let timeout = self.scratch.get(Role::Operand2, ValType::I64);
+                let expected = self.scratch.get(Role::Operand, ty);
+                let a = self.scratch.get(Role::Addr, ValType::I32);
+                self.put(I::LocalSet(timeout));
+                self.put(I::LocalSet(expected));
+                self.put(I::LocalSet(a));
+                let e = self.effective(a, memarg.offset);
+                self.put(I::I32Const(site as i32));
+                self.put(I::LocalGet(e));
+                self.put(I::LocalGet(timeout));
+                self.put(I::Call(Hook::WaitBegin.func_index()));
+                self.put(I::LocalGet(a));
+                self.put(I::LocalGet(expected));
+                self.put(I::LocalGet(timeout));
+                self.copy(op)?;
+                let r = self.scratch.get(Role::Result, ValType::I32);
+                self.put(I::LocalTee(r));
+                self.put(I::I32Const(site as i32));
+                self.put(I::LocalGet(e));
+                self.put(I::LocalGet(r));
+                self.put(I::Call(Hook::WaitEnd.func_index()));
+                Ok(())
+            }
+            Access::Notify { memarg } => {
+                let site = self.site(SiteKind::Notify);
+                let count = self.scratch.get(Role::Operand, ValType::I32);
+                let a = self.scratch.get(Role::Addr, ValType::I32);
+                self.put(I::LocalSet(count));
+                self.put(I::LocalSet(a));
+                let e = self.effective(a, memarg.offset);
+                self.put(I::I32Const(site as i32));
+                self.put(I::LocalGet(e));
+                self.put(I::LocalGet(count));
+                self.put(I::Call(Hook::Notify.func_index()));
+                self.put(I::LocalGet(a));
+                self.put(I::LocalGet(count));
+                self.copy(op)
+            }
+            Access::Bulk { op: bulk, .. } => self.bulk(op, bulk),
+            Access::Fence => unreachable!("handled above"),
+        }
+    }
+
+    /// `CallEnter` before, `CallExit` after: both leave the operand stack untouched.
+    fn call(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        if !self.ctx.call_stacks {
+            return self.copy(op);
+        }
+        let enter = self.site(SiteKind::CallEnter);
+        let exit = self.site(SiteKind::CallExit);
+        self.record(RecordAddr::Zero, enter);
+        self.copy(op)?;
+        self.record(RecordAddr::Zero, exit);
+        Ok(())
+    }
+
+    fn record(&mut self, addr: RecordAddr, site: u32) {
+        self.ctx
+            .buffer
+            .emit(&mut self.out, &mut self.scratch, addr, site);
+    }
+
+    /// `[addr (, above)]` → record → `[addr (, above)]` → the access.
+    fn plain(&mut self, op: Operator<'_>, plain: Plain) -> Result<(), InstrumentError> {
+        let size = plain.size;
+        let kind = if plain.write {
+            SiteKind::Write { size }
+        } else {
+            SiteKind::Read { size }
+        };
+        let offset = memarg_offset32(plain.memarg.offset, self.offset)?;
+        let site = self.site(kind);
+        let above = plain.above.map(|ty| self.scratch.get(Role::Operand, ty));
+        let a = self.scratch.get(Role::Addr, ValType::I32);
+        if let Some(x) = above {
+            self.put(I::LocalSet(x));
+        }
+        self.put(I::LocalTee(a));
+        self.record(RecordAddr::Local { local: a, offset }, site);
+        if let Some(x) = above {
+            self.put(I::LocalGet(x));
+        }
+        self.copy(op)
+    }
+
+    /// `atomic_begin(site, ea)`, the access, `atomic_end(site, ea, result, operand, expected)`.
+    fn atomic(&mut self, op: Operator<'_>, atomic: Atomic) -> Result<(), InstrumentError> {
+        let Atomic {
+            memarg,
+            op: aop,
+            size,
+            ty,
+        } = atomic;
+        let site = self.site(SiteKind::Atomic { op: aop, size });
+        let a = self.scratch.get(Role::Addr, ValType::I32);
+        // Operands above the address, bottom to top.
+        let operands: Vec<u32> = match aop {
+            AtomicOp::Load => vec![],
+            AtomicOp::Cmpxchg => vec![
+                self.scratch.get(Role::Operand, ty),
+                self.scratch.get(Role::Operand2, ty),
+            ],
+            _ => vec![self.scratch.get(Role::Operand, ty)],
+        };
+        for &local in operands.iter().rev() {
+            self.put(I::LocalSet(local));
+        }
+        self.put(I::LocalSet(a));
+        let e = self.effective(a, memarg.offset);
+        self.put(I::I32Const(site as i32));
+        self.put(I::LocalGet(e));
+        self.put(I::Call(Hook::AtomicBegin.func_index()));
+        self.put(I::LocalGet(a));
+        for &local in &operands {
+            self.put(I::LocalGet(local));
+        }
+        self.copy(op)?;
+        let result = (aop != AtomicOp::Store).then(|| self.scratch.get(Role::Result, ty));
+        if let Some(r) = result {
+            self.put(I::LocalTee(r));
+        }
+        self.put(I::I32Const(site as i32));
+        self.put(I::LocalGet(e));
+        match result {
+            Some(r) => self.get_as_i64(r, ty),
+            None => self.put(I::I64Const(0)),
+        }
+        // operand = stored value / rmw operand / cmpxchg replacement (the last operand).
+        match operands.last() {
+            Some(&x) => self.get_as_i64(x, ty),
+            None => self.put(I::I64Const(0)),
+        }
+        match (aop, operands.first()) {
+            (AtomicOp::Cmpxchg, Some(&x)) => self.get_as_i64(x, ty),
+            _ => self.put(I::I64Const(0)),
+        }
+        self.put(I::Call(Hook::AtomicEnd.func_index()));
+        Ok(())
+    }
+
+    /// `[dst, src_or_value, len]` → `bulk(site, dst, src_or_value, len)` → the instruction.
+    fn bulk(&mut self, op: Operator<'_>, bulk: BulkOp) -> Result<(), InstrumentError> {
+        let site = self.site(SiteKind::Bulk { op: bulk });
+        let len = self.scratch.get(Role::Operand2, ValType::I32);
+        let src = self.scratch.get(Role::Operand, ValType::I32);
+        let dst = self.scratch.get(Role::Addr, ValType::I32);
+        self.put(I::LocalSet(len));
+        self.put(I::LocalSet(src));
+        self.put(I::LocalSet(dst));
+        self.put(I::I32Const(site as i32));
+        for local in [dst, src, len] {
+            self.get_as_i64(local, ValType::I32);
+        }
+        self.put(I::Call(Hook::Bulk.func_index()));
+        for local in [dst, src, len] {
+            self.put(I::LocalGet(local));
+        }
+        self.copy(op)
+    }
+
+    /// Sets the i64 effective-address local to `i64.extend_i32_u(a) + offset` and returns it.
+    fn effective(&mut self, a: u32, offset: u64) -> u32 {
+        let e = self.scratch.get(Role::Effective, ValType::I64);
+        self.put(I::LocalGet(a));
+        self.put(I::I64ExtendI32U);
+        if offset != 0 {
+            self.put(I::I64Const(offset as i64));
+            self.put(I::I64Add);
+        }
+        self.put(I::LocalSet(e));
+        e
+    }
+
+    /// Pushes local `x` of type `ty` (i32 or i64) as an i64, zero-extending an i32.
+    fn get_as_i64(&mut self, x: u32, ty: ValType) {
+        self.put(I::LocalGet(x));
+        if ty == ValType::I32 {
+            self.put(I::I64ExtendI32U);
+        }
+    }
+}
+
+/// A memarg offset of a 32-bit memory as the u32 it must be.
+fn memarg_offset32(offset: u64, at: usize) -> Result<u32, InstrumentError> {
+    u32::try_from(offset).map_err(|_| {
+        InstrumentError::Unsupported(format!(
+            "memory offset {offset:#x} does not fit a 32-bit memory (at input offset {at:#x})"
+        ))
+    })
+}

@@ -1,0 +1,154 @@
+//! wasmgrind's instrumentation pass: rewrites a core wasm module so that every access to its
+//! shared memory, every atomic and every call reaches the race detector.
+//!
+//! This documentation is the **host ABI**: the contract between the instrumented module and the
+//! runtime/detector that executes it.
+//!
+//! # Overview
+//!
+//! Every instance of a module is one thread, so the module-defined memories and globals the pass
+//! adds are naturally per thread. Plain memory accesses and calls are logged by the instrumented
+//! code itself into a per-instance **event buffer** that the host drains in batches;
+//! synchronization (atomics, wait/notify, fences, bulk memory) calls the host directly.
+//!
+//! Only accesses to the **instrumented memory** are reported: the module's single shared memory
+//! (imported or defined `shared`), or, when it has none and [`Options::all_memories`] is set,
+//! memory 0. Accesses to other (non-shared) memories cannot race across instances. More than one
+//! shared memory, or a 64-bit instrumented memory, is rejected with
+//! [`InstrumentError::Unsupported`].
+//!
+//! # Added imports (all always present, module `wasmgrind`)
+//!
+//! The hooks are the **first function imports**, in this order, so hook `h` has function index
+//! `h as u32` ([`Hook`]); every input function index is shifted by [`Hook::COUNT`] = 8
+//! ([`FuncMap`]). None returns a value. Addresses passed to hooks are effective addresses
+//! computed as `i64.extend_i32_u(base) + memarg.offset` (no wrapping); i32 values are
+//! zero-extended to i64. `site` indexes [`Instrumented::sites`].
+//!
+//! | index | import | signature | when |
+//! |---|---|---|---|
+//! | 0 | `flush` | `()` | the event buffer is full (see below) |
+//! | 1 | `atomic_begin` | `(site: i32, addr: i64)` | before every atomic load/store/rmw/cmpxchg |
+//! | 2 | `atomic_end` | `(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` | after it: `result` = value returned (0 for stores), `operand` = stored value / rmw operand / cmpxchg replacement, `expected` = cmpxchg's expected value (0 otherwise) |
+//! | 3 | `wait_begin` | `(site: i32, addr: i64, timeout: i64)` | before `memory.atomic.wait32/64` |
+//! | 4 | `wait_end` | `(site: i32, addr: i64, result: i32)` | after it (`result` 0 ok, 1 not-equal, 2 timed out) |
+//! | 5 | `notify` | `(site: i32, addr: i64, count: i32)` | before `memory.atomic.notify` |
+//! | 6 | `fence` | `(site: i32)` | before `atomic.fence` |
+//! | 7 | `bulk` | `(site: i32, dst: i64, src: i64, len: i64)` | before `memory.copy/fill/init` on the instrumented memory; for fill `src` is the fill value, for init the offset in the data segment; the site's [`BulkOp`] says which |
+//!
+//! Draining the event buffer before handling a synchronization hook is the host's job. Calls to
+//! functions imported from module `wasmgrind` are never logged as calls.
+//!
+//! # Added exports and the event buffer
+//!
+//! * [`EVENTS_EXPORT`] `__wasmgrind_events`: a new **non-shared** memory, appended after the
+//!   input's memories (index = number of input memories, [`Instrumented::events_memory`]),
+//!   sized to hold [`Instrumented::buffer_capacity`] bytes (= [`Options::buffer_bytes`], a
+//!   multiple of 8, default 64 KiB).
+//! * [`CURSOR_EXPORT`] `__wasmgrind_cursor`: a mutable i32 global appended after the input's
+//!   globals ([`Instrumented::cursor_global`]): byte offset of the next free record, initially 0.
+//!
+//! A **record** is 8 bytes, little-endian: `u32 addr` then `u32 site`. It is written at
+//! `cursor`, the cursor is bumped by 8, and if then `cursor == capacity` the module calls
+//! `flush()`. The host reads records `[0, cursor)` through the exports and sets the cursor back
+//! to 0 (the module also writes 0 to the cursor after `flush` returns, so a host whose hooks do
+//! nothing still runs the module correctly). The host should also drain the buffer at its
+//! synchronization hooks and when the thread ends.
+//!
+//! Record kinds ([`SiteKind`]):
+//! * `Read { size }` / `Write { size }`: logged **before** every plain load/store of the
+//!   instrumented memory, of every width (i32/i64/f32/f64, 8/16/32-bit partial and
+//!   sign-extending forms, v128 load/store, v128 load splat/zero/extend with `size` = bytes read,
+//!   lane loads/stores with `size` = lane bytes). `addr` = `base + memarg.offset` wrapping to
+//!   u32. A trapping access is logged all the same.
+//! * `CallEnter` / `CallExit` (with [`Options::call_stacks`], default on): `addr` = 0, logged
+//!   before and after every `call`, `call_indirect` and `call_ref`; both sites carry the call
+//!   instruction's offset. Replaying them rebuilds each access's call stack. Tail calls
+//!   (`return_call*`) are left plain: the callee takes over the caller's frame, which the
+//!   `CallExit` of the caller's own call site pops. A call left by an exception or a trap has no
+//!   `CallExit`.
+//!
+//! # Locations
+//!
+//! Every [`Site`] names its input function index and the input instruction's module-relative
+//! code offset (and its offset within the function body), so DWARF and the name section of the
+//! **input** apply. [`Instrumented::offset_map`] maps any code offset of the instrumented module
+//! (e.g. from a wasmtime backtrace) back to the input instruction it belongs to, and
+//! [`Instrumented::func_map`] maps function indices.
+//!
+//! # Output module
+//!
+//! Existing local indices are unchanged (scratch locals are appended). All custom sections are
+//! kept except those describing code offsets of the input (`.debug_*`, `reloc.*`, `linking`,
+//! `sourceMappingURL`, `external_debug_info`, `metadata.code.*`); the `name` section is kept,
+//! remapped, and names the hooks `wasmgrind::<name>`.
+//!
+//! # Record emission: inline vs helper
+//!
+//! Records are emitted inline ([`RecordMode::Inline`]): one `i64.store` of `(site << 32) | addr`
+//! plus the cursor bump and a rarely-taken flush branch. The alternative, a call to a generated
+//! helper `(addr, site)` ([`RecordMode::Helper`], via [`instrument_with_mode`]), makes the code
+//! smaller but cranelift does not inline it, and a call per access costs more than the record.
+//! Measured on a loop doing 3 accesses per iteration (wasmtime 50 via its Python embedding, 2
+//! cores): uninstrumented 0.67 ns/iteration, inline 6.6 ns, helper 16.8 ns, i.e. about 2 ns
+//! per logged access inline against 5.4 ns through the helper.
+
+mod abi;
+mod access;
+mod body;
+mod error;
+mod func_map;
+mod module_info;
+mod offset_map;
+mod options;
+mod record;
+mod remap;
+mod rewrite;
+mod scratch;
+mod site;
+
+pub use abi::{Hook, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE, RECORD_SIZE};
+pub use error::InstrumentError;
+pub use func_map::FuncMap;
+pub use offset_map::{BodyMap, OffsetMap};
+pub use options::Options;
+pub use record::RecordMode;
+pub use site::{AtomicOp, BulkOp, Site, SiteKind};
+
+/// The result of instrumenting a module.
+#[derive(Debug, Clone)]
+pub struct Instrumented {
+    /// The instrumented module.
+    pub wasm: Vec<u8>,
+    /// What each site index (in records and hook calls) stands for.
+    pub sites: Vec<Site>,
+    /// Function indices of the instrumented module ↔ of the input.
+    pub func_map: FuncMap,
+    /// Code offsets of the instrumented module → of the input.
+    pub offset_map: OffsetMap,
+    /// Capacity of the event buffer in bytes (a multiple of [`RECORD_SIZE`]).
+    pub buffer_capacity: u32,
+    /// Index of the event buffer memory in the instrumented module.
+    pub events_memory: u32,
+    /// Index of the cursor global in the instrumented module.
+    pub cursor_global: u32,
+    /// The memory whose accesses are reported, if any.
+    pub instrumented_memory: Option<u32>,
+}
+
+/// Instruments `wasm` (a core module) as described in the crate documentation.
+///
+/// The input is not validated beyond decoding; instrumenting an invalid module yields an
+/// invalid module.
+pub fn instrument(wasm: &[u8], opts: &Options) -> Result<Instrumented, InstrumentError> {
+    instrument_with_mode(wasm, opts, RecordMode::default())
+}
+
+/// [`instrument`] with an explicit record emission strategy (for measurements).
+pub fn instrument_with_mode(
+    wasm: &[u8],
+    opts: &Options,
+    mode: RecordMode,
+) -> Result<Instrumented, InstrumentError> {
+    rewrite::rewrite(wasm, opts, mode)
+}
