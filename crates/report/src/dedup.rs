@@ -1,0 +1,89 @@
+//! Reporting each distinct problem once.
+
+use std::collections::HashSet;
+
+use crate::finding::Finding;
+use crate::frame::Frame;
+
+/// Identity of a code site: its code offset when known, else its symbolized
+/// location (findings built without offsets, e.g. from traces).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Site {
+    Offset(u32),
+    Symbolic {
+        function: Option<String>,
+        file: Option<String>,
+        line: Option<u32>,
+        column: Option<u32>,
+    },
+    Unknown,
+}
+
+impl Site {
+    fn of(stack: &[Frame]) -> Site {
+        match stack.first() {
+            Some(Frame {
+                code_offset: Some(offset),
+                ..
+            }) => Site::Offset(*offset),
+            Some(f) => Site::Symbolic {
+                function: f.function.clone(),
+                file: f.file.clone(),
+                line: f.line,
+                column: f.column,
+            },
+            None => Site::Unknown,
+        }
+    }
+}
+
+/// What makes two findings "the same": kind plus an unordered pair of sites.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    kind: &'static str,
+    sites: (Site, Site),
+}
+
+fn key(finding: &Finding) -> Key {
+    match finding {
+        Finding::DataRace(race) => {
+            let a = Site::of(&race.current.stack);
+            let b = Site::of(&race.previous.stack);
+            // Unordered: A-then-B and B-then-A are one race.
+            let sites = if a <= b { (a, b) } else { (b, a) };
+            Key {
+                kind: finding.kind(),
+                sites,
+            }
+        }
+    }
+}
+
+/// Remembers reported findings: one report per distinct pair of code locations
+/// (the innermost frames of both accesses, in either order).
+#[derive(Debug, Default)]
+pub struct Deduplicator {
+    seen: HashSet<Key>,
+}
+
+impl Deduplicator {
+    /// Nothing seen yet.
+    pub fn new() -> Deduplicator {
+        Deduplicator::default()
+    }
+
+    /// Records `finding`; true the first time its pair of sites is seen.
+    pub fn first_time(&mut self, finding: &Finding) -> bool {
+        self.seen.insert(key(finding))
+    }
+
+    /// Number of distinct findings seen.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether nothing has been seen.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}

@@ -1,0 +1,73 @@
+//! wasmgrind report: symbolization and the output formats of findings.
+//!
+//! - [`Symbolizer`] maps module-relative code offsets (of the module as the user gave
+//!   it) to [`Frame`]s using DWARF (with inlined frames) and the `name` section, and
+//!   data addresses to [`GlobalSymbol`]s.
+//! - [`Finding`] is the model of what wasmgrind reports; [`Deduplicator`] keeps one
+//!   report per distinct pair of code locations and [`Suppressions`] hides findings
+//!   the user asked to ignore.
+//! - Output goes to any [`std::io::Write`] the caller passes: [`TextRenderer`] (the
+//!   terminal report), [`write_json_line`] (JSON Lines), [`write_sarif`] (SARIF
+//!   2.1.0), and [`Tally`] for the final count line.
+//!
+//! # JSON Lines format
+//!
+//! `--format json` writes one object per finding per line. The field names are
+//! stable; incompatible changes bump `format_version`.
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `kind` | string | finding kind: `data_race` (more kinds to come) |
+//! | `format_version` | number | layout version, currently `1` |
+//! | `summary` | string | one-liner, e.g. `data race src/main.rs:14:9 in racy::bump` |
+//! | `current` | access | (`data_race`) the later access, which revealed the race |
+//! | `previous` | access | (`data_race`) the earlier conflicting access |
+//! | `location` | location or null | (`data_race`) what the raced-on memory is |
+//!
+//! An *access* is `{kind, size, addr, thread, stack}`: `kind` is `read`, `write`,
+//! `atomic_read` or `atomic_write`; `size` in bytes; `addr` the linear-memory address
+//! (a number); `thread` the wasmgrind thread id; `stack` an array of frames,
+//! innermost first.
+//!
+//! A *frame* is `{func_index, function, file, line, column, code_offset,
+//! function_offset}`, every field a value or `null`: the wasm function index, the
+//! demangled function name, the source file as DWARF records it (usually absolute),
+//! 1-based line and column, the module-relative code offset, and that offset relative
+//! to the function body's start.
+//!
+//! A *location* is `{"type": "global", "name", "addr", "size"}`, `{"type": "heap"}`,
+//! `{"type": "stack", "thread"}` or `{"type": "unknown"}`.
+
+mod dedup;
+mod demangle;
+mod dwarf;
+mod error;
+mod finding;
+mod frame;
+mod glob;
+mod globals;
+mod json;
+mod module_info;
+mod sarif;
+mod source_path;
+mod suppress;
+mod symbolizer;
+mod tally;
+mod text;
+mod trap;
+
+pub use dedup::Deduplicator;
+pub use demangle::demangle;
+pub use error::ReportError;
+pub use finding::{Access, AccessKind, AddressDescription, Finding, Race};
+pub use frame::Frame;
+pub use glob::Glob;
+pub use globals::GlobalSymbol;
+pub use json::{to_json_value, write_json_line, JSON_FORMAT_VERSION};
+pub use sarif::{sarif_log, write_sarif};
+pub use source_path::display_path;
+pub use suppress::{Suppression, SuppressionKind, Suppressions};
+pub use symbolizer::Symbolizer;
+pub use tally::Tally;
+pub use text::{TextRenderer, FENCE};
+pub use trap::{symbolize_trap, write_trap, RawTrapFrame};
