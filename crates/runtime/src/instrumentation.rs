@@ -1,0 +1,273 @@
+//! The host side of the instrumentation ABI (`wasmgrind_instrument`'s crate docs):
+//! the `wasmgrind.*` imports of an instrumented module. They drain the thread's event
+//! buffer, serialize atomics per address so the monitor sees them in their real
+//! modification order, and hand every event to the thread's [`crate::ThreadMonitor`].
+//!
+//! The imports are always linked; an uninstrumented module simply does not use them,
+//! and under the [`crate::NullMonitor`] an instrumented module runs as the original.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use wasmgrind_instrument::{Hook, SiteKind, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE};
+use wasmtime::{AsContextMut, Caller, Global, Instance, Linker, Memory, Val};
+
+use crate::program::ThreadCtx;
+use crate::RuntimeError;
+
+/// Number of address stripes atomics are serialized on (a power of two).
+const STRIPES: usize = 1024;
+
+/// Per-address serialization of atomics: an atomic's `atomic_begin` takes its
+/// address's stripe and `atomic_end` releases it, so between them no other thread's
+/// atomic on that address can run, and the monitor hears of atomics on one address
+/// in the order they modified memory.
+///
+/// Invariant: a stripe is held only between a thread's `atomic_begin` and its
+/// `atomic_end` (nothing but the atomic instruction runs in between), or until the
+/// thread ends if the instruction trapped — `ThreadCtx` releases it then.
+pub(crate) struct AtomicStripes {
+    locks: Box<[AtomicBool]>,
+}
+
+impl AtomicStripes {
+    pub fn new() -> Self {
+        AtomicStripes {
+            locks: (0..STRIPES).map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+
+    fn stripe_of(addr: u64) -> usize {
+        // Atomics are naturally aligned: drop the low bits, then spread.
+        ((addr >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize & (STRIPES - 1)
+    }
+
+    fn lock(&self, stripe: usize) {
+        let lock = &self.locks[stripe];
+        let mut spins = 0u32;
+        while lock
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    pub fn unlock(&self, stripe: usize) {
+        self.locks[stripe].store(false, Ordering::Release);
+    }
+}
+
+/// Handles on a thread's event buffer, looked up once per instance.
+#[derive(Clone, Copy)]
+pub(crate) struct EventBuffer {
+    memory: Memory,
+    cursor: Global,
+}
+
+/// Looks up an instance's event buffer exports, if it is instrumented.
+pub(crate) fn event_buffer(
+    mut store: impl AsContextMut,
+    instance: &Instance,
+) -> Option<EventBuffer> {
+    let memory = instance.get_memory(&mut store, EVENTS_EXPORT)?;
+    let cursor = instance.get_global(&mut store, CURSOR_EXPORT)?;
+    Some(EventBuffer { memory, cursor })
+}
+
+/// Hands the thread's buffered records to its monitor and empties the buffer.
+pub(crate) fn drain(mut cx: impl AsContextMut<Data = ThreadCtx>) {
+    let mut cx = cx.as_context_mut();
+    let Some(buffer) = cx.data().events else {
+        return;
+    };
+    let len = match buffer.cursor.get(&mut cx) {
+        Val::I32(len) => len as u32 as usize,
+        _ => return,
+    };
+    if len == 0 {
+        return;
+    }
+    let (data, ctx) = buffer.memory.data_and_store_mut(&mut cx);
+    let len = len.min(data.len()) & !7;
+    ctx.monitor.records(&data[..len]);
+    // Cannot fail: the cursor is a mutable i32 global of this store.
+    let _ = buffer.cursor.set(&mut cx, Val::I32(0));
+}
+
+/// [`drain`] from a host function: also finds the buffer while the instance's start
+/// function runs (before [`event_buffer`] could be called on the finished instance),
+/// so records a start routine logs keep their place before its synchronization.
+pub(crate) fn drain_caller(caller: &mut Caller<'_, ThreadCtx>) {
+    if caller.data().events.is_none() {
+        let memory = caller
+            .get_export(EVENTS_EXPORT)
+            .and_then(|e| e.into_memory());
+        let cursor = caller
+            .get_export(CURSOR_EXPORT)
+            .and_then(|e| e.into_global());
+        if let (Some(memory), Some(cursor)) = (memory, cursor) {
+            caller.data_mut().events = Some(EventBuffer { memory, cursor });
+        }
+    }
+    drain(&mut *caller);
+}
+
+/// Adds the `wasmgrind.*` imports.
+pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), RuntimeError> {
+    let err = |e| RuntimeError::wasmtime("adding the instrumentation hooks to the linker", e);
+    let m = IMPORT_MODULE;
+    linker
+        .func_wrap(
+            m,
+            Hook::Flush.name(),
+            |mut caller: Caller<'_, ThreadCtx>| drain_caller(&mut caller),
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap(m, Hook::AtomicBegin.name(), atomic_begin)
+        .map_err(err)?;
+    linker
+        .func_wrap(m, Hook::AtomicEnd.name(), atomic_end)
+        .map_err(err)?;
+    linker
+        .func_wrap(
+            m,
+            Hook::WaitBegin.name(),
+            |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, timeout: i64| {
+                drain_caller(&mut caller);
+                caller
+                    .data_mut()
+                    .monitor
+                    .wait_begin(site as u32, addr as u64, timeout);
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap(
+            m,
+            Hook::WaitEnd.name(),
+            |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, result: i32| {
+                caller
+                    .data_mut()
+                    .monitor
+                    .wait_end(site as u32, addr as u64, result as u32);
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap(
+            m,
+            Hook::Notify.name(),
+            |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, count: i32| {
+                drain_caller(&mut caller);
+                caller
+                    .data_mut()
+                    .monitor
+                    .notify(site as u32, addr as u64, count as u32);
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap(
+            m,
+            Hook::Fence.name(),
+            |mut caller: Caller<'_, ThreadCtx>, site: i32| {
+                drain_caller(&mut caller);
+                caller.data_mut().monitor.fence(site as u32);
+            },
+        )
+        .map_err(err)?;
+    linker
+        .func_wrap(
+            m,
+            Hook::Bulk.name(),
+            |mut caller: Caller<'_, ThreadCtx>, site: i32, dst: i64, src: i64, len: i64| {
+                drain_caller(&mut caller);
+                caller
+                    .data_mut()
+                    .monitor
+                    .bulk(site as u32, dst as u64, src as u64, len as u64);
+            },
+        )
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Size in bytes of the atomic at `site`, if it is one.
+fn atomic_size(ctx: &ThreadCtx, site: i32) -> Option<u64> {
+    match ctx.program.sites.get(site as u32 as usize)?.kind {
+        SiteKind::Atomic { size, .. } => Some(u64::from(size)),
+        _ => None,
+    }
+}
+
+/// Before an atomic: drain, then take the address's stripe — unless the access is
+/// misaligned or out of bounds, in which case the instruction is about to trap and
+/// no stripe may be left held.
+fn atomic_begin(mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64) {
+    drain_caller(&mut caller);
+    let ctx = caller.data();
+    let Some(size) = atomic_size(ctx, site) else {
+        return;
+    };
+    let addr = addr as u64;
+    let in_bounds = ctx.program.memory.as_ref().is_some_and(|m| {
+        addr.checked_add(size)
+            .is_some_and(|end| end <= m.data_size() as u64)
+    });
+    if !in_bounds || !addr.is_multiple_of(size) {
+        return;
+    }
+    let stripe = AtomicStripes::stripe_of(addr);
+    ctx.program.stripes.lock(stripe);
+    caller.data_mut().held_stripe = Some(stripe);
+}
+
+/// After an atomic: report it, then release the stripe taken in `atomic_begin`.
+fn atomic_end(
+    mut caller: Caller<'_, ThreadCtx>,
+    site: i32,
+    addr: i64,
+    result: i64,
+    operand: i64,
+    expected: i64,
+) {
+    let ctx = caller.data_mut();
+    ctx.monitor.atomic(
+        site as u32,
+        addr as u64,
+        result as u64,
+        operand as u64,
+        expected as u64,
+    );
+    if let Some(stripe) = ctx.held_stripe.take() {
+        ctx.program.stripes.unlock(stripe);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripes_exclude_and_spread() {
+        let stripes = AtomicStripes::new();
+        let s = AtomicStripes::stripe_of(0x1000);
+        stripes.lock(s);
+        assert!(stripes.locks[s].load(Ordering::Relaxed));
+        stripes.unlock(s);
+        assert!(!stripes.locks[s].load(Ordering::Relaxed));
+        let distinct: std::collections::HashSet<usize> = (0..256u64)
+            .map(|i| AtomicStripes::stripe_of(0x1000 + 4 * i))
+            .collect();
+        assert!(
+            distinct.len() > 200,
+            "neighbouring words should mostly land on different stripes"
+        );
+    }
+}
