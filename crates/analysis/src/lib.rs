@@ -1,0 +1,23 @@
+//! wasmgrind analysis: engines that decide races and deadlocks over an event stream.
+
+pub mod access_history;
+pub mod clock;
+pub mod deadlock;
+pub mod engine;
+pub mod fasttrack;
+pub mod hb;
+pub mod id_map;
+pub mod lockset;
+pub mod online;
+pub mod race_collector;
+pub mod render;
+pub mod report;
+pub mod run;
+pub mod shb;
+pub mod sync_clocks;
+pub mod syncp;
+pub mod wcp;
+
+pub use engine::Engine;
+pub use report::{Deadlock, DeadlockEdge, EventRef, RacePair, Report};
+pub use run::{analyze, analyze_events, analyze_path, run_engine, AnalyzedTrace, EngineKind};
