@@ -5,8 +5,9 @@ use std::collections::HashSet;
 use crate::finding::Finding;
 use crate::frame::Frame;
 
-/// Identity of a code site: its code offset when known, else its symbolized
-/// location (findings built without offsets, e.g. from traces).
+/// Identity of a code site: the source location of the innermost frame of the
+/// user's own code (so the copies an unrolled or inlined loop makes of one source
+/// access are one site), else the innermost code offset, else whatever is symbolized.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Site {
     Offset(u32),
@@ -21,6 +22,17 @@ enum Site {
 
 impl Site {
     fn of(stack: &[Frame]) -> Site {
+        let user = stack
+            .iter()
+            .find(|f| !f.is_system() && f.file.is_some() && f.line.is_some());
+        if let Some(f) = user {
+            return Site::Symbolic {
+                function: f.function.clone(),
+                file: f.file.clone(),
+                line: f.line,
+                column: f.column,
+            };
+        }
         match stack.first() {
             Some(Frame {
                 code_offset: Some(offset),

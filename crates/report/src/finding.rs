@@ -41,16 +41,17 @@ impl Finding {
     }
 
     /// The frame a one-line summary points at: in the stack of the access that
-    /// revealed the problem, the innermost frame outside Rust's standard library
-    /// (`write_volatile` inlined into `racy::bump` is summarized as `racy::bump`), or
-    /// the innermost frame when all of them are in the standard library.
+    /// revealed the problem, the innermost frame outside Rust's standard library and
+    /// wasi-libc ([`Frame::is_system`]; `write_volatile` inlined into `racy::bump` is
+    /// summarized as `racy::bump`), or the innermost frame when all of them are
+    /// system code.
     pub fn primary_frame(&self) -> Option<&Frame> {
         let stack = match self {
             Finding::DataRace(race) => &race.current.stack,
         };
         stack
             .iter()
-            .find(|f| !f.is_standard_library())
+            .find(|f| !f.is_system())
             .or_else(|| stack.first())
     }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::source_path::display_path;
+use crate::source_path::{display_path, is_rust_library, is_wasi_sdk};
 
 /// One frame of a stack, innermost first in a stack; several frames share one
 /// code offset when the compiler inlined functions there.
@@ -49,11 +49,20 @@ impl Frame {
         }
     }
 
-    /// Whether the frame's source is Rust's standard library (`/rustc/<commit>/library/`).
+    /// Whether the frame's source is Rust's standard library: prebuilt
+    /// (`/rustc/<commit>/library/`) or built from a rustup toolchain's `rust-src`
+    /// (`.../lib/rustlib/src/rust/library/`, as `-Z build-std` does).
     pub fn is_standard_library(&self) -> bool {
+        self.file.as_deref().is_some_and(is_rust_library)
+    }
+
+    /// Whether the frame is in code the user did not write: Rust's standard library
+    /// or the system libraries from wasi-sdk (wasi-libc, compiler-rt). Summaries
+    /// skip such frames to point at the user's code.
+    pub fn is_system(&self) -> bool {
         self.file
             .as_deref()
-            .is_some_and(|f| f.starts_with("/rustc/") && f.contains("/library/"))
+            .is_some_and(|f| is_rust_library(f) || is_wasi_sdk(f))
     }
 
     /// `file:line:column` with the file shortened by [`display_path`], as far as
@@ -110,6 +119,41 @@ mod tests {
             function_offset: Some(0x34),
         };
         assert_eq!(f.to_string(), "racy::bump at src/main.rs:14:9");
+    }
+
+    fn at(file: &str) -> Frame {
+        Frame {
+            file: Some(file.into()),
+            ..Frame::default()
+        }
+    }
+
+    #[test]
+    fn standard_library_and_system_frames() {
+        let prebuilt =
+            at("/rustc/4d91de4e48198da2e33413efdcd9cd2cc0c46688/library/core/src/ptr/mod.rs");
+        let built = at("/root/.rustup/toolchains/nightly-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/core/src/ops/function.rs");
+        let libc = at("wasisdk://v30.0/build/sysroot/p/src/b/wasisdk://v30.0/src/wasi-libc/libc-bottom-half/sources/abort.c");
+        let user = at("/home/u/racy/src/main.rs");
+        for f in [&prebuilt, &built] {
+            assert!(f.is_standard_library(), "{f:?}");
+            assert!(f.is_system(), "{f:?}");
+        }
+        assert!(!libc.is_standard_library());
+        assert!(libc.is_system());
+        assert!(!user.is_standard_library());
+        assert!(!user.is_system());
+        assert!(!Frame::default().is_system());
+        assert_eq!(
+            Frame {
+                line: Some(250),
+                column: Some(5),
+                ..built
+            }
+            .source_display()
+            .unwrap(),
+            "library/core/src/ops/function.rs:250:5"
+        );
     }
 
     #[test]

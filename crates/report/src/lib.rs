@@ -2,7 +2,8 @@
 //!
 //! - [`Symbolizer`] maps module-relative code offsets (of the module as the user gave
 //!   it) to [`Frame`]s using DWARF (with inlined frames) and the `name` section, and
-//!   data addresses to [`GlobalSymbol`]s.
+//!   data addresses to [`GlobalSymbol`]s; [`Symbolizer::describe`] classifies an
+//!   address as a global, a thread's stack or the heap using the [`DataLayout`].
 //! - [`Finding`] is the model of what wasmgrind reports; [`Deduplicator`] keeps one
 //!   report per distinct pair of code locations and [`Suppressions`] hides findings
 //!   the user asked to ignore.
@@ -38,6 +39,7 @@
 //! A *location* is `{"type": "global", "name", "addr", "size"}`, `{"type": "heap"}`,
 //! `{"type": "stack", "thread"}` or `{"type": "unknown"}`.
 
+mod data_layout;
 mod dedup;
 mod demangle;
 mod dwarf;
@@ -48,6 +50,7 @@ mod glob;
 mod globals;
 mod json;
 mod module_info;
+mod qualify;
 mod sarif;
 mod source_path;
 mod suppress;
@@ -56,6 +59,7 @@ mod tally;
 mod text;
 mod trap;
 
+pub use data_layout::DataLayout;
 pub use dedup::Deduplicator;
 pub use demangle::demangle;
 pub use error::ReportError;

@@ -2,14 +2,18 @@
 //! addresses to global variables.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::data_layout::DataLayout;
 use crate::demangle::demangle;
-use crate::dwarf::{load_dwarf, DwarfReader};
+use crate::dwarf::{for_each_name, load_dwarf, DwarfReader};
 use crate::error::ReportError;
+use crate::finding::AddressDescription;
 use crate::frame::Frame;
 use crate::globals::{GlobalSymbol, GlobalTable};
 use crate::module_info::ModuleInfo;
+use crate::qualify::{display_short, is_qualified, Qualifier};
 
 /// How many symbolized offsets the cache keeps before it starts over; reports hit a
 /// few hundred distinct sites at most, so this bounds memory without mattering.
@@ -24,9 +28,16 @@ const CACHE_CAPACITY: usize = 4096;
 pub struct Symbolizer {
     module: ModuleInfo,
     globals: GlobalTable,
+    layout: DataLayout,
     /// `addr2line::Context` caches lazily through `OnceCell`, so it is not `Sync`; the
     /// mutex makes the symbolizer shareable between threads.
     dwarf: Option<Mutex<addr2line::Context<DwarfReader>>>,
+    /// The module's bytes, kept (shared with the DWARF sections) to build the
+    /// qualifier on first need.
+    bytes: Option<Arc<[u8]>>,
+    /// Full paths for DWARF's short names, built on the first unqualified name
+    /// (only DWARF without linkage names, e.g. `line-tables-only`, needs it).
+    qualifier: OnceLock<Qualifier>,
     cache: Mutex<HashMap<u32, Vec<Frame>>>,
 }
 
@@ -48,23 +59,27 @@ impl Symbolizer {
     /// a module without debug info or names is fine.
     pub fn new(original_wasm: &[u8]) -> Result<Symbolizer, ReportError> {
         let module = ModuleInfo::parse(original_wasm)?;
-        let (globals, dwarf) = if module.debug_sections.is_empty() {
-            (GlobalTable::default(), None)
+        let (globals, dwarf, bytes) = if module.debug_sections.is_empty() {
+            (GlobalTable::default(), None, None)
         } else {
             let bytes: Arc<[u8]> = Arc::from(original_wasm);
             match load_dwarf(&bytes, &module.debug_sections)? {
                 Some(dwarf) => {
                     let globals = GlobalTable::from_dwarf(&dwarf)?;
                     let context = addr2line::Context::from_dwarf(dwarf)?;
-                    (globals, Some(Mutex::new(context)))
+                    (globals, Some(Mutex::new(context)), Some(bytes))
                 }
-                None => (GlobalTable::default(), None),
+                None => (GlobalTable::default(), None, None),
             }
         };
+        let layout = module.layout.layout();
         Ok(Symbolizer {
             module,
             globals,
+            layout,
             dwarf,
+            bytes,
+            qualifier: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -111,6 +126,45 @@ impl Symbolizer {
         self.globals.lookup(addr).cloned()
     }
 
+    /// Where the module keeps static data, the main thread's stack and the heap, as
+    /// far as its linker globals (`__stack_pointer`, `__data_end`, `__heap_base`)
+    /// tell.
+    pub fn data_layout(&self) -> &DataLayout {
+        &self.layout
+    }
+
+    /// What linear-memory address `addr` is: a global variable known from DWARF,
+    /// the main thread's stack, the heap, or unknown.
+    ///
+    /// Threads other than the main one keep their stacks in the heap; use
+    /// [`Symbolizer::describe_with`] to tell those apart.
+    pub fn describe(&self, addr: u32) -> AddressDescription {
+        self.describe_with(addr, &[])
+    }
+
+    /// Like [`Symbolizer::describe`], with the stacks of threads known to the caller
+    /// (`(thread, stack range)`); they are checked before the main stack and the
+    /// heap, which they usually lie in.
+    pub fn describe_with(
+        &self,
+        addr: u32,
+        thread_stacks: &[(u32, Range<u32>)],
+    ) -> AddressDescription {
+        if let Some(global) = self.globals.lookup(addr) {
+            return AddressDescription::Global(global.clone());
+        }
+        if let Some((thread, _)) = thread_stacks.iter().find(|(_, r)| r.contains(&addr)) {
+            return AddressDescription::Stack { thread: *thread };
+        }
+        if self.layout.in_main_stack(addr) {
+            return AddressDescription::Stack { thread: 0 };
+        }
+        if self.layout.in_heap(addr) {
+            return AddressDescription::Heap;
+        }
+        AddressDescription::Unknown
+    }
+
     fn symbolize(&self, code_offset: u32) -> Vec<Frame> {
         let body = self.module.body_of(code_offset);
         let func_index = body.map(|b| b.index);
@@ -122,21 +176,68 @@ impl Symbolizer {
         };
         let mut frames = self.dwarf_frames(code_offset, &template);
         if frames.is_empty() {
-            frames.push(template);
+            frames.push((template, false));
         }
-        // The outermost frame is the physical function: the name section names it
-        // when DWARF does not.
-        if let (Some(outer), Some(index)) = (frames.last_mut(), func_index) {
-            if outer.function.is_none() {
-                outer.function = self.function_name(index).map(str::to_string);
+        // The outermost frame is the physical function: the name section names it,
+        // fully qualified, when DWARF does not or only by a short name.
+        if let (Some((outer, short)), Some(index)) = (frames.last_mut(), func_index) {
+            if outer.function.is_none() || *short {
+                if let Some(name) = self.function_name(index) {
+                    outer.function = Some(name.to_string());
+                    *short = false;
+                }
             }
         }
         frames
+            .into_iter()
+            .map(|(mut frame, short)| {
+                if short {
+                    frame.function = frame
+                        .function
+                        .map(|name| self.qualify(&name, frame.file.as_deref()));
+                }
+                frame
+            })
+            .collect()
     }
 
-    /// Frames from DWARF; empty when there is no DWARF for the offset or it is broken
+    /// The full path for a short Rust name from DWARF, or the short name without
+    /// generic arguments when the path is unknown.
+    fn qualify(&self, short: &str, file: Option<&str>) -> String {
+        let qualifier = self.qualifier.get_or_init(|| self.build_qualifier());
+        qualifier
+            .qualify(short, file)
+            .unwrap_or_else(|| display_short(short))
+    }
+
+    fn build_qualifier(&self) -> Qualifier {
+        let mut qualifier = Qualifier::default();
+        for name in self.module.names.values() {
+            qualifier.learn_full_name(name);
+        }
+        let dwarf = self.bytes.as_ref().and_then(|bytes| {
+            load_dwarf(bytes, &self.module.debug_sections)
+                .ok()
+                .flatten()
+        });
+        if let Some(dwarf) = dwarf {
+            let mut units = Vec::new();
+            for_each_name(
+                &dwarf,
+                |comp_dir, name| units.push((comp_dir.map(str::to_string), name.to_string())),
+                |name| qualifier.learn_dwarf_name(name),
+            );
+            for (comp_dir, name) in units {
+                qualifier.learn_unit(comp_dir.as_deref(), &name);
+            }
+        }
+        qualifier
+    }
+
+    /// Frames from DWARF, each with whether its name is a short Rust name still to
+    /// be qualified; empty when there is no DWARF for the offset or it is broken
     /// there (reports degrade to names rather than fail).
-    fn dwarf_frames(&self, code_offset: u32, template: &Frame) -> Vec<Frame> {
+    fn dwarf_frames(&self, code_offset: u32, template: &Frame) -> Vec<(Frame, bool)> {
         let (Some(dwarf), Some(base)) = (&self.dwarf, self.module.code_payload_start) else {
             return Vec::new();
         };
@@ -150,11 +251,17 @@ impl Symbolizer {
             return out;
         };
         while let Ok(Some(frame)) = iter.next() {
-            let function = frame
-                .function
+            // addr2line already prefers linkage names (following abstract origins
+            // and specifications), which demangle to full paths; DWARF without them
+            // leaves a short `DW_AT_name`.
+            let name = frame.function.as_ref().and_then(|f| {
+                let raw = f.raw_name().ok()?;
+                Some((demangle(&raw), f.language == Some(gimli::DW_LANG_Rust)))
+            });
+            let short = name
                 .as_ref()
-                .and_then(|f| f.raw_name().ok())
-                .map(|raw| demangle(&raw));
+                .is_some_and(|(n, rust)| *rust && !is_qualified(n));
+            let function = name.map(|(n, _)| n);
             let (file, line, column) = match &frame.location {
                 Some(loc) => (
                     loc.file.map(str::to_string),
@@ -163,13 +270,16 @@ impl Symbolizer {
                 ),
                 None => (None, None, None),
             };
-            out.push(Frame {
-                function,
-                file,
-                line,
-                column,
-                ..template.clone()
-            });
+            out.push((
+                Frame {
+                    function,
+                    file,
+                    line,
+                    column,
+                    ..template.clone()
+                },
+                short,
+            ));
         }
         out
     }

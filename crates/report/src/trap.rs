@@ -55,7 +55,7 @@ mod tests {
         let raw = [
             RawTrapFrame {
                 func_index: 3,
-                name: Some("_ZN5racy4bump17h0123456789abcdefE"),
+                name: Some("_ZN4racy4bump17h0123456789abcdefE"),
                 offset: Some(0x40),
             },
             RawTrapFrame {

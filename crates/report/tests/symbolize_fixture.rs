@@ -10,13 +10,27 @@ use wasmparser::{KnownCustom, Name, Operator, Parser, Payload};
 
 const FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixture");
 
-/// Builds the fixture once per test binary and returns its bytes.
+/// Builds the fixture with full debug info once per test binary and returns its
+/// bytes.
 fn fixture_wasm() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| {
+    WASM.get_or_init(|| build_fixture("2", "report-fixture"))
+}
+
+/// The fixture built with `debug = "line-tables-only"`: DWARF without namespaces
+/// or linkage names, as wasm guests are often built.
+fn fixture_wasm_line_tables() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| build_fixture("line-tables-only", "report-fixture-lines"))
+}
+
+fn build_fixture(debug: &str, target_subdir: &str) -> Vec<u8> {
+    {
         let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) => PathBuf::from(dir).join("report-fixture"),
-            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-fixture"),
+            Some(dir) => PathBuf::from(dir).join(target_subdir),
+            None => Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target")
+                .join(target_subdir),
         };
         let output = Command::new("cargo")
             .args([
@@ -29,7 +43,7 @@ fn fixture_wasm() -> &'static [u8] {
             .arg("--target-dir")
             .arg(&target_dir)
             .current_dir(FIXTURE_DIR)
-            .env("CARGO_PROFILE_RELEASE_DEBUG", "2")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", debug)
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .env_remove("RUSTUP_TOOLCHAIN")
@@ -42,7 +56,7 @@ fn fixture_wasm() -> &'static [u8] {
         );
         let path = target_dir.join("wasm32-wasip1-threads/release/racy.wasm");
         std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-    })
+    }
 }
 
 /// The 1-based line of the fixture source containing `marker`.
@@ -330,4 +344,127 @@ fn end_to_end_report_from_the_fixture() {
         "{text}"
     );
     eprintln!("{text}");
+}
+
+/// Offsets of every `call` to function `callee`.
+fn calls_to(wasm: &[u8], callee: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::CodeSectionEntry(body) = payload.unwrap() {
+            for op in body
+                .get_operators_reader()
+                .unwrap()
+                .into_iter_with_offsets()
+            {
+                let (op, offset) = op.unwrap();
+                if matches!(op, Operator::Call { function_index } if function_index == callee) {
+                    out.push(u32::try_from(offset).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The frames at the call of `bump` inside the closure given to `thread::spawn`.
+fn closure_frames(wasm: &[u8]) -> Vec<wasmgrind_report::Frame> {
+    let bump = find_bump(wasm);
+    let sym = Symbolizer::new(wasm).unwrap();
+    let line = marker_line("MARK: spawn");
+    let calls = calls_to(wasm, bump.func_index);
+    calls
+        .iter()
+        .map(|&offset| sym.frames(offset))
+        .find(|frames| {
+            frames.iter().any(|f| {
+                f.line == Some(line)
+                    && f.file
+                        .as_deref()
+                        .is_some_and(|p| p.ends_with("src/main.rs"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no call of bump at the spawn line among {calls:x?}"))
+}
+
+#[test]
+fn inlined_closure_is_fully_qualified() {
+    let frames = closure_frames(fixture_wasm());
+    eprintln!("{frames:#?}");
+    let closure = frames
+        .iter()
+        .find(|f| f.line == Some(marker_line("MARK: spawn")))
+        .unwrap();
+    assert_eq!(closure.function.as_deref(), Some("racy::main::{{closure}}"));
+    // Every Rust frame carries a path, none a bare DWARF short name.
+    for f in &frames {
+        let name = f.function.as_deref().unwrap();
+        assert!(name.contains("::"), "{f:?}");
+    }
+}
+
+#[test]
+fn line_tables_only_names_are_qualified_where_the_module_tells() {
+    let wasm = fixture_wasm_line_tables();
+    let bump = find_bump(wasm);
+    let sym = Symbolizer::new(wasm).unwrap();
+    assert!(sym.has_dwarf());
+    // The physical function gets its full name from the name section; the inlined
+    // `write_volatile` has only its short name, printed without generic arguments.
+    let frames = sym.frames(bump.store_offset);
+    eprintln!("{frames:#?}");
+    let outer = frames.last().unwrap();
+    assert_eq!(outer.function.as_deref(), Some("racy::bump"));
+    assert_eq!(outer.line, Some(marker_line("MARK: store")));
+    assert!(frames.len() >= 2, "expected an inlined frame: {frames:#?}");
+    assert_eq!(frames[0].function.as_deref(), Some("write_volatile"));
+    assert!(frames[0].is_standard_library(), "{:?}", frames[0]);
+    // The closure's DWARF name is `{closure#0}`; its path comes from the closure
+    // type `racy::main::{closure_env#0}` named in std's generic functions.
+    let frames = closure_frames(wasm);
+    eprintln!("{frames:#?}");
+    let closure = frames
+        .iter()
+        .find(|f| f.line == Some(marker_line("MARK: spawn")))
+        .unwrap();
+    assert_eq!(closure.function.as_deref(), Some("racy::main::{{closure}}"));
+    // The physical function is named by the name section, so it is qualified.
+    assert!(frames
+        .last()
+        .unwrap()
+        .function
+        .as_deref()
+        .unwrap()
+        .contains("::"));
+}
+
+#[test]
+fn addresses_are_classified_by_the_linker_layout() {
+    use wasmgrind_report::AddressDescription;
+    let wasm = fixture_wasm();
+    let bump = find_bump(wasm);
+    let sym = Symbolizer::new(wasm).unwrap();
+    let layout = sym.data_layout().clone();
+    eprintln!("{layout:x?}");
+    // Rust puts a 1 MiB stack first, then the data (initialized by
+    // `__wasm_init_memory` in a shared memory), then the heap.
+    let sp = layout.stack_pointer_init.unwrap();
+    assert_eq!(layout.main_stack, Some(0..sp));
+    let data = layout.data.clone().unwrap();
+    assert!(
+        data.start >= sp && data.contains(&bump.counter_addr),
+        "{layout:x?}"
+    );
+    assert_eq!(layout.heap_base, Some(data.end));
+    assert!(
+        matches!(sym.describe(bump.counter_addr), AddressDescription::Global(g) if g.name == "racy::COUNTER")
+    );
+    assert_eq!(
+        sym.describe(sp - 4),
+        AddressDescription::Stack { thread: 0 }
+    );
+    assert_eq!(sym.describe(data.end + 0x1000), AddressDescription::Heap);
+    assert_eq!(
+        sym.describe_with(data.end + 0x1000, &[(3, data.end..data.end + 0x2000)]),
+        AddressDescription::Stack { thread: 3 }
+    );
 }

@@ -116,3 +116,91 @@ fn malformed_modules_are_errors_not_panics() {
     ));
     assert!(Symbolizer::new(b"not wasm").is_err());
 }
+
+/// A C-style layout: data at 1024, the stack after it, then the heap; the stack
+/// pointer is not the first mutable global, so it must be found by its name.
+const LAYOUT: &str = r#"
+(module
+  (memory 2)
+  (global $counter (mut i32) (i32.const 0))
+  (global $__stack_pointer (mut i32) (i32.const 0x8800))
+  (global $data_end i32 (i32.const 0x0800))
+  (global $heap_base i32 (i32.const 0x8800))
+  (export "__data_end" (global $data_end))
+  (export "__heap_base" (global $heap_base))
+  (data (i32.const 1024) "racy data"))
+"#;
+
+#[test]
+fn addresses_are_classified_by_linker_globals() {
+    use wasmgrind_report::{AddressDescription, DataLayout};
+    let wasm = wat::parse_str(LAYOUT).unwrap();
+    let sym = Symbolizer::new(&wasm).unwrap();
+    assert_eq!(
+        sym.data_layout(),
+        &DataLayout {
+            stack_pointer_init: Some(0x8800),
+            main_stack: Some(0x0800..0x8800),
+            data: Some(0x0400..0x0800),
+            heap_base: Some(0x8800),
+        }
+    );
+    assert_eq!(
+        sym.describe(0x8000),
+        AddressDescription::Stack { thread: 0 }
+    );
+    assert_eq!(
+        sym.describe(0x0800),
+        AddressDescription::Stack { thread: 0 }
+    );
+    assert_eq!(sym.describe(0x8800), AddressDescription::Heap);
+    assert_eq!(sym.describe(u32::MAX), AddressDescription::Heap);
+    // Static data without DWARF is not a known global.
+    assert_eq!(sym.describe(0x0400), AddressDescription::Unknown);
+    assert_eq!(sym.describe(0x10), AddressDescription::Unknown);
+    // Threads' stacks, known to the caller, lie in the heap and win over it.
+    let stacks = [(1, 0x1_0000..0x1_1000), (2, 0x1_1000..0x1_2000)];
+    assert_eq!(
+        sym.describe_with(0x1_1000, &stacks),
+        AddressDescription::Stack { thread: 2 }
+    );
+    assert_eq!(
+        sym.describe_with(0x1_2000, &stacks),
+        AddressDescription::Heap
+    );
+}
+
+#[test]
+fn stack_first_layout_without_names_uses_the_first_mutable_global() {
+    use wasmgrind_report::AddressDescription;
+    // Rust's layout: stack in [0, 1 MiB), data above; no names, no exports.
+    let wasm = wat::parse_str(
+        r#"(module (memory 17)
+             (global i32 (i32.const 5))
+             (global (mut i32) (i32.const 0x100000))
+             (data (i32.const 0x100000) "abcd")
+             (data (i32.const 0x100010) "efgh"))"#,
+    )
+    .unwrap();
+    let sym = Symbolizer::new(&wasm).unwrap();
+    let layout = sym.data_layout();
+    assert_eq!(layout.stack_pointer_init, Some(0x10_0000));
+    assert_eq!(layout.main_stack, Some(0..0x10_0000));
+    assert_eq!(layout.data, Some(0x10_0000..0x10_0014));
+    assert_eq!(layout.heap_base, Some(0x10_0014));
+    assert_eq!(
+        sym.describe(0xf_fffc),
+        AddressDescription::Stack { thread: 0 }
+    );
+    assert_eq!(sym.describe(0x10_0000), AddressDescription::Unknown);
+    assert_eq!(sym.describe(0x20_0000), AddressDescription::Heap);
+}
+
+#[test]
+fn modules_without_layout_information_describe_nothing() {
+    use wasmgrind_report::{AddressDescription, DataLayout};
+    let wasm = wat::parse_str(NAMED).unwrap();
+    let sym = Symbolizer::new(&wasm).unwrap();
+    assert_eq!(sym.data_layout(), &DataLayout::default());
+    assert_eq!(sym.describe(16), AddressDescription::Unknown);
+}

@@ -163,3 +163,43 @@ fn summary_skips_inlined_standard_library_frames() {
         "SUMMARY: wasmgrind: data race library/core/src/ptr/mod.rs:2178:9 in core::ptr::write_volatile"
     );
 }
+
+#[test]
+fn summary_skips_build_std_and_wasi_libc_frames() {
+    let Finding::DataRace(mut race) = design_race() else {
+        unreachable!()
+    };
+    race.current.stack.splice(
+        0..0,
+        [
+            frame(
+                "memcpy",
+                "wasisdk://v30.0/build/sysroot/wasi-libc-wasm32-wasip1-threads-build-prefix/src/wasi-libc-wasm32-wasip1-threads-build-build/wasisdk://v30.0/src/wasi-libc/libc-top-half/musl/src/string/memcpy.c",
+                30,
+                3,
+                0x118,
+            ),
+            frame(
+                "core::ops::function::FnOnce::call_once",
+                "/root/.rustup/toolchains/nightly-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/core/src/ops/function.rs",
+                250,
+                5,
+                0x11c,
+            ),
+        ],
+    );
+    let l = lines(&Finding::DataRace(race));
+    assert_eq!(
+        l[3],
+        "    #0 memcpy at wasi-libc/libc-top-half/musl/src/string/memcpy.c:30:3"
+    );
+    assert_eq!(
+        l[4],
+        "    #1 core::ops::function::FnOnce::call_once at library/core/src/ops/function.rs:250:5"
+    );
+    assert_eq!(l[5], "    #2 racy::bump at src/main.rs:14:9");
+    assert_eq!(
+        l[l.len() - 2],
+        "SUMMARY: wasmgrind: data race src/main.rs:14:9 in racy::bump"
+    );
+}
