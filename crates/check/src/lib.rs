@@ -1,0 +1,20 @@
+//! `wasmgrind check`'s engine room: a [`wasmgrind_runtime::Monitor`] that turns an
+//! instrumented program's events into happens-before analysis
+//! ([`wasmgrind_analysis::online::Detector`]) and each new race into a report.
+//!
+//! Per thread, a [`thread::CheckThread`] decodes the drained event buffer, replays
+//! call enter/exit records into a call-stack trie ([`stacks::StackDepot`], as
+//! ThreadSanitizer rebuilds stacks from its trace) and maps synchronization to the
+//! detector: every atomic is acquire + release on its address, a woken wait acquires
+//! and a notify releases on its address, spawn forks, threadlink joins join, the
+//! threadlink lock hooks acquire and release their lock. [`reporter::Reporter`]
+//! symbolizes, deduplicates, filters and prints.
+
+pub mod libc_sync;
+pub mod reporter;
+pub mod session;
+pub mod stacks;
+pub mod thread;
+
+pub use reporter::{OutputFormat, Reporter, ReporterConfig};
+pub use session::CheckSession;

@@ -1,0 +1,262 @@
+//! Turns detector races into user-facing findings: symbolized stacks of both
+//! accesses, what the address is, one report per pair of code locations, the user's
+//! suppressions, text or JSON Lines output, and the final count.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use wasmgrind_analysis::online::{Race, RaceAccess};
+use wasmgrind_instrument::Site;
+use wasmgrind_report::{
+    Access, AccessKind, Deduplicator, Finding, Frame, Suppressions, Symbolizer, Tally, TextRenderer,
+};
+use wasmgrind_runtime::{CodeMap, Outcome, Termination};
+
+use crate::stacks::StackDepot;
+
+/// How findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// ThreadSanitizer-style text blocks and a final count line.
+    Text,
+    /// One JSON object per finding per line (see `wasmgrind_report`'s docs).
+    Json,
+}
+
+/// The reporting choices of a run.
+pub struct ReporterConfig {
+    pub format: OutputFormat,
+    pub suppressions: Option<Suppressions>,
+    /// Stop the program at the first reported finding.
+    pub halt_on_error: bool,
+    /// Exit status when anything was reported.
+    pub error_exitcode: i32,
+}
+
+struct Output {
+    sink: Box<dyn Write + Send>,
+    dedup: Deduplicator,
+    tally: Tally,
+}
+
+/// Prints findings as they are found; shared by all threads.
+pub struct Reporter {
+    config: ReporterConfig,
+    symbolizer: Symbolizer,
+    code_map: CodeMap,
+    text: TextRenderer,
+    output: Mutex<Output>,
+    termination: OnceLock<Arc<Termination>>,
+}
+
+impl Reporter {
+    /// `symbolizer` and `code_map` describe the module as the user gave it.
+    pub fn new(
+        config: ReporterConfig,
+        symbolizer: Symbolizer,
+        code_map: CodeMap,
+        sink: Box<dyn Write + Send>,
+    ) -> Self {
+        Reporter {
+            config,
+            symbolizer,
+            code_map,
+            text: TextRenderer::new(std::process::id()),
+            output: Mutex::new(Output {
+                sink,
+                dedup: Deduplicator::new(),
+                tally: Tally::new(),
+            }),
+            termination: OnceLock::new(),
+        }
+    }
+
+    /// Lets `--halt-on-error` end the program.
+    pub fn set_termination(&self, termination: Arc<Termination>) {
+        let _ = self.termination.set(termination);
+    }
+
+    fn output(&self) -> std::sync::MutexGuard<'_, Output> {
+        self.output.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The (demangled) name of function `func_index` of the user's module.
+    pub fn function_name(&self, func_index: u32) -> Option<&str> {
+        self.symbolizer.function_name(func_index)
+    }
+
+    /// Whether the code at `prepared_offset` (of the module as run, before
+    /// instrumentation) belongs to a function of the C library (wasi-libc), by DWARF.
+    pub fn is_c_library(&self, prepared_offset: u32) -> bool {
+        let Some(offset) = self.code_map.prepared_to_original(prepared_offset) else {
+            return false;
+        };
+        // The outermost frame at an offset is the wasm function itself, not an inlinee.
+        self.symbolizer
+            .frames(offset)
+            .last()
+            .and_then(|frame| frame.file.as_deref())
+            .is_some_and(|file| wasmgrind_report::display_path(file).starts_with("wasi-libc/"))
+    }
+
+    /// Findings reported so far.
+    pub fn count(&self) -> usize {
+        self.output().tally.total()
+    }
+
+    /// The exit status findings impose, if any were reported.
+    pub fn exit_override(&self) -> Option<i32> {
+        (self.count() > 0).then_some(self.config.error_exitcode)
+    }
+
+    /// Prints the final count (text format) and flushes.
+    pub fn finish(&self) {
+        let mut out = self.output();
+        let Output { sink, tally, .. } = &mut *out;
+        if self.config.format == OutputFormat::Text {
+            let _ = tally.write(sink);
+        }
+        let _ = sink.flush();
+    }
+
+    pub(crate) fn report_races(&self, races: &[Race], stacks: &StackDepot, sites: &[Site]) {
+        let mut reported = false;
+        for race in races {
+            let finding = self.finding(race, stacks, sites);
+            if is_atomic_expansion_race(&finding) {
+                continue;
+            }
+            if self
+                .config
+                .suppressions
+                .as_ref()
+                .is_some_and(|s| s.is_suppressed(&finding))
+            {
+                continue;
+            }
+            let mut out = self.output();
+            if !out.dedup.first_time(&finding) {
+                continue;
+            }
+            out.tally.add(&finding);
+            let Output { sink, .. } = &mut *out;
+            let _ = match self.config.format {
+                OutputFormat::Text => self.text.write(sink, &finding),
+                OutputFormat::Json => wasmgrind_report::write_json_line(sink, &finding)
+                    .map_err(|e| std::io::Error::other(e.to_string())),
+            };
+            let _ = sink.flush();
+            reported = true;
+        }
+        if reported && self.config.halt_on_error {
+            if let Some(termination) = self.termination.get() {
+                termination.terminate(Outcome::Exited(self.config.error_exitcode));
+            }
+        }
+    }
+
+    fn finding(&self, race: &Race, stacks: &StackDepot, sites: &[Site]) -> Finding {
+        let location = Some(self.symbolizer.describe(race.current.addr as u32));
+        Finding::DataRace(wasmgrind_report::Race {
+            current: self.access(&race.current, stacks, sites),
+            previous: self.access(&race.previous, stacks, sites),
+            location,
+        })
+    }
+
+    /// Symbolizes one side: the access's own site, then its call sites, innermost first.
+    fn access(&self, access: &RaceAccess, stacks: &StackDepot, sites: &[Site]) -> Access {
+        let offsets: Vec<u32> = std::iter::once(access.site)
+            .chain(stacks.sites(access.stack))
+            .filter_map(|site| sites.get(site as usize))
+            .filter_map(|site| self.code_map.prepared_to_original(site.offset))
+            .collect();
+        let stack: Vec<Frame> = self.symbolizer.stack(&offsets);
+        let kind = match (access.write, access.atomic) {
+            (false, false) => AccessKind::Read,
+            (true, false) => AccessKind::Write,
+            (false, true) => AccessKind::AtomicRead,
+            (true, true) => AccessKind::AtomicWrite,
+        };
+        Access {
+            kind,
+            size: access.size,
+            addr: access.addr as u32,
+            thread: access.thread,
+            stack,
+        }
+    }
+}
+
+/// Whether a plain access is part of an atomic operation as the compiler expanded it:
+/// LLVM lowers `fetch_max`, `fetch_nand` and friends on wasm to a plain load of the
+/// current value followed by a cmpxchg loop, so that load sits (inlined) inside
+/// `core::sync::atomic`. Rust code there touches nothing but atomics.
+fn is_atomic_expansion(access: &Access) -> bool {
+    access
+        .stack
+        .first()
+        .and_then(|frame| frame.function.as_deref())
+        .is_some_and(|function| function.starts_with("core::sync::atomic::"))
+}
+
+/// A "race" between an atomic and such an expansion's plain load is no race: the
+/// source program has only atomics there.
+fn is_atomic_expansion_race(finding: &Finding) -> bool {
+    let Finding::DataRace(race) = finding else {
+        return false;
+    };
+    let atomic = |a: &Access| {
+        matches!(a.kind, AccessKind::AtomicRead | AccessKind::AtomicWrite) || is_atomic_expansion(a)
+    };
+    atomic(&race.current) && atomic(&race.previous)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(kind: AccessKind, function: &str) -> Access {
+        Access {
+            kind,
+            size: 4,
+            addr: 0x100,
+            thread: 1,
+            stack: vec![Frame {
+                function: Some(function.to_string()),
+                ..Frame::default()
+            }],
+        }
+    }
+
+    fn race(current: Access, previous: Access) -> Finding {
+        Finding::DataRace(wasmgrind_report::Race {
+            current,
+            previous,
+            location: None,
+        })
+    }
+
+    #[test]
+    fn plain_load_of_an_expanded_rmw_is_not_a_race_with_atomics() {
+        let expansion = access(AccessKind::Read, "core::sync::atomic::atomic_umax");
+        let atomic = access(AccessKind::AtomicWrite, "core::sync::atomic::atomic_umax");
+        assert!(is_atomic_expansion_race(&race(
+            atomic.clone(),
+            expansion.clone()
+        )));
+        assert!(is_atomic_expansion_race(&race(expansion, atomic.clone())));
+    }
+
+    #[test]
+    fn user_plain_accesses_still_race_with_atomics() {
+        let user = access(AccessKind::Read, "racy::main");
+        let atomic = access(AccessKind::AtomicWrite, "core::sync::atomic::atomic_store");
+        assert!(!is_atomic_expansion_race(&race(user.clone(), atomic)));
+        let expansion = access(AccessKind::Read, "core::sync::atomic::atomic_umax");
+        assert!(!is_atomic_expansion_race(&race(
+            expansion,
+            access(AccessKind::Write, "racy::main")
+        )));
+    }
+}

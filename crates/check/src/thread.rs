@@ -1,0 +1,160 @@
+//! One thread's event handling: decoding drained records into detector accesses and
+//! mapping synchronization hooks onto happens-before operations (DESIGN.md,
+//! "Semantics every part agrees on").
+
+use std::sync::Arc;
+
+use wasmgrind_analysis::online::{Access, SyncId};
+use wasmgrind_instrument::{AtomicOp, BulkOp, SiteKind, RECORD_SIZE};
+use wasmgrind_runtime::{LockHook, ThreadId, ThreadMonitor};
+
+use crate::session::CheckSession;
+use crate::stacks::ThreadStack;
+
+/// Per-thread state; lives in the thread's store, so it is never shared.
+pub struct CheckThread {
+    tid: ThreadId,
+    session: Arc<CheckSession>,
+    stack: ThreadStack,
+    /// Reused buffer of decoded accesses of one drained batch.
+    batch: Vec<Access>,
+}
+
+impl CheckThread {
+    pub fn new(tid: ThreadId, session: Arc<CheckSession>) -> Self {
+        CheckThread {
+            tid,
+            session,
+            stack: ThreadStack::default(),
+            batch: Vec::new(),
+        }
+    }
+
+    fn access(&self, site: u32, addr: u64, size: u32, write: bool, atomic: bool) -> Access {
+        Access {
+            addr,
+            size,
+            write,
+            atomic,
+            site,
+            stack: self.stack.current(),
+        }
+    }
+
+    /// Hands the decoded plain accesses to the detector.
+    fn flush(&self, batch: &mut Vec<Access>) {
+        if !batch.is_empty() {
+            self.session.detector.accesses(self.tid, batch);
+            batch.clear();
+        }
+    }
+
+    fn kind(&self, site: u32) -> Option<SiteKind> {
+        self.session.sites.get(site as usize).map(|s| s.kind)
+    }
+}
+
+impl ThreadMonitor for CheckThread {
+    fn records(&mut self, records: &[u8]) {
+        let mut batch = std::mem::take(&mut self.batch);
+        for record in records.chunks_exact(RECORD_SIZE as usize) {
+            let addr = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
+            let site = u32::from_le_bytes([record[4], record[5], record[6], record[7]]);
+            let (size, write) = match self.kind(site) {
+                Some(SiteKind::Read { size }) => (size, false),
+                Some(SiteKind::Write { size }) => (size, true),
+                Some(SiteKind::CallEnter) => {
+                    self.stack.enter(&self.session.stacks, site);
+                    continue;
+                }
+                Some(SiteKind::CallExit) => {
+                    self.stack.exit();
+                    continue;
+                }
+                _ => continue,
+            };
+            if self.session.libc_sync[site as usize] {
+                // Keep program order: the plain accesses before it go first.
+                self.flush(&mut batch);
+                let access = self.access(site, addr.into(), size.into(), write, true);
+                self.session
+                    .detector
+                    .atomic(self.tid, SyncId::Addr(addr.into()), access);
+            } else {
+                batch.push(self.access(site, addr.into(), size.into(), write, false));
+            }
+        }
+        self.flush(&mut batch);
+        self.session.report_new_races();
+        self.batch = batch;
+    }
+
+    fn atomic(&mut self, site: u32, addr: u64, _result: u64, _operand: u64, _expected: u64) {
+        let Some(SiteKind::Atomic { op, size }) = self.kind(site) else {
+            return;
+        };
+        let access = self.access(site, addr, size.into(), op != AtomicOp::Load, true);
+        self.session
+            .detector
+            .atomic(self.tid, SyncId::Addr(addr), access);
+        self.session.report_new_races();
+    }
+
+    fn wait_end(&mut self, _site: u32, addr: u64, result: u32) {
+        // Only a wait that was woken (result 0) synchronizes with the notify.
+        if result == 0 {
+            self.session.detector.acquire(self.tid, SyncId::Addr(addr));
+        }
+    }
+
+    fn notify(&mut self, _site: u32, addr: u64, _count: u32) {
+        self.session.detector.release(self.tid, SyncId::Addr(addr));
+    }
+
+    fn fence(&mut self, _site: u32) {
+        self.session.detector.acquire(self.tid, SyncId::Fence);
+        self.session.detector.release(self.tid, SyncId::Fence);
+    }
+
+    fn bulk(&mut self, site: u32, dst: u64, src: u64, len: u64) {
+        let Some(SiteKind::Bulk { op }) = self.kind(site) else {
+            return;
+        };
+        if len == 0 {
+            return;
+        }
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        let mut accesses = vec![self.access(site, dst, len, true, false)];
+        if op == BulkOp::Copy {
+            accesses.push(self.access(site, src, len, false, false));
+        }
+        self.session.detector.accesses(self.tid, &accesses);
+        self.session.report_new_races();
+    }
+
+    fn fork(&mut self, child: ThreadId) {
+        self.session.detector.fork(self.tid, child);
+    }
+
+    fn join(&mut self, joined: ThreadId) {
+        self.session.detector.join(self.tid, joined);
+    }
+
+    fn lock_hook(&mut self, hook: LockHook, addr: u32) {
+        match hook {
+            LockHook::FinishLock => self
+                .session
+                .detector
+                .acquire(self.tid, SyncId::Lock(addr.into())),
+            LockHook::StartUnlock => self
+                .session
+                .detector
+                .release(self.tid, SyncId::Lock(addr.into())),
+            LockHook::StartLock | LockHook::FinishUnlock => {}
+        }
+    }
+
+    fn exit(&mut self) {
+        self.session.detector.thread_exit(self.tid);
+    }
+}
