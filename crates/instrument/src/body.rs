@@ -10,7 +10,7 @@ use crate::module_info::ModuleInfo;
 use crate::record::{Buffer, RecordAddr};
 use crate::remap::Remap;
 use crate::scratch::{Role, Scratch};
-use crate::{AtomicOp, BulkOp, Hook, InstrumentError, Site, SiteKind};
+use crate::{AtomicOp, BulkOp, Hook, InstrumentError, Scope, Site, SiteKind};
 
 /// Module-wide facts every body rewrite needs.
 pub(crate) struct Context<'a> {
@@ -19,6 +19,7 @@ pub(crate) struct Context<'a> {
     pub target: Option<u32>,
     pub buffer: Buffer,
     pub call_stacks: bool,
+    pub scope: Scope,
 }
 
 /// A rewritten body and where each input instruction went.
@@ -129,6 +130,9 @@ impl BodyRewriter<'_, '_> {
     }
 
     fn instrument(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        if self.ctx.scope == Scope::Blocking {
+            return self.instrument_blocking(op);
+        }
         match op {
             Operator::Call { function_index }
                 if !self.ctx.info.own_imports.contains(&function_index) =>
@@ -169,7 +173,41 @@ impl BodyRewriter<'_, '_> {
         }
         match access {
             Access::Plain(plain) => self.plain(op, plain),
-            Access::Atomic(atomic) => self.atomic(op, atomic),
+            Access::Atomic(atomic) => self.atomic(op, atomic, true),
+            access @ (Access::Wait { .. } | Access::Notify { .. }) => {
+                self.wait_or_notify(op, access)
+            }
+            Access::Bulk { op: bulk, .. } => self.bulk(op, bulk),
+            Access::Fence => unreachable!("handled above"),
+        }
+    }
+
+    /// [`Scope::Blocking`]: waits, notifies and the lock-shaped atomics of the
+    /// instrumented memory; everything else is copied.
+    fn instrument_blocking(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        let target = self.ctx.target;
+        match classify(&op) {
+            Some(access @ (Access::Wait { .. } | Access::Notify { .. }))
+                if target.is_some() && access.memory() == target =>
+            {
+                self.wait_or_notify(op, access)
+            }
+            Some(Access::Atomic(atomic))
+                if target == Some(atomic.memarg.memory)
+                    && matches!(
+                        atomic.op,
+                        AtomicOp::Cmpxchg | AtomicOp::Xchg | AtomicOp::Store
+                    ) =>
+            {
+                self.atomic(op, atomic, false)
+            }
+            _ => self.copy(op),
+        }
+    }
+
+    /// `wait_begin`, the wait, `wait_end`; or `notify`, the notify.
+    fn wait_or_notify(&mut self, op: Operator<'_>, access: Access) -> Result<(), InstrumentError> {
+        match access {
             Access::Wait { memarg, ty, size } => {
                 let site = self.site(SiteKind::Wait { size });
                 let timeout = self.scratch.get(Role::Operand2, ValType::I64);
@@ -210,8 +248,7 @@ impl BodyRewriter<'_, '_> {
                 self.put(I::LocalGet(count));
                 self.copy(op)
             }
-            Access::Bulk { op: bulk, .. } => self.bulk(op, bulk),
-            Access::Fence => unreachable!("handled above"),
+            _ => self.copy(op),
         }
     }
 
@@ -257,8 +294,14 @@ impl BodyRewriter<'_, '_> {
         self.copy(op)
     }
 
-    /// `atomic_begin(site, ea)`, the access, `atomic_end(site, ea, result, operand, expected)`.
-    fn atomic(&mut self, op: Operator<'_>, atomic: Atomic) -> Result<(), InstrumentError> {
+    /// `atomic_begin(site, ea)` (when `begin`), the access,
+    /// `atomic_end(site, ea, result, operand, expected)`.
+    fn atomic(
+        &mut self,
+        op: Operator<'_>,
+        atomic: Atomic,
+        begin: bool,
+    ) -> Result<(), InstrumentError> {
         let Atomic {
             memarg,
             op: aop,
@@ -281,9 +324,11 @@ impl BodyRewriter<'_, '_> {
         }
         self.put(I::LocalSet(a));
         let e = self.effective(a, memarg.offset);
-        self.put(I::I32Const(site as i32));
-        self.put(I::LocalGet(e));
-        self.put(I::Call(Hook::AtomicBegin.func_index()));
+        if begin {
+            self.put(I::I32Const(site as i32));
+            self.put(I::LocalGet(e));
+            self.put(I::Call(Hook::AtomicBegin.func_index()));
+        }
         self.put(I::LocalGet(a));
         for &local in &operands {
             self.put(I::LocalGet(local));

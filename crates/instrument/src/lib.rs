@@ -111,7 +111,7 @@ pub use abi::{Hook, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE, RECORD_SIZE};
 pub use error::InstrumentError;
 pub use func_map::FuncMap;
 pub use offset_map::{BodyMap, OffsetMap};
-pub use options::Options;
+pub use options::{Options, Scope};
 pub use record::RecordMode;
 pub use site::{AtomicOp, BulkOp, Site, SiteKind};
 

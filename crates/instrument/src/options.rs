@@ -14,6 +14,24 @@ pub struct Options {
     pub all_memories: bool,
     /// Function indices of the INPUT module whose bodies are copied without instrumentation.
     pub skip_functions: Vec<u32>,
+    /// Which instructions are instrumented. Default [`Scope::Everything`].
+    pub scope: Scope,
+}
+
+/// Which instructions the pass instruments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every access, atomic, wait/notify, fence, bulk operation and call: what race
+    /// detection and tracing need.
+    #[default]
+    Everything,
+    /// Only what hang and deadlock detection needs, for an uninstrumented-speed `run`:
+    /// `memory.atomic.wait*` and `memory.atomic.notify` (`wait_begin`/`wait_end`/`notify`),
+    /// and the atomics that can take or release a lock word — `cmpxchg`, `xchg` and
+    /// atomic stores — with `atomic_end` only (no `atomic_begin`, so atomics are not
+    /// serialized). Plain accesses, other atomics, fences, bulk operations and calls
+    /// are copied unchanged, so no records are ever logged.
+    Blocking,
 }
 
 impl Default for Options {
@@ -23,6 +41,7 @@ impl Default for Options {
             call_stacks: true,
             all_memories: false,
             skip_functions: Vec::new(),
+            scope: Scope::Everything,
         }
     }
 }

@@ -95,6 +95,7 @@ pub(crate) fn rewrite(
             target,
             buffer,
             call_stacks: opts.call_stacks,
+            scope: opts.scope,
         },
         module: Module::new(),
         remap: Remap,

@@ -9,9 +9,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasmgrind_instrument::{Hook, SiteKind, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE};
-use wasmtime::{AsContextMut, Caller, Global, Instance, Linker, Memory, Val};
+use wasmtime::{AsContextMut, Caller, Global, Instance, Linker, Memory, Val, WasmBacktrace};
 
-use crate::program::ThreadCtx;
+use crate::program::{backtrace_frames, ThreadCtx};
 use crate::RuntimeError;
 
 /// Number of address stripes atomics are serialized on (a power of two).
@@ -140,10 +140,19 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
             Hook::WaitBegin.name(),
             |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, timeout: i64| {
                 drain_caller(&mut caller);
-                caller
-                    .data_mut()
-                    .monitor
-                    .wait_begin(site as u32, addr as u64, timeout);
+                // The stack of a wait that may block for good, for the hang report; a
+                // capture costs microseconds, little next to a blocking wait.
+                let ctx = caller.data();
+                let stack = if timeout < 0 {
+                    backtrace_frames(&ctx.program, &WasmBacktrace::capture(&caller))
+                } else {
+                    Vec::new()
+                };
+                let ctx = caller.data_mut();
+                ctx.program
+                    .blocking
+                    .wait_begin(ctx.tid, addr as u64, timeout, stack);
+                ctx.monitor.wait_begin(site as u32, addr as u64, timeout);
             },
         )
         .map_err(err)?;
@@ -152,9 +161,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
             m,
             Hook::WaitEnd.name(),
             |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, result: i32| {
-                caller
-                    .data_mut()
-                    .monitor
+                let ctx = caller.data_mut();
+                ctx.program.blocking.running(ctx.tid);
+                ctx.monitor
                     .wait_end(site as u32, addr as u64, result as u32);
             },
         )
@@ -165,10 +174,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
             Hook::Notify.name(),
             |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, count: i32| {
                 drain_caller(&mut caller);
-                caller
-                    .data_mut()
-                    .monitor
-                    .notify(site as u32, addr as u64, count as u32);
+                let ctx = caller.data_mut();
+                ctx.program.blocking.notify(addr as u64, count as u32);
+                ctx.monitor.notify(site as u32, addr as u64, count as u32);
             },
         )
         .map_err(err)?;
@@ -238,6 +246,18 @@ fn atomic_end(
     expected: i64,
 ) {
     let ctx = caller.data_mut();
+    if let Some(SiteKind::Atomic { op, .. }) =
+        ctx.program.sites.get(site as u32 as usize).map(|s| s.kind)
+    {
+        ctx.program.blocking.owners.atomic(
+            ctx.tid,
+            op,
+            addr as u64,
+            result as u64,
+            operand as u64,
+            expected as u64,
+        );
+    }
     ctx.monitor.atomic(
         site as u32,
         addr as u64,

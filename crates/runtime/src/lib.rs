@@ -7,10 +7,13 @@
 //! [`Monitor`] in the order the program produced it.
 
 mod abi;
+mod blocking;
 mod code_map;
 pub mod engine;
 mod error;
+mod hang;
 mod instrumentation;
+mod lock_owners;
 mod module;
 mod monitor;
 mod options;
@@ -18,11 +21,15 @@ mod program;
 mod termination;
 mod threads;
 mod wasi;
+mod watchdog;
 
 pub use code_map::CodeMap;
 pub use error::RuntimeError;
+pub use hang::{HangKind, HangReport, ThreadActivity, ThreadHang};
 pub use module::{Abi, LoadedModule};
 pub use monitor::{LockHook, Monitor, NullMonitor, ThreadId, ThreadMonitor};
 pub use options::{DirMapping, RunOptions};
 pub use program::{run, Outcome, Run, TrapFrame};
-pub use termination::{exit_code_for, Finalizer, Termination, EXIT_GUEST_PANIC, EXIT_TRAP};
+pub use termination::{
+    exit_code_for, Finalizer, Termination, EXIT_DEADLOCK, EXIT_GUEST_PANIC, EXIT_TIMEOUT, EXIT_TRAP,
+};

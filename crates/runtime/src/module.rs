@@ -257,8 +257,8 @@ mod tests {
             "{not_shared}"
         );
         let defined = load(
-            r#"(module (memory 1 1 shared)
-                 (import "wasi" "thread-spawn" (func (param i32) (result i32)))
+            r#"(module (import "wasi" "thread-spawn" (func (param i32) (result i32)))
+                 (memory 1 1 shared)
                  (func (export "wasi_thread_start") (param i32 i32)))"#,
         )
         .unwrap_err();

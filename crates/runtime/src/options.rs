@@ -2,6 +2,7 @@
 //! directories, the entry point and the limits.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A host directory made visible to the guest (`--dir HOST[::GUEST]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub struct RunOptions {
     pub invoke: Option<String>,
     /// Most threads alive at once, the main thread included.
     pub max_threads: u32,
+    /// Stop the program (with a report of every thread) when it runs longer than this.
+    pub timeout: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -54,6 +57,7 @@ impl Default for RunOptions {
             dirs: Vec::new(),
             invoke: None,
             max_threads: DEFAULT_MAX_THREADS,
+            timeout: None,
         }
     }
 }

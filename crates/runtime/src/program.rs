@@ -1,21 +1,25 @@
 //! One program run: the engine, the linker with every import the ABIs provide, the
 //! shared memory, and the thread that runs the entry point.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Once, OnceLock};
+use std::time::Duration;
 
 use wasi_common::WasiCtx;
 use wasmtime::{
     Engine, Extern, ExternType, Instance, InstancePre, Linker, Module, SharedMemory, Store, Trap,
-    Val, ValType, WasmBacktrace,
+    UpdateDeadline, Val, ValType, WasmBacktrace,
 };
 
 use wasmgrind_instrument::{Instrumented, Site};
 
+use crate::blocking::Blocking;
 use crate::code_map::CodeMap;
 use crate::instrumentation::{drain, event_buffer, AtomicStripes, EventBuffer};
 use crate::module::{Abi, LoadedModule, Shape};
 use crate::threads::{Slot, ThreadEnd, Threads};
-use crate::{abi, Monitor, RunOptions, RuntimeError, Termination, ThreadId, ThreadMonitor};
+use crate::{
+    abi, HangReport, Monitor, RunOptions, RuntimeError, Termination, ThreadId, ThreadMonitor,
+};
 
 /// How a program ended, seen from the thread that ended it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +38,9 @@ pub enum Outcome {
     Panicked { thread: ThreadId, code: u32 },
     /// The runtime stopped the program (e.g. the thread limit was reached).
     Aborted(String),
+    /// The watchdog stopped a program that hung (every thread blocked for good) or
+    /// ran past `--timeout`.
+    Hung(HangReport),
 }
 
 impl Outcome {
@@ -77,6 +84,7 @@ impl Outcome {
                 )
             }
             Outcome::Aborted(reason) => writeln!(out, "wasmgrind: error: {reason}"),
+            Outcome::Hung(report) => writeln!(out, "wasmgrind: {}", report.headline()),
         };
     }
 }
@@ -130,6 +138,11 @@ pub(crate) struct Program {
     pub stripes: AtomicStripes,
     pub monitor: Arc<dyn Monitor>,
     pub termination: Arc<Termination>,
+    /// What each live thread is blocked on, for the watchdog.
+    pub blocking: Blocking,
+    /// Started with the first spawned thread or a timeout ([`crate::watchdog`]).
+    pub watchdog: Once,
+    pub timeout: Option<Duration>,
 }
 
 /// What to run and who watches: the inputs of [`run`].
@@ -142,15 +155,15 @@ pub struct Run<'a> {
     pub termination: Arc<Termination>,
 }
 
-/// Size of each wasm thread's native stack: room for wasmtime's 512 KiB wasm stack
-/// limit plus host frames.
-const THREAD_STACK_BYTES: usize = 4 << 20;
+/// Size of each wasm thread's native stack: room for the wasm stack limit plus
+/// host frames.
+const THREAD_STACK_BYTES: usize = crate::engine::WASM_STACK_BYTES + (4 << 20);
 
 /// Runs the program's entry point on the calling thread and returns how it ended.
 /// Threads it spawns keep running; a thread that ends the program (exit, trap) goes
 /// through `run.termination` and exits the process itself.
 pub fn run(run: Run<'_>) -> Result<Outcome, RuntimeError> {
-    let engine = crate::engine::engine()?;
+    let engine = crate::engine::engine_with_epochs(run.options.timeout.is_some())?;
     let bytes = run
         .instrumented
         .map_or(&run.module.prepared[..], |i| &i.wasm[..]);
@@ -184,7 +197,13 @@ pub fn run(run: Run<'_>) -> Result<Outcome, RuntimeError> {
         stripes: AtomicStripes::new(),
         monitor: run.monitor,
         termination: run.termination,
+        blocking: Blocking::new(),
+        watchdog: Once::new(),
+        timeout: run.options.timeout,
     });
+    if program.timeout.is_some() {
+        crate::watchdog::ensure_started(&program);
+    }
     let mut store = new_store(&program, 0);
     let linker = linker(&engine, &module, memory, &mut store)?;
     let pre = linker
@@ -240,7 +259,33 @@ pub(crate) fn new_store(program: &Arc<Program>, tid: ThreadId) -> Store<ThreadCt
         events: None,
         held_stripe: None,
     };
-    Store::new(&program.engine, ctx)
+    let mut store = Store::new(&program.engine, ctx);
+    if program.timeout.is_some() {
+        // The watchdog bumps the epoch once, at the timeout: the thread then posts its
+        // stack for the report and carries on until the program is ended.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|cx| {
+            let stack = backtrace_frames(&cx.data().program, &WasmBacktrace::capture(&cx));
+            let ctx = cx.data();
+            ctx.program.blocking.post_running_stack(ctx.tid, stack);
+            Ok(UpdateDeadline::Continue(1))
+        });
+    }
+    store
+}
+
+/// The frames of a wasm backtrace, innermost first, with offsets of the user's module.
+pub(crate) fn backtrace_frames(program: &Program, bt: &WasmBacktrace) -> Vec<TrapFrame> {
+    bt.frames()
+        .iter()
+        .map(|f| TrapFrame {
+            func_index: f.func_index(),
+            name: f.func_name().map(str::to_string),
+            offset: f
+                .module_offset()
+                .and_then(|o| program.code_map.to_original(o as u32)),
+        })
+        .collect()
 }
 
 /// Instantiates the module for a thread and finds its event buffer.
@@ -358,18 +403,7 @@ pub(crate) fn outcome_of_error(
     };
     let frames = err
         .downcast_ref::<WasmBacktrace>()
-        .map(|bt| {
-            bt.frames()
-                .iter()
-                .map(|f| TrapFrame {
-                    func_index: f.func_index(),
-                    name: f.func_name().map(str::to_string),
-                    offset: f
-                        .module_offset()
-                        .and_then(|o| program.code_map.to_original(o as u32)),
-                })
-                .collect()
-        })
+        .map(|bt| backtrace_frames(program, bt))
         .unwrap_or_default();
     Outcome::Trapped {
         thread,
@@ -386,6 +420,9 @@ pub(crate) fn spawn_thread(
     body: impl FnOnce(&mut Store<ThreadCtx>, Instance) -> wasmtime::Result<()> + Send + 'static,
 ) -> std::io::Result<()> {
     let tid = slot.id;
+    // Live before it runs, so a parent that joins it at once is not seen alone.
+    program.blocking.register(tid);
+    crate::watchdog::ensure_started(program);
     let thread_program = program.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("wasm-thread-{tid}"))
@@ -406,10 +443,12 @@ pub(crate) fn spawn_thread(
                         program.termination.report(&outcome);
                         program.threads.finish(slot, ThreadEnd::Failed);
                     }
-                    // wasi-threads: a trap or exit in any thread ends the program.
+                    // wasi-threads: a trap or exit in any thread ends the program (the
+                    // thread stays live meanwhile, so the watchdog sees no hang).
                     outcome => program.termination.terminate(outcome),
                 },
             }
+            program.blocking.unregister(tid);
         });
     spawned.map(|_| ())
 }

@@ -7,6 +7,7 @@
 //! traces flushed), and only once even when two threads end the program at once.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::Outcome;
@@ -17,6 +18,11 @@ pub const EXIT_TRAP: i32 = 134;
 pub const EXIT_GUEST_PANIC: i32 = 101;
 /// Exit status when the runtime itself had to stop the program (e.g. the thread limit).
 pub const EXIT_RUNTIME_ERROR: i32 = 1;
+/// Exit status when every thread was blocked for good (a deadlock, or a hang such as a
+/// lost wakeup) and wasmgrind stopped the program.
+pub const EXIT_DEADLOCK: i32 = 123;
+/// Exit status when `--timeout` stopped the program (GNU `timeout`'s status).
+pub const EXIT_TIMEOUT: i32 = 124;
 
 /// Decides the process exit status of an outcome; the default finalizer's answer.
 pub type Finalizer = Box<dyn FnOnce(&Outcome) -> i32 + Send>;
@@ -25,6 +31,8 @@ pub type Finalizer = Box<dyn FnOnce(&Outcome) -> i32 + Send>;
 pub struct Termination {
     finalizer: Mutex<Option<Finalizer>>,
     diagnostics: Box<dyn Fn(&Outcome) + Send + Sync>,
+    /// Set as soon as some thread starts ending the program.
+    ending: AtomicBool,
 }
 
 /// The exit status of an outcome when nothing else (findings) decides it.
@@ -35,6 +43,10 @@ pub fn exit_code_for(outcome: &Outcome) -> i32 {
         Outcome::Trapped { .. } => EXIT_TRAP,
         Outcome::Panicked { .. } => EXIT_GUEST_PANIC,
         Outcome::Aborted(_) => EXIT_RUNTIME_ERROR,
+        Outcome::Hung(report) => match report.kind {
+            crate::HangKind::Timeout => EXIT_TIMEOUT,
+            crate::HangKind::Deadlock | crate::HangKind::AllBlocked => EXIT_DEADLOCK,
+        },
     }
 }
 
@@ -59,7 +71,14 @@ impl Termination {
         Termination {
             finalizer: Mutex::new(Some(finalizer)),
             diagnostics,
+            ending: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the program is already ending (the watchdog then stays quiet: threads
+    /// left blocked by an exit are not a hang).
+    pub fn is_ending(&self) -> bool {
+        self.ending.load(Ordering::SeqCst)
     }
 
     /// Prints a thread's end that does not end the program.
@@ -70,6 +89,7 @@ impl Termination {
     /// Runs the finalizer and exits the process. A second caller (another thread ending
     /// the program at the same moment) blocks until the process is gone.
     pub fn terminate(&self, outcome: Outcome) -> ! {
+        self.ending.store(true, Ordering::SeqCst);
         let mut guard = self
             .finalizer
             .lock()

@@ -42,7 +42,14 @@ struct Table {
 pub(crate) struct Threads {
     max_live: u32,
     table: Mutex<Table>,
+    /// Signalled whenever a thread gives its slot back.
+    slot_freed: Condvar,
 }
+
+/// How long a spawn at the limit waits for a slot. A guest's own join returns as soon
+/// as the joined thread's wasm finished, a moment before the host has torn that
+/// thread down and given its slot back; the limit must not count such a thread.
+const SLOT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A reserved thread id; dropping it without `finish` would leak a live slot, so the
 /// spawning code always finishes it (also on a failed OS spawn).
@@ -56,6 +63,7 @@ impl Threads {
     pub fn new(max_live: u32) -> Self {
         Threads {
             max_live,
+            slot_freed: Condvar::new(),
             table: Mutex::new(Table {
                 next_id: 1,
                 live: 1,
@@ -71,9 +79,18 @@ impl Threads {
 
     /// Reserves the next id, or `None` when `max_live` threads are alive.
     pub fn reserve(&self, joinable: bool) -> Option<Slot> {
+        let deadline = std::time::Instant::now() + SLOT_GRACE;
         let mut table = self.table();
-        if table.live >= self.max_live {
-            return None;
+        while table.live >= self.max_live {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            table = self
+                .slot_freed
+                .wait_timeout(table, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         table.live += 1;
         let id = table.next_id;
@@ -89,6 +106,7 @@ impl Threads {
     /// Marks the slot's thread ended, waking its joiner.
     pub fn finish(&self, slot: Slot, end: ThreadEnd) {
         self.table().live -= 1;
+        self.slot_freed.notify_one();
         if let Some(c) = slot.completion {
             *c.end.lock().unwrap_or_else(|p| p.into_inner()) = Some(end);
             c.done.notify_all();
@@ -133,6 +151,17 @@ mod tests {
         threads.finish(a, ThreadEnd::Finished);
         let c = threads.reserve(false).unwrap();
         assert_eq!(c.id, 3, "ids are never reused");
+    }
+
+    #[test]
+    fn a_spawn_at_the_limit_waits_for_a_thread_that_is_ending() {
+        let threads = Arc::new(Threads::new(2));
+        let ending = threads.reserve(false).unwrap();
+        let t = threads.clone();
+        let teardown = std::thread::spawn(move || t.finish(ending, ThreadEnd::Finished));
+        let next = threads.reserve(false);
+        teardown.join().unwrap();
+        assert!(next.is_some(), "the ending thread's slot is handed over");
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! `wasm_threadlink`. Errors go back to the guest as the shared error codes.
 
 use wasm_threadlink_errors::ErrorCode;
-use wasmtime::{Caller, Linker};
+use wasmtime::{Caller, Linker, WasmBacktrace};
 
 use super::{os_spawn_failed, reserve_or_abort};
 use crate::instrumentation::drain_caller;
-use crate::program::{spawn_thread, ThreadCtx};
+use crate::program::{backtrace_frames, spawn_thread, ThreadCtx};
 use crate::threads::{JoinError, ThreadEnd};
 use crate::{LockHook, Outcome, RuntimeError};
 
@@ -102,7 +102,11 @@ fn thread_join(mut caller: Caller<'_, ThreadCtx>, tid: i32) -> i32 {
         return ErrorCode::ThreadNotFound as i32;
     };
     drain_caller(&mut caller);
-    match program.threads.join(joiner, tid) {
+    let stack = backtrace_frames(&program, &WasmBacktrace::capture(&caller));
+    program.blocking.join_begin(joiner, tid, stack);
+    let joined = program.threads.join(joiner, tid);
+    program.blocking.running(joiner);
+    match joined {
         Ok(ThreadEnd::Finished) => {
             caller.data_mut().monitor.join(tid);
             ErrorCode::NoError as i32
