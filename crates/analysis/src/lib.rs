@@ -7,6 +7,7 @@ pub mod engine;
 pub mod fasttrack;
 pub mod hb;
 pub mod id_map;
+pub mod lock_graph;
 pub mod lockset;
 pub mod online;
 pub mod race_collector;

@@ -9,8 +9,18 @@
 //! and a notify releases on its address, spawn forks, threadlink joins join, the
 //! threadlink lock hooks acquire and release their lock. [`reporter::Reporter`]
 //! symbolizes, deduplicates, filters and prints.
+//!
+//! Locks ([`locks`]: which atomics take and release a lock, by value and by
+//! function name) feed [`lock_tracker::LockTracker`]: who holds what, the
+//! lock-order graph ([`lock_order`]) judged by happens-before without lock edges
+//! ([`lock_clocks`]), and lock misuse; potential deadlocks and misuses are reported
+//! when the run ends.
 
 pub mod libc_sync;
+pub mod lock_clocks;
+pub mod lock_order;
+pub mod lock_tracker;
+pub mod locks;
 pub mod reporter;
 pub mod session;
 pub mod stacks;

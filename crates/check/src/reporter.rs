@@ -12,6 +12,8 @@ use wasmgrind_report::{
 };
 use wasmgrind_runtime::{CodeMap, Outcome, Termination};
 
+use crate::lock_order::Place;
+use crate::lock_tracker::LockFindings;
 use crate::stacks::StackDepot;
 
 /// How findings are printed.
@@ -39,6 +41,9 @@ struct Output {
     tally: Tally,
 }
 
+/// What [`Reporter::finish`] runs first, given the reporter.
+pub type BeforeFinish = Box<dyn Fn(&Reporter) + Send + Sync>;
+
 /// Prints findings as they are found; shared by all threads.
 pub struct Reporter {
     config: ReporterConfig,
@@ -47,6 +52,9 @@ pub struct Reporter {
     text: TextRenderer,
     output: Mutex<Output>,
     termination: OnceLock<Arc<Termination>>,
+    /// Runs first in [`Reporter::finish`]: reports what is only known at the end
+    /// (the lock-order cycles and lock misuses).
+    before_finish: OnceLock<BeforeFinish>,
 }
 
 impl Reporter {
@@ -68,7 +76,26 @@ impl Reporter {
                 tally: Tally::new(),
             }),
             termination: OnceLock::new(),
+            before_finish: OnceLock::new(),
         }
+    }
+
+    /// Registers what [`Reporter::finish`] runs before printing the count (once).
+    pub fn set_before_finish(&self, f: BeforeFinish) {
+        let _ = self.before_finish.set(f);
+    }
+
+    /// The (demangled) function names at `prepared_offset` (of the module as run),
+    /// innermost inlined frame first, by DWARF and the name section.
+    pub fn function_names_at(&self, prepared_offset: u32) -> Vec<String> {
+        let Some(offset) = self.code_map.prepared_to_original(prepared_offset) else {
+            return Vec::new();
+        };
+        self.symbolizer
+            .frames(offset)
+            .into_iter()
+            .filter_map(|frame| frame.function)
+            .collect()
     }
 
     /// Lets `--halt-on-error` end the program.
@@ -111,6 +138,9 @@ impl Reporter {
 
     /// Prints the final count (text format) and flushes.
     pub fn finish(&self) {
+        if let Some(before) = self.before_finish.get() {
+            before(self);
+        }
         let mut out = self.output();
         let Output { sink, tally, .. } = &mut *out;
         if self.config.format == OutputFormat::Text {
@@ -126,33 +156,83 @@ impl Reporter {
             if is_atomic_expansion_race(&finding) {
                 continue;
             }
-            if self
-                .config
-                .suppressions
-                .as_ref()
-                .is_some_and(|s| s.is_suppressed(&finding))
-            {
-                continue;
-            }
-            let mut out = self.output();
-            if !out.dedup.first_time(&finding) {
-                continue;
-            }
-            out.tally.add(&finding);
-            let Output { sink, .. } = &mut *out;
-            let _ = match self.config.format {
-                OutputFormat::Text => self.text.write(sink, &finding),
-                OutputFormat::Json => wasmgrind_report::write_json_line(sink, &finding)
-                    .map_err(|e| std::io::Error::other(e.to_string())),
-            };
-            let _ = sink.flush();
-            reported = true;
+            reported |= self.emit(&finding);
         }
         if reported && self.config.halt_on_error {
             if let Some(termination) = self.termination.get() {
                 termination.terminate(Outcome::Exited(self.config.error_exitcode));
             }
         }
+    }
+
+    /// Reports the lock-order cycles and misuses of a finished run (no halting: the
+    /// run is over).
+    pub(crate) fn report_locks(&self, found: &LockFindings, stacks: &StackDepot, sites: &[Site]) {
+        for cycle in &found.cycles {
+            let edges = cycle
+                .iter()
+                .map(|(held, acquired, e)| wasmgrind_report::LockOrderEdge {
+                    thread: e.thread,
+                    held: *held as u32,
+                    acquired: *acquired as u32,
+                    held_stack: self.stack_at(e.held_at, stacks, sites),
+                    acquired_stack: self.stack_at(e.acquired_at, stacks, sites),
+                })
+                .collect();
+            self.emit(&Finding::LockOrderInversion(
+                wasmgrind_report::LockOrderInversion { cycle: edges },
+            ));
+        }
+        for m in &found.misuses {
+            self.emit(&Finding::LockMisuse(wasmgrind_report::LockMisuse {
+                misuse: m.kind,
+                lock: m.lock as u32,
+                thread: m.thread,
+                stack: self.stack_at(m.at, stacks, sites),
+                holder: m.holder.map(|(h, _)| h),
+                acquired_stack: m
+                    .holder
+                    .map(|(_, at)| self.stack_at(at, stacks, sites))
+                    .unwrap_or_default(),
+            }));
+        }
+    }
+
+    /// The symbolized stack of a lock operation at `place`.
+    fn stack_at(&self, place: Place, stacks: &StackDepot, sites: &[Site]) -> Vec<Frame> {
+        let offsets: Vec<u32> = place
+            .site
+            .into_iter()
+            .chain(stacks.sites(place.stack))
+            .filter_map(|site| sites.get(site as usize))
+            .filter_map(|site| self.code_map.prepared_to_original(site.offset))
+            .collect();
+        self.symbolizer.stack(&offsets)
+    }
+
+    /// Filters, deduplicates, counts and prints one finding; true if printed.
+    fn emit(&self, finding: &Finding) -> bool {
+        if self
+            .config
+            .suppressions
+            .as_ref()
+            .is_some_and(|s| s.is_suppressed(finding))
+        {
+            return false;
+        }
+        let mut out = self.output();
+        if !out.dedup.first_time(finding) {
+            return false;
+        }
+        out.tally.add(finding);
+        let Output { sink, .. } = &mut *out;
+        let _ = match self.config.format {
+            OutputFormat::Text => self.text.write(sink, finding),
+            OutputFormat::Json => wasmgrind_report::write_json_line(sink, finding)
+                .map_err(|e| std::io::Error::other(e.to_string())),
+        };
+        let _ = sink.flush();
+        true
     }
 
     fn finding(&self, race: &Race, stacks: &StackDepot, sites: &[Site]) -> Finding {

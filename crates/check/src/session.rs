@@ -6,10 +6,13 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use wasmgrind_analysis::online::{Config, Detector};
-use wasmgrind_instrument::Site;
+use wasmgrind_instrument::{Site, SiteKind};
 use wasmgrind_runtime::{Monitor, ThreadId, ThreadMonitor};
 
 use crate::libc_sync::is_libc_sync_function;
+use crate::lock_clocks::{hb_role, HbRole};
+use crate::lock_tracker::LockTracker;
+use crate::locks::{role_of, LockRole};
 use crate::reporter::Reporter;
 use crate::stacks::StackDepot;
 use crate::thread::CheckThread;
@@ -21,8 +24,14 @@ pub struct CheckSession {
     /// Per site: a plain access inside the C library's synchronization code, handled
     /// as an atomic (see [`crate::libc_sync`]).
     pub(crate) libc_sync: Vec<bool>,
-    pub(crate) stacks: StackDepot,
+    pub(crate) stacks: Arc<StackDepot>,
     pub(crate) reporter: Arc<Reporter>,
+    /// Per site: what lock inference makes of an atomic there ([`crate::locks`]).
+    pub(crate) lock_roles: Vec<LockRole>,
+    /// Per site: what its synchronization does in the lock-free happens-before.
+    pub(crate) hb_roles: Vec<HbRole>,
+    /// Locks held, lock order, lock misuse.
+    pub(crate) locks: Arc<LockTracker>,
 }
 
 impl CheckSession {
@@ -31,7 +40,7 @@ impl CheckSession {
         // Classified per function, once: by DWARF where it says the function is the
         // C library's, else by name.
         let mut by_function: FxHashMap<u32, bool> = FxHashMap::default();
-        let libc_sync = sites
+        let libc_sync: Vec<bool> = sites
             .iter()
             .map(|site| {
                 *by_function.entry(site.func).or_insert_with(|| {
@@ -42,13 +51,44 @@ impl CheckSession {
                 })
             })
             .collect();
-        Arc::new(CheckSession {
+        let (lock_roles, hb_roles) = sites
+            .iter()
+            .zip(&libc_sync)
+            .map(|(site, &libc)| {
+                let plain = matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
+                if plain && !libc {
+                    return (LockRole::Generic, HbRole::Sync);
+                }
+                let names = reporter.function_names_at(site.offset);
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let c_library = libc || reporter.is_c_library(site.offset);
+                (role_of(&names, c_library), hb_role(&names, c_library))
+            })
+            .unzip();
+        let session = Arc::new(CheckSession {
             detector: Detector::new(Config::default()),
             libc_sync,
             sites,
-            stacks: StackDepot::default(),
+            stacks: Arc::default(),
             reporter,
-        })
+            lock_roles,
+            hb_roles,
+            locks: Arc::default(),
+        });
+        // Lock findings are complete only at the end: the reporter asks for them
+        // when the run finishes, which may be after every thread (and so the
+        // session) is gone; the closure keeps what it needs, not the session.
+        let (locks, stacks, sites) = (
+            session.locks.clone(),
+            session.stacks.clone(),
+            session.sites.clone(),
+        );
+        session
+            .reporter
+            .set_before_finish(Box::new(move |reporter: &Reporter| {
+                reporter.report_locks(&locks.findings(), &stacks, &sites);
+            }));
+        session
     }
 
     /// Reports the races the detector found since the last call.

@@ -8,6 +8,8 @@ use wasmgrind_analysis::online::{Access, SyncId};
 use wasmgrind_instrument::{AtomicOp, BulkOp, SiteKind, RECORD_SIZE};
 use wasmgrind_runtime::{LockHook, ThreadId, ThreadMonitor};
 
+use crate::lock_clocks::HbRole;
+use crate::lock_order::Place;
 use crate::session::CheckSession;
 use crate::stacks::ThreadStack;
 
@@ -49,6 +51,14 @@ impl CheckThread {
         }
     }
 
+    fn hb_role(&self, site: u32) -> HbRole {
+        self.session
+            .hb_roles
+            .get(site as usize)
+            .copied()
+            .unwrap_or(HbRole::Sync)
+    }
+
     fn kind(&self, site: u32) -> Option<SiteKind> {
         self.session.sites.get(site as usize).map(|s| s.kind)
     }
@@ -80,6 +90,8 @@ impl ThreadMonitor for CheckThread {
                 self.session
                     .detector
                     .atomic(self.tid, SyncId::Addr(addr.into()), access);
+                let hb = self.session.hb_roles[site as usize];
+                self.session.locks.sync_access(self.tid, hb, addr.into());
             } else {
                 batch.push(self.access(site, addr.into(), size.into(), write, false));
             }
@@ -89,7 +101,7 @@ impl ThreadMonitor for CheckThread {
         self.batch = batch;
     }
 
-    fn atomic(&mut self, site: u32, addr: u64, _result: u64, _operand: u64, _expected: u64) {
+    fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {
         let Some(SiteKind::Atomic { op, size }) = self.kind(site) else {
             return;
         };
@@ -97,23 +109,45 @@ impl ThreadMonitor for CheckThread {
         self.session
             .detector
             .atomic(self.tid, SyncId::Addr(addr), access);
+        let roles = (
+            self.session.lock_roles[site as usize],
+            self.session.hb_roles[site as usize],
+        );
+        let place = Place {
+            site: Some(site),
+            stack: self.stack.current(),
+        };
+        self.session.locks.atomic(
+            self.tid,
+            roles,
+            op,
+            size,
+            addr,
+            (result, operand, expected),
+            place,
+        );
         self.session.report_new_races();
     }
 
-    fn wait_end(&mut self, _site: u32, addr: u64, result: u32) {
+    fn wait_end(&mut self, site: u32, addr: u64, result: u32) {
         // Only a wait that was woken (result 0) synchronizes with the notify.
         if result == 0 {
             self.session.detector.acquire(self.tid, SyncId::Addr(addr));
+            let hb = self.hb_role(site);
+            self.session.locks.wait_or_notify(self.tid, hb, addr, true);
         }
     }
 
-    fn notify(&mut self, _site: u32, addr: u64, _count: u32) {
+    fn notify(&mut self, site: u32, addr: u64, _count: u32) {
         self.session.detector.release(self.tid, SyncId::Addr(addr));
+        let hb = self.hb_role(site);
+        self.session.locks.wait_or_notify(self.tid, hb, addr, false);
     }
 
     fn fence(&mut self, _site: u32) {
         self.session.detector.acquire(self.tid, SyncId::Fence);
         self.session.detector.release(self.tid, SyncId::Fence);
+        self.session.locks.fence(self.tid);
     }
 
     fn bulk(&mut self, site: u32, dst: u64, src: u64, len: u64) {
@@ -134,13 +168,20 @@ impl ThreadMonitor for CheckThread {
 
     fn fork(&mut self, child: ThreadId) {
         self.session.detector.fork(self.tid, child);
+        self.session.locks.fork(self.tid, child);
     }
 
     fn join(&mut self, joined: ThreadId) {
         self.session.detector.join(self.tid, joined);
+        self.session.locks.join(self.tid, joined);
     }
 
     fn lock_hook(&mut self, hook: LockHook, addr: u32) {
+        let place = Place {
+            site: None,
+            stack: self.stack.current(),
+        };
+        self.session.locks.hook(self.tid, hook, addr.into(), place);
         match hook {
             LockHook::FinishLock => self
                 .session
@@ -156,5 +197,6 @@ impl ThreadMonitor for CheckThread {
 
     fn exit(&mut self) {
         self.session.detector.thread_exit(self.tid);
+        self.session.locks.exit(self.tid);
     }
 }

@@ -68,6 +68,32 @@ fn key(finding: &Finding) -> Key {
                 sites,
             }
         }
+        // A cycle: its first and last acquisition sites in sorted order, so the same
+        // code nesting its locks (whatever the lock instances) is one report.
+        Finding::LockOrderInversion(inversion) => {
+            let mut sites: Vec<Site> = inversion
+                .cycle
+                .iter()
+                .map(|e| Site::of(&e.acquired_stack))
+                .collect();
+            sites.sort();
+            let first = sites.first().cloned().unwrap_or(Site::Unknown);
+            let last = sites.last().cloned().unwrap_or(Site::Unknown);
+            Key {
+                kind: finding.kind(),
+                sites: (first, last),
+            }
+        }
+        // Per misuse kind: the misusing site and where the lock was acquired.
+        Finding::LockMisuse(misuse) => Key {
+            kind: misuse.misuse.title(),
+            sites: (Site::of(&misuse.stack), Site::of(&misuse.acquired_stack)),
+        },
+        // A program hangs once: its report is never a duplicate of another kind's.
+        Finding::Hang(hang) => Key {
+            kind: hang.title(),
+            sites: (Site::of(hang.primary_stack()), Site::Unknown),
+        },
     }
 }
 

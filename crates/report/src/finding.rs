@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::frame::Frame;
 use crate::globals::GlobalSymbol;
+use crate::hang::Hang;
+use crate::lock_misuse::LockMisuse;
+use crate::lock_order::LockOrderInversion;
 
 /// One problem found in a run. Each kind is a variant; more kinds (deadlock,
 /// lock-order inversion, lock misuse) are added as variants.
@@ -16,6 +19,12 @@ use crate::globals::GlobalSymbol;
 pub enum Finding {
     /// Two conflicting accesses not ordered by happens-before.
     DataRace(Race),
+    /// A cycle in the lock-order graph: a potential deadlock.
+    LockOrderInversion(LockOrderInversion),
+    /// A lock released, kept or re-acquired by the wrong thread.
+    LockMisuse(LockMisuse),
+    /// A program stopped because it hung (deadlock, all threads blocked, timeout).
+    Hang(Hang),
 }
 
 impl Finding {
@@ -23,6 +32,9 @@ impl Finding {
     pub fn kind(&self) -> &'static str {
         match self {
             Finding::DataRace(_) => "data_race",
+            Finding::LockOrderInversion(_) => "lock_order_inversion",
+            Finding::LockMisuse(_) => "lock_misuse",
+            Finding::Hang(_) => "hang",
         }
     }
 
@@ -30,6 +42,9 @@ impl Finding {
     pub fn title(&self) -> &'static str {
         match self {
             Finding::DataRace(_) => "data race",
+            Finding::LockOrderInversion(_) => "lock-order inversion (potential deadlock)",
+            Finding::LockMisuse(m) => m.misuse.title(),
+            Finding::Hang(h) => h.title(),
         }
     }
 
@@ -37,6 +52,9 @@ impl Finding {
     pub fn title_plural(&self) -> &'static str {
         match self {
             Finding::DataRace(_) => "data races",
+            Finding::LockOrderInversion(_) => "lock-order inversions (potential deadlocks)",
+            Finding::LockMisuse(m) => m.misuse.title_plural(),
+            Finding::Hang(h) => h.title_plural(),
         }
     }
 
@@ -48,6 +66,9 @@ impl Finding {
     pub fn primary_frame(&self) -> Option<&Frame> {
         let stack = match self {
             Finding::DataRace(race) => &race.current.stack,
+            Finding::LockOrderInversion(inversion) => inversion.primary_stack(),
+            Finding::LockMisuse(misuse) => &misuse.stack,
+            Finding::Hang(hang) => hang.primary_stack(),
         };
         stack
             .iter()
@@ -61,6 +82,11 @@ impl Finding {
             Finding::DataRace(race) => {
                 Box::new(race.current.stack.iter().chain(race.previous.stack.iter()))
             }
+            Finding::LockOrderInversion(inversion) => Box::new(inversion.frames()),
+            Finding::LockMisuse(misuse) => {
+                Box::new(misuse.stack.iter().chain(misuse.acquired_stack.iter()))
+            }
+            Finding::Hang(hang) => Box::new(hang.frames()),
         }
     }
 

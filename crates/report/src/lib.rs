@@ -18,17 +18,29 @@
 //!
 //! | field | type | meaning |
 //! |---|---|---|
-//! | `kind` | string | finding kind: `data_race` (more kinds to come) |
+//! | `kind` | string | finding kind: `data_race`, `lock_order_inversion`, `lock_misuse` |
 //! | `format_version` | number | layout version, currently `1` |
 //! | `summary` | string | one-liner, e.g. `data race src/main.rs:14:9 in racy::bump` |
 //! | `current` | access | (`data_race`) the later access, which revealed the race |
 //! | `previous` | access | (`data_race`) the earlier conflicting access |
 //! | `location` | location or null | (`data_race`) what the raced-on memory is |
+//! | `cycle` | array of edges | (`lock_order_inversion`) the lock-order cycle, in order |
+//! | `misuse` | string | (`lock_misuse`) `unlock_not_held`, `unlock_by_other_thread`, `exit_while_holding` or `recursive_lock` |
+//! | `lock` | number | (`lock_misuse`) address of the lock word |
+//! | `thread` | number | (`lock_misuse`) the thread that misused the lock |
+//! | `stack` | array of frames | (`lock_misuse`) the unlock, the re-lock, or (exit) where the lock was acquired |
+//! | `holder` | number or null | (`lock_misuse`) the thread holding the lock then |
+//! | `acquired_stack` | array of frames | (`lock_misuse`) where the holder acquired it (empty if none) |
 //!
 //! An *access* is `{kind, size, addr, thread, stack}`: `kind` is `read`, `write`,
 //! `atomic_read` or `atomic_write`; `size` in bytes; `addr` the linear-memory address
 //! (a number); `thread` the wasmgrind thread id; `stack` an array of frames,
 //! innermost first.
+//!
+//! An *edge* (of a `cycle`) is `{thread, held, acquired, held_stack, acquired_stack}`:
+//! thread `thread` acquired the lock at address `acquired` while holding the lock at
+//! address `held`; the stacks (frames, innermost first) are where each was acquired.
+//! Each edge's `acquired` is the next edge's `held`, the last edge's the first's.
 //!
 //! A *frame* is `{func_index, function, file, line, column, code_offset,
 //! function_offset}`, every field a value or `null`: the wasm function index, the
@@ -48,7 +60,10 @@ mod finding;
 mod frame;
 mod glob;
 mod globals;
+mod hang;
 mod json;
+mod lock_misuse;
+mod lock_order;
 mod module_info;
 mod qualify;
 mod sarif;
@@ -67,7 +82,10 @@ pub use finding::{Access, AccessKind, AddressDescription, Finding, Race};
 pub use frame::Frame;
 pub use glob::Glob;
 pub use globals::GlobalSymbol;
+pub use hang::{Hang, HangKind, HungThread, ThreadState};
 pub use json::{to_json_value, write_json_line, JSON_FORMAT_VERSION};
+pub use lock_misuse::{LockMisuse, MisuseKind};
+pub use lock_order::{LockOrderEdge, LockOrderInversion};
 pub use sarif::{sarif_log, write_sarif};
 pub use source_path::display_path;
 pub use suppress::{Suppression, SuppressionKind, Suppressions};

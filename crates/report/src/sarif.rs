@@ -70,6 +70,42 @@ fn result(finding: &Finding) -> Value {
             }
             r["stacks"] = json!([stack(&race.current, ""), stack(&race.previous, "Previous "),]);
         }
+        Finding::LockOrderInversion(inversion) => {
+            let stacks: Vec<Value> = inversion
+                .cycle
+                .iter()
+                .flat_map(|e| {
+                    [
+                        frames_stack(
+                            &e.acquired_stack,
+                            format!(
+                                "Thread {} acquired lock 0x{:08x} while holding lock 0x{:08x}",
+                                e.thread, e.acquired, e.held
+                            ),
+                        ),
+                        frames_stack(
+                            &e.held_stack,
+                            format!("Lock 0x{:08x} acquired by thread {}", e.held, e.thread),
+                        ),
+                    ]
+                })
+                .collect();
+            r["stacks"] = json!(stacks);
+        }
+        Finding::LockMisuse(misuse) => {
+            r["stacks"] = json!([
+                frames_stack(&misuse.stack, misuse.misuse.title().to_string()),
+                frames_stack(&misuse.acquired_stack, "Lock acquired".to_string()),
+            ]);
+        }
+        Finding::Hang(hang) => {
+            let stacks: Vec<Value> = hang
+                .threads
+                .iter()
+                .map(|t| frames_stack(&t.stack, format!("Thread {}", t.thread)))
+                .collect();
+            r["stacks"] = json!(stacks);
+        }
     }
     r
 }
@@ -93,6 +129,15 @@ fn stack(access: &Access, prefix: &str) -> Value {
         .map(|f| json!({ "location": location(f) }))
         .collect();
     json!({ "message": { "text": access_line(access, prefix) }, "frames": frames })
+}
+
+/// A SARIF stack of `frames` with `message`.
+fn frames_stack(frames: &[Frame], message: String) -> Value {
+    let frames: Vec<Value> = frames
+        .iter()
+        .map(|f| json!({ "location": location(f) }))
+        .collect();
+    json!({ "message": { "text": message }, "frames": frames })
 }
 
 /// A SARIF `location` for a frame.

@@ -13,6 +13,9 @@ use crate::source_path::display_path;
 pub enum SuppressionKind {
     /// `race:` — data races with a frame whose function name matches.
     Race,
+    /// `deadlock:` — lock-order inversions and lock misuse with a frame whose
+    /// function name matches.
+    Deadlock,
     /// `src:` — findings of any kind with a frame whose source file matches, either as
     /// DWARF recorded it or as reports print it (`src/main.rs`).
     Src,
@@ -40,6 +43,14 @@ impl Suppression {
                         .frames()
                         .any(|f| self.glob.matches(&f.function_display()))
             }
+            SuppressionKind::Deadlock => {
+                matches!(
+                    finding,
+                    Finding::LockOrderInversion(_) | Finding::LockMisuse(_)
+                ) && finding
+                    .frames()
+                    .any(|f| self.glob.matches(&f.function_display()))
+            }
             SuppressionKind::Src => finding.frames().any(|f| {
                 f.file.as_deref().is_some_and(|file| {
                     self.glob.matches(file) || self.glob.matches(&display_path(file))
@@ -51,7 +62,7 @@ impl Suppression {
 
 /// A parsed suppressions file.
 ///
-/// Format: one rule per line, `race:<glob>` or `src:<glob>`; blank lines and lines
+/// Format: one rule per line, `race:<glob>`, `deadlock:<glob>` or `src:<glob>`; blank lines and lines
 /// starting with `#` are ignored; surrounding whitespace is trimmed. Globs match the
 /// whole string, with `*` (any run of characters) and `?` (one character).
 #[derive(Debug, Clone, Default)]
@@ -90,9 +101,10 @@ impl Suppressions {
             let kind = match kind.trim() {
                 "race" => SuppressionKind::Race,
                 "src" => SuppressionKind::Src,
+                "deadlock" => SuppressionKind::Deadlock,
                 other => {
                     return Err(error(format!(
-                        "unknown suppression type `{other}` (expected `race` or `src`)"
+                        "unknown suppression type `{other}` (expected `race`, `deadlock` or `src`)"
                     )))
                 }
             };

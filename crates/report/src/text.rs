@@ -55,6 +55,11 @@ impl TextRenderer {
         );
         match finding {
             Finding::DataRace(race) => render_race(&mut s, race),
+            Finding::LockOrderInversion(inversion) => {
+                crate::lock_order::render_lock_order(&mut s, inversion)
+            }
+            Finding::LockMisuse(misuse) => crate::lock_misuse::render_lock_misuse(&mut s, misuse),
+            Finding::Hang(hang) => crate::hang::render_hang(&mut s, hang),
         }
         let _ = writeln!(s, "SUMMARY: wasmgrind: {}", finding.summary());
         let _ = writeln!(s, "{FENCE}");

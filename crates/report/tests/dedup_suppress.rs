@@ -20,6 +20,23 @@ fn one_report_per_unordered_pair_of_sites() {
 }
 
 #[test]
+fn copies_of_one_source_access_are_one_report() {
+    // An unrolled loop: the same source line at several code offsets.
+    let mut d = Deduplicator::new();
+    let at = |offset: u32| {
+        let Finding::DataRace(mut race) = race_between(0x120, 0x110) else {
+            unreachable!()
+        };
+        race.current.stack[0].code_offset = Some(offset);
+        Finding::DataRace(race)
+    };
+    assert!(d.first_time(&at(0x120)));
+    assert!(!d.first_time(&at(0x140)));
+    assert!(!d.first_time(&at(0x160)));
+    assert_eq!(d.len(), 1);
+}
+
+#[test]
 fn dedup_ignores_threads_addresses_and_callers() {
     let mut d = Deduplicator::new();
     assert!(d.first_time(&design_race()));

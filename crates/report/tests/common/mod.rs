@@ -62,7 +62,12 @@ pub fn race_between(current: u32, previous: u32) -> Finding {
     let Finding::DataRace(mut race) = design_race() else {
         unreachable!()
     };
+    // A different site is different code at a different source line.
     race.current.stack[0].code_offset = Some(current);
+    race.current.stack[0].line = Some(current);
+    race.current.stack[0].column = None;
     race.previous.stack[0].code_offset = Some(previous);
+    race.previous.stack[0].line = Some(previous);
+    race.previous.stack[0].column = None;
     Finding::DataRace(race)
 }

@@ -1,0 +1,180 @@
+//! The lock-order graph of a checked run, over [`wasmgrind_analysis::lock_graph`]:
+//! an edge `L1 → L2` each time a thread acquires `L2` while holding `L1`, with both
+//! acquisitions' code sites and call stacks.
+//!
+//! A cycle is a potential deadlock only if its edges can be taken by instances that
+//! could all be in progress at once ([`EdgeRecord::compatible`]):
+//!
+//! - by distinct threads (both orders in one thread cannot deadlock);
+//! - holding disjoint sets of locks (a common *gate* lock held across both
+//!   acquisitions serializes them);
+//! - not ordered by happens-before *without lock edges* ([`crate::lock_clocks`]):
+//!   for instances `i` (holding `a_i`, acquiring `b_i`) and `j`, if `b_i` happens
+//!   before `a_j` (thread `j` started its section after learning, through a join,
+//!   a spawn or an atomic flag, that `i` was done) they can never overlap.
+
+use wasmgrind_analysis::clock::VectorClock;
+use wasmgrind_analysis::lock_graph::{disjoint, EdgeInstance, LockGraph};
+use wasmgrind_runtime::ThreadId;
+
+/// Where a lock was acquired: the atomic's site (none for a threadlink hook, whose
+/// caller's call site is the innermost frame of `stack`) and the call stack id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub site: Option<u32>,
+    pub stack: u32,
+}
+
+/// One instance of an edge.
+#[derive(Debug, Clone)]
+pub struct EdgeRecord {
+    pub thread: ThreadId,
+    /// Every lock the thread held, sorted.
+    pub gate: Vec<u64>,
+    /// Where the held lock was acquired.
+    pub held_at: Place,
+    /// Where the new lock was acquired.
+    pub acquired_at: Place,
+    /// The thread's lock-free clock when it acquired the held lock.
+    pub held_clock: VectorClock,
+    /// The thread's own lock-free time when it acquired the new lock.
+    pub acquired_time: u32,
+}
+
+impl EdgeInstance for EdgeRecord {
+    fn compatible(&self, other: &Self) -> bool {
+        let ordered =
+            |i: &EdgeRecord, j: &EdgeRecord| j.held_clock.get(i.thread) >= i.acquired_time;
+        self.thread != other.thread
+            && disjoint(&self.gate, &other.gate)
+            && !ordered(self, other)
+            && !ordered(other, self)
+    }
+}
+
+/// The run's graph.
+#[derive(Default)]
+pub struct LockOrder {
+    graph: LockGraph<EdgeRecord>,
+}
+
+impl LockOrder {
+    /// Records that `thread`, holding `held` (acquired at `held_at` with clock
+    /// `held_clock`) and the locks `gate`, acquired `lock` at `acquired_at`, time `now`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn edge(
+        &mut self,
+        thread: ThreadId,
+        held: u64,
+        lock: u64,
+        gate: &[u64],
+        held_at: Place,
+        held_clock: &VectorClock,
+        acquired_at: Place,
+        now: u32,
+    ) {
+        // One instance per thread, held set and pair of places: a loop taking the
+        // same nesting again adds nothing (its first instance is kept).
+        let same = |x: &EdgeRecord| {
+            x.thread == thread
+                && x.gate == gate
+                && x.held_at == held_at
+                && x.acquired_at == acquired_at
+        };
+        if !self.graph.wants(held, lock, same) {
+            return;
+        }
+        let record = EdgeRecord {
+            thread,
+            gate: gate.to_vec(),
+            held_at,
+            acquired_at,
+            held_clock: held_clock.clone(),
+            acquired_time: now,
+        };
+        self.graph.add(held, lock, record, |_| false);
+    }
+
+    /// Every potential deadlock through locks `is_lock` accepts: per cycle its
+    /// edges `(held, acquired, instance)` in order.
+    pub fn cycles(&self, is_lock: impl Fn(u64) -> bool) -> Vec<Vec<(u64, u64, EdgeRecord)>> {
+        self.graph
+            .cycles(is_lock)
+            .into_iter()
+            .map(|cycle| {
+                cycle
+                    .into_iter()
+                    .map(|e| (e.from, e.to, e.instance.clone()))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(site: u32) -> Place {
+        Place {
+            site: Some(site),
+            stack: 0,
+        }
+    }
+
+    fn clock(entries: &[(u32, u32)]) -> VectorClock {
+        let mut c = VectorClock::new();
+        for &(t, v) in entries {
+            c.set(t, v);
+        }
+        c
+    }
+
+    #[test]
+    fn concurrent_inversion_is_a_cycle_ordered_one_is_not() {
+        let mut g = LockOrder::default();
+        // Thread 1 takes 1 → 2 at its time 5; thread 2 took 2 (its clock knew
+        // thread 1 only up to 3) and then 1.
+        g.edge(1, 1, 2, &[1], place(10), &clock(&[(1, 4)]), place(11), 5);
+        g.edge(
+            2,
+            2,
+            1,
+            &[2],
+            place(20),
+            &clock(&[(1, 3), (2, 7)]),
+            place(21),
+            8,
+        );
+        let cycles = g.cycles(|_| true);
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0][0].2.acquired_at, place(11));
+
+        let mut g = LockOrder::default();
+        g.edge(1, 1, 2, &[1], place(10), &clock(&[(1, 4)]), place(11), 5);
+        // Thread 2 learned thread 1's time 5 before taking lock 2.
+        g.edge(
+            2,
+            2,
+            1,
+            &[2],
+            place(20),
+            &clock(&[(1, 5), (2, 7)]),
+            place(21),
+            8,
+        );
+        assert!(g.cycles(|_| true).is_empty());
+    }
+
+    #[test]
+    fn gate_lock_and_same_thread_are_not_cycles() {
+        let mut g = LockOrder::default();
+        g.edge(1, 1, 2, &[1, 9], place(10), &clock(&[]), place(11), 5);
+        g.edge(2, 2, 1, &[2, 9], place(20), &clock(&[]), place(21), 8);
+        assert!(g.cycles(|_| true).is_empty());
+        let mut g = LockOrder::default();
+        g.edge(1, 1, 2, &[1], place(10), &clock(&[]), place(11), 5);
+        g.edge(1, 2, 1, &[2], place(20), &clock(&[]), place(21), 8);
+        assert!(g.cycles(|_| true).is_empty());
+    }
+}

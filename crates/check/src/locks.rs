@@ -1,0 +1,246 @@
+//! Lock identity: which atomics acquire and release a lock.
+//!
+//! threadlink programs say so with their lock hooks (`finish_lock(m)` acquires,
+//! `start_unlock(m)` releases the mutex at `m`; the mutex's own atomics on `m` are
+//! then not inferred again). For everything else locks are inferred from the
+//! `atomic` hook's values (DESIGN.md, "Locks"):
+//!
+//! - **acquire**: a successful cmpxchg expecting 0 that writes a non-zero value, or
+//!   an exchange that finds 0 and writes non-zero (std's contended path does
+//!   `swap(2)`), acquires the lock word at that address;
+//! - **release**: a store or exchange of 0, or a read-modify-write leaving 0, to a
+//!   word the thread holds releases it;
+//! - a word becomes a *lock* (is *confirmed*) only when a thread that acquired it
+//!   releases it that way; until then it is a candidate. Only confirmed locks take
+//!   part in lock-order cycles and misuse reports. A `Once` state or a refcount is
+//!   never confirmed: nothing stores 0 into it;
+//! - the value written on acquire must look like a lock state: below 2^16 (0 → 1,
+//!   std's 2, musl's `EBUSY` or an owner thread id), not a pointer, so a lock-free
+//!   list's `cmpxchg(null, node)` is no lock;
+//! - a holder that overwrites its word with another non-zero value (std `Once`:
+//!   `RUNNING` → `COMPLETE`) shows it is a state machine: never a lock again.
+//!
+//! Refinements by function name (the innermost inlined frame outside
+//! `core::sync::atomic`, from DWARF, else the name section; see [`role_of`]): the
+//! mutex functions of Rust std's futex `Mutex` and wasi-libc's `pthread_mutex_*`
+//! confirm their words at once; Rust std's other atomics (channel contexts, thread
+//! parkers, once cells — state machines that can look like locks), the C library's
+//! other atomics (its internal locks, thread list, malloc) and every rwlock
+//! (`std::sys::sync::rwlock::futex::RwLock`, `pthread_rwlock_*`) and `Once` are not
+//! inferred at all — readers share a reader-writer lock, so its state word is not a
+//! mutex word.
+//!
+//! Limits: a lock whose release is not a store/exchange/rmw to 0 (a ticket lock)
+//! is never confirmed; a lock word reused as an ordinary atomic after being freed
+//! may be confused for the lock it was; rwlocks are not part of the lock-order
+//! graph.
+
+use wasmgrind_instrument::AtomicOp;
+
+/// What the inference does with a site's atomics, decided once per site by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockRole {
+    /// Not a lock operation (rwlocks, `Once`, the C library's internals).
+    Ignore,
+    /// Unknown code: the generic rule.
+    Generic,
+    /// A known mutex implementation: its acquisitions are locks at once.
+    KnownMutex,
+}
+
+/// The role of an atomic in code whose (demangled) function names, innermost
+/// inlined frame first, are `functions`; `c_library` when DWARF places the code in
+/// wasi-libc.
+pub fn role_of(functions: &[&str], c_library: bool) -> LockRole {
+    let rwlock_or_once = |f: &&str| {
+        f.contains("rwlock::")
+            || f.contains("RwLock")
+            || f.contains("pthread_rwlock")
+            || f.contains("once::futex::Once")
+            || f.contains("pthread_once")
+            || f.contains("call_once")
+    };
+    let known_mutex = |f: &&str| {
+        // Demangled as `<std::sys::sync::mutex::futex::Mutex>::lock` or without `<>`.
+        f.contains("std::sys::sync::mutex::futex::Mutex") || f.contains("pthread_mutex")
+    };
+    // Only the innermost named frame says what the atomic belongs to: a user
+    // function calling a std Mutex is not itself an rwlock because a caller is.
+    // The atomic itself is `core::sync::atomic` inlined into its user: look past it.
+    let owner = functions
+        .iter()
+        .find(|f| !f.contains("core::sync::atomic::"));
+    // Rust's standard library has one mutex, the futex `Mutex` (`ReentrantLock` and
+    // the channels' wakers use it); its other atomics (channel contexts, parkers,
+    // once cells) are state machines even where they look like locks.
+    let std_internal = |f: &&str| {
+        [
+            "std::", "<std::", "core::", "<core::", "alloc::", "<alloc::",
+        ]
+        .iter()
+        .any(|p| f.starts_with(p))
+    };
+    match owner {
+        Some(f) if rwlock_or_once(f) => LockRole::Ignore,
+        Some(f) if known_mutex(f) => LockRole::KnownMutex,
+        Some(f) if std_internal(f) => LockRole::Ignore,
+        _ if c_library => LockRole::Ignore,
+        Some(f) if is_c_internal(f) => LockRole::Ignore,
+        _ => LockRole::Generic,
+    }
+}
+
+/// C library internals recognized by name when there is no DWARF.
+fn is_c_internal(name: &str) -> bool {
+    crate::libc_sync::is_libc_sync_function(name) || name == "malloc" || name == "free"
+}
+
+/// What one atomic does to a word, by its values alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Found 0, wrote `value` ≠ 0: takes a lock.
+    Acquire { value: u64 },
+    /// A cmpxchg expecting 0 that failed: tried to take a taken lock.
+    FailedAttempt,
+    /// Left the word 0: releases a lock.
+    Release,
+    /// Wrote a non-zero value without taking the word from 0.
+    Overwrite,
+    /// Only read (a load, a failed cmpxchg expecting non-zero, an rmw leaving non-zero).
+    Other,
+}
+
+/// Largest value an acquire may write to count as a lock state.
+pub const MAX_LOCK_VALUE: u64 = 0xffff;
+
+/// Classifies an atomic of `size` bytes by `result` (value before), `operand`
+/// (value written / rmw operand / cmpxchg replacement) and `expected` (cmpxchg).
+pub fn shape(op: AtomicOp, size: u8, result: u64, operand: u64, expected: u64) -> Shape {
+    let mask = if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (u32::from(size) * 8)) - 1
+    };
+    let (result, operand, expected) = (result & mask, operand & mask, expected & mask);
+    let rmw = |new: u64| {
+        if new & mask == 0 {
+            Shape::Release
+        } else {
+            Shape::Other
+        }
+    };
+    match op {
+        AtomicOp::Load => Shape::Other,
+        AtomicOp::Store if operand == 0 => Shape::Release,
+        AtomicOp::Store => Shape::Overwrite,
+        AtomicOp::Xchg if operand == 0 => Shape::Release,
+        AtomicOp::Xchg if result == 0 => Shape::Acquire { value: operand },
+        AtomicOp::Xchg => Shape::Overwrite,
+        AtomicOp::Cmpxchg if expected == 0 && result == 0 && operand != 0 => {
+            Shape::Acquire { value: operand }
+        }
+        AtomicOp::Cmpxchg if expected == 0 && result != 0 => Shape::FailedAttempt,
+        AtomicOp::Cmpxchg if result == expected && operand == 0 && expected != 0 => Shape::Release,
+        AtomicOp::Cmpxchg if result == expected && operand != expected => Shape::Overwrite,
+        AtomicOp::Cmpxchg => Shape::Other,
+        AtomicOp::Add => rmw(result.wrapping_add(operand)),
+        AtomicOp::Sub => rmw(result.wrapping_sub(operand)),
+        AtomicOp::And => rmw(result & operand),
+        AtomicOp::Or => rmw(result | operand),
+        AtomicOp::Xor => rmw(result ^ operand),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_of_std_futex_mutex_and_spin_locks() {
+        // lock: cmpxchg(0 → 1) succeeded / failed.
+        assert_eq!(
+            shape(AtomicOp::Cmpxchg, 4, 0, 1, 0),
+            Shape::Acquire { value: 1 }
+        );
+        assert_eq!(shape(AtomicOp::Cmpxchg, 4, 1, 1, 0), Shape::FailedAttempt);
+        // contended: swap(2) finding 0 acquires, finding 1 does not.
+        assert_eq!(
+            shape(AtomicOp::Xchg, 4, 0, 2, 0),
+            Shape::Acquire { value: 2 }
+        );
+        assert_eq!(shape(AtomicOp::Xchg, 4, 1, 2, 0), Shape::Overwrite);
+        // unlock: swap(0), store(0), fetch_sub to 0.
+        assert_eq!(shape(AtomicOp::Xchg, 4, 1, 0, 0), Shape::Release);
+        assert_eq!(shape(AtomicOp::Store, 4, 0, 0, 0), Shape::Release);
+        assert_eq!(
+            shape(AtomicOp::Sub, 4, 0x3fff_ffff, 0x3fff_ffff, 0),
+            Shape::Release
+        );
+        assert_eq!(shape(AtomicOp::Sub, 4, 2, 1, 0), Shape::Other);
+        // i32 arithmetic wraps at 32 bits: musl's fetch_add(-(INT_MIN+1)).
+        assert_eq!(
+            shape(AtomicOp::Add, 4, 0x8000_0001, 0x7fff_ffff, 0),
+            Shape::Release
+        );
+        assert_eq!(shape(AtomicOp::Load, 4, 0, 0, 0), Shape::Other);
+        assert_eq!(shape(AtomicOp::Store, 4, 0, 4, 0), Shape::Overwrite);
+    }
+
+    #[test]
+    fn roles_by_innermost_function() {
+        assert_eq!(
+            role_of(
+                &["std::sys::sync::mutex::futex::Mutex::lock_contended"],
+                false
+            ),
+            LockRole::KnownMutex
+        );
+        assert_eq!(
+            role_of(
+                &[
+                    "core::sync::atomic::atomic_compare_exchange",
+                    "<std::sys::sync::mutex::futex::Mutex>::lock"
+                ],
+                false
+            ),
+            LockRole::KnownMutex
+        );
+        assert_eq!(
+            role_of(&["pthread_mutex_lock"], true),
+            LockRole::KnownMutex,
+            "wasi-libc's mutex, although C library code"
+        );
+        assert_eq!(
+            role_of(
+                &["std::sys::sync::rwlock::futex::RwLock::read", "app::main"],
+                false
+            ),
+            LockRole::Ignore
+        );
+        assert_eq!(role_of(&["__tl_lock"], false), LockRole::Ignore);
+        assert_eq!(role_of(&["dlmalloc"], true), LockRole::Ignore);
+        assert_eq!(role_of(&["app::spin_lock"], false), LockRole::Generic);
+        assert_eq!(
+            role_of(
+                &[
+                    "core::sync::atomic::atomic_store",
+                    "<std::sync::mpmc::context::Context>::reset"
+                ],
+                false
+            ),
+            LockRole::Ignore
+        );
+        assert_eq!(
+            role_of(
+                &[
+                    "core::sync::atomic::atomic_compare_exchange",
+                    "<core::sync::atomic::AtomicU32>::compare_exchange",
+                    "app::Spin::lock"
+                ],
+                false
+            ),
+            LockRole::Generic
+        );
+        assert_eq!(role_of(&[], false), LockRole::Generic);
+    }
+}

@@ -1,0 +1,249 @@
+//! `wasmgrind check` on lock-order inversions (potential deadlocks) and lock misuse.
+//!
+//! Expected lines come from `// LOCK: <tag>` marks in the guests' sources: for an
+//! inversion, `<x>-held` / `<x>-acquired` mark where one edge's locks are taken (or
+//! `outer` / `inner` when every edge is taken by one function); for a misuse, the tag
+//! is the JSON `misuse` value marking where it happens, and `<misuse>-acquired` where
+//! the lock was taken.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{repo_root, threadlink_guest, wasi_guest, wasmgrind};
+use serde_json::Value;
+
+const MARK: &str = "// LOCK:";
+
+/// `wasmgrind check --format json` on a module: exit status and reports.
+fn check(module: &Path, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let log = dir.path().join("reports.jsonl");
+    let output = wasmgrind()
+        .arg("check")
+        .args(["--format", "json", "--log-file"])
+        .arg(&log)
+        .args(extra)
+        .arg(module)
+        .output()
+        .expect("running wasmgrind");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let reports = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON report line"))
+        .collect();
+    (output.status.code(), reports)
+}
+
+/// Tag → 1-based line of each `// LOCK: <tag>` mark.
+fn marks(source: &Path) -> BTreeMap<String, u64> {
+    let text = std::fs::read_to_string(source).expect("guest source");
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let (_, tag) = line.split_once(MARK)?;
+            Some((tag.trim().to_string(), i as u64 + 1))
+        })
+        .collect()
+}
+
+fn wasi_source(guest: &str) -> std::path::PathBuf {
+    repo_root().join(format!("guests/wasi/src/bin/{guest}.rs"))
+}
+
+/// Whether a stack (JSON frames) has `line` of a file ending in `suffix`.
+fn has_line(stack: &Value, suffix: &str, line: u64) -> bool {
+    stack.as_array().is_some_and(|frames| {
+        frames.iter().any(|f| {
+            f["line"].as_u64() == Some(line)
+                && f["file"]
+                    .as_str()
+                    .is_some_and(|file| file.replace('\\', "/").ends_with(suffix))
+        })
+    })
+}
+
+fn of_kind<'a>(reports: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    reports.iter().filter(|r| r["kind"] == kind).collect()
+}
+
+/// The one inversion report; each (held, acquired) line pair is some edge.
+fn expect_inversion(reports: &[Value], suffix: &str, edges: &[(u64, u64)], len: usize) {
+    let inversions = of_kind(reports, "lock_order_inversion");
+    assert_eq!(inversions.len(), 1, "one inversion expected: {reports:#?}");
+    let cycle = inversions[0]["cycle"].as_array().expect("cycle");
+    assert_eq!(cycle.len(), len, "{cycle:#?}");
+    for &(held, acquired) in edges {
+        assert!(
+            cycle
+                .iter()
+                .any(|e| has_line(&e["held_stack"], suffix, held)
+                    && has_line(&e["acquired_stack"], suffix, acquired)),
+            "no edge held at line {held}, acquired at line {acquired}: {cycle:#?}"
+        );
+    }
+    // Consecutive edges chain: each acquired lock is the next edge's held lock.
+    for (i, e) in cycle.iter().enumerate() {
+        assert_eq!(e["acquired"], cycle[(i + 1) % cycle.len()]["held"]);
+    }
+}
+
+#[test]
+fn two_thread_inversion_is_reported_with_both_edges() {
+    let guest = "lockorder_two_threads";
+    let m = marks(&wasi_source(guest));
+    let (code, reports) = check(&wasi_guest(guest), &[]);
+    assert_eq!(code, Some(66), "{reports:#?}");
+    let suffix = format!("src/bin/{guest}.rs");
+    expect_inversion(
+        &reports,
+        &suffix,
+        &[
+            (m["a-held"], m["a-acquired"]),
+            (m["b-held"], m["b-acquired"]),
+        ],
+        2,
+    );
+    assert!(of_kind(&reports, "lock_misuse").is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn three_lock_cycle_is_reported_once() {
+    let guest = "lockorder_three_locks";
+    let m = marks(&wasi_source(guest));
+    let (code, reports) = check(&wasi_guest(guest), &[]);
+    assert_eq!(code, Some(66), "{reports:#?}");
+    let suffix = format!("src/bin/{guest}.rs");
+    expect_inversion(&reports, &suffix, &[(m["outer"], m["inner"])], 3);
+}
+
+#[test]
+fn safe_shapes_are_not_reported() {
+    for guest in [
+        "lockorder_gate_lock",
+        "lockorder_same_thread",
+        "lockorder_hb_ordered",
+    ] {
+        let (code, reports) = check(&wasi_guest(guest), &[]);
+        assert!(reports.is_empty(), "{guest}: {reports:#?}");
+        assert_eq!(code, Some(0), "{guest}");
+    }
+}
+
+#[test]
+fn std_locks_produce_no_lock_reports() {
+    for guest in [
+        "safe_mutex",
+        "safe_rwlock",
+        "safe_condvar",
+        "safe_mpsc",
+        "safe_once",
+        "safe_oncelock",
+        "safe_barrier",
+        "racy_two_locks",
+    ] {
+        let (_, reports) = check(&wasi_guest(guest), &[]);
+        let lock_reports: Vec<&Value> = reports
+            .iter()
+            .filter(|r| r["kind"] != "data_race")
+            .collect();
+        assert!(lock_reports.is_empty(), "{guest}: {lock_reports:#?}");
+    }
+}
+
+#[test]
+fn each_misuse_is_reported_at_its_line() {
+    let guest = "misuse_spin";
+    let m = marks(&wasi_source(guest));
+    let (code, reports) = check(&wasi_guest(guest), &[]);
+    assert_eq!(code, Some(66), "{reports:#?}");
+    let suffix = format!("src/bin/{guest}.rs");
+    let misuses = of_kind(&reports, "lock_misuse");
+    for kind in [
+        "unlock_not_held",
+        "unlock_by_other_thread",
+        "exit_while_holding",
+        "recursive_lock",
+    ] {
+        let found: Vec<&&Value> = misuses.iter().filter(|r| r["misuse"] == kind).collect();
+        assert_eq!(found.len(), 1, "{kind}: {reports:#?}");
+        let report = found[0];
+        assert!(
+            has_line(&report["stack"], &suffix, m[kind]),
+            "{kind}: {report:#?}"
+        );
+        if let Some(&line) = m.get(&format!("{kind}-acquired")) {
+            assert!(
+                has_line(&report["acquired_stack"], &suffix, line),
+                "{kind}: {report:#?}"
+            );
+        }
+    }
+    assert_eq!(misuses.len(), 4, "{reports:#?}");
+    assert!(of_kind(&reports, "lock_order_inversion").is_empty());
+}
+
+#[test]
+fn deadlock_suppressions_and_exit_code_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let supp = dir.path().join("supp.txt");
+    std::fs::write(&supp, "deadlock:lockorder_two_threads::*\n").unwrap();
+    let module = wasi_guest("lockorder_two_threads");
+    let (code, reports) = check(&module, &["--suppressions", supp.to_str().unwrap()]);
+    assert!(reports.is_empty(), "{reports:#?}");
+    assert_eq!(code, Some(0));
+    // A `race:` rule does not hide lock reports.
+    std::fs::write(&supp, "race:lockorder_two_threads::*\n").unwrap();
+    let (code, reports) = check(
+        &module,
+        &[
+            "--suppressions",
+            supp.to_str().unwrap(),
+            "--error-exitcode",
+            "9",
+        ],
+    );
+    assert_eq!(of_kind(&reports, "lock_order_inversion").len(), 1);
+    assert_eq!(code, Some(9));
+}
+
+#[test]
+fn text_report_shows_the_cycle() {
+    let output = wasmgrind()
+        .arg("check")
+        .arg(wasi_guest("lockorder_two_threads"))
+        .output()
+        .expect("running wasmgrind");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("WARNING: wasmgrind: lock-order inversion (potential deadlock)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Cycle in lock order graph:"), "{stderr}");
+    assert!(stderr.contains("found 1 lock-order inversion"), "{stderr}");
+}
+
+#[test]
+fn threadlink_inversion_with_the_tracing_mutex() {
+    let guest = "lockorder_tl_inversion";
+    let source = repo_root().join(format!("guests/threadlink/programs/{guest}/src/lib.rs"));
+    let m = marks(&source);
+    let (code, reports) = check(&threadlink_guest(guest), &["--invoke", "run"]);
+    // The inversion is reported whether or not the schedule really deadlocked (123).
+    assert!(
+        matches!(code, Some(66) | Some(123)),
+        "{code:?} {reports:#?}"
+    );
+    let suffix = format!("{guest}/src/lib.rs");
+    expect_inversion(
+        &reports,
+        &suffix,
+        &[
+            (m["a-held"], m["a-acquired"]),
+            (m["b-held"], m["b-acquired"]),
+        ],
+        2,
+    );
+}

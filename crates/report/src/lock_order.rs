@@ -1,0 +1,85 @@
+//! Lock-order inversions (potential deadlocks): a cycle in the order in which
+//! threads nest their locks, like Helgrind's "lock order violated".
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::frame::Frame;
+
+/// A cycle `L1 → L2 → … → L1` of the lock-order graph whose edges were taken by
+/// threads that could have been in those critical sections at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockOrderInversion {
+    /// The cycle's edges in order: each edge's `acquired` is the next one's `held`.
+    pub cycle: Vec<LockOrderEdge>,
+}
+
+/// One edge: `thread` acquired lock `acquired` while holding lock `held`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockOrderEdge {
+    /// wasmgrind thread id.
+    pub thread: u32,
+    /// Address of the lock already held.
+    pub held: u32,
+    /// Address of the lock acquired.
+    pub acquired: u32,
+    /// Where `held` was acquired, innermost first.
+    pub held_stack: Vec<Frame>,
+    /// Where `acquired` was acquired, innermost first.
+    pub acquired_stack: Vec<Frame>,
+}
+
+impl LockOrderInversion {
+    /// The stack the summary points at: the acquisition closing the cycle's first edge.
+    pub fn primary_stack(&self) -> &[Frame] {
+        self.cycle
+            .first()
+            .map(|e| e.acquired_stack.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Every frame of every stack.
+    pub fn frames(&self) -> impl Iterator<Item = &Frame> {
+        self.cycle
+            .iter()
+            .flat_map(|e| e.held_stack.iter().chain(e.acquired_stack.iter()))
+    }
+}
+
+/// The text body: the cycle, then per edge both acquisition stacks.
+pub(crate) fn render_lock_order(s: &mut String, inversion: &LockOrderInversion) {
+    let mut cycle: Vec<String> = inversion
+        .cycle
+        .iter()
+        .map(|e| format!("0x{:08x}", e.held))
+        .collect();
+    if let Some(first) = cycle.first().cloned() {
+        cycle.push(first);
+    }
+    let _ = writeln!(s, "  Cycle in lock order graph: {}", cycle.join(" => "));
+    for edge in &inversion.cycle {
+        let _ = writeln!(
+            s,
+            "  Thread {} acquired lock 0x{:08x} while holding lock 0x{:08x}:",
+            edge.thread, edge.acquired, edge.held
+        );
+        render_stack(s, &edge.acquired_stack);
+        let _ = writeln!(
+            s,
+            "  Lock 0x{:08x} was acquired by thread {} at:",
+            edge.held, edge.thread
+        );
+        render_stack(s, &edge.held_stack);
+    }
+}
+
+/// A stack as reports print it, `#i frame` per line.
+pub(crate) fn render_stack(s: &mut String, stack: &[Frame]) {
+    if stack.is_empty() {
+        let _ = writeln!(s, "    <empty stack>");
+    }
+    for (i, frame) in stack.iter().enumerate() {
+        let _ = writeln!(s, "    #{i} {frame}");
+    }
+}
