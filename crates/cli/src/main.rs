@@ -21,6 +21,8 @@ enum Command {
     Run(commands::run::Args),
     /// Run a module and report its data races at their source lines.
     Check(commands::check::Args),
+    /// Run a module and record its execution trace (RapidBin or STD) for offline analysis.
+    Trace(commands::trace::Args),
     /// Write the instrumented module `check` runs (for inspection).
     Instrument(commands::instrument::Args),
     /// Patch a wasm_threadlink module so every thread gets its own stack and TLS.
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Check(args) => commands::check::run(args),
+        Command::Trace(args) => commands::trace::run(args),
         Command::Instrument(args) => commands::instrument::run(args),
         Command::Threadify(args) => commands::threadify::run(args),
         Command::Analyze(args) => commands::analyze::run(args),

@@ -37,6 +37,10 @@ pub struct Args {
     /// `<TRACE>.meta.json` when that file exists.
     #[arg(long)]
     pub metadata: Option<PathBuf>,
+    /// The module the trace was recorded from: locations print as function and
+    /// file:line (needs the metadata's code offsets).
+    #[arg(long, value_name = "WASM")]
+    pub module: Option<PathBuf>,
 }
 
 /// Runs `wasmgrind analyze`.
@@ -59,6 +63,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .names
         .as_ref()
         .or(metadata.as_ref().map(|m| &m.names));
+    let labeler = match &args.module {
+        Some(path) => Some(symbol_labeler(path, metadata.as_ref())?),
+        None => None,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
@@ -66,8 +74,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let ctx = RenderContext {
                 names,
                 metadata: metadata.as_ref(),
-                // Seam: a `--module FILE` flag can plug `wasmgrind_report::Symbolizer` in here.
-                labeler: None,
+                labeler: labeler
+                    .as_ref()
+                    .map(|l| l as &dyn wasmgrind_analysis::render::LocationLabeler),
             };
             write_text(report, &ctx, &mut out)?
         }
@@ -80,4 +89,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Symbolizes the metadata's locations with the module the user gave `trace`.
+fn symbol_labeler(
+    module: &std::path::Path,
+    metadata: Option<&Metadata>,
+) -> anyhow::Result<wasmgrind_record::SymbolLabeler> {
+    let metadata = metadata.context(
+        "--module needs the trace's metadata (code offsets): pass --metadata or keep \
+         <TRACE>.meta.json beside the trace",
+    )?;
+    let loaded = wasmgrind_runtime::LoadedModule::from_file(module)
+        .with_context(|| format!("loading the module {}", module.display()))?;
+    let symbolizer = wasmgrind_report::Symbolizer::new(&loaded.original)
+        .with_context(|| format!("reading the names and DWARF of {}", module.display()))?;
+    Ok(wasmgrind_record::SymbolLabeler::new(
+        symbolizer,
+        metadata.locations.clone(),
+    ))
 }

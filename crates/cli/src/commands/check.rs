@@ -77,14 +77,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let reporter = Arc::new(Reporter::new(config, symbolizer, code_map, sink));
     let at_exit = reporter.clone();
-    let termination = Arc::new(super::exec::termination(&module, move |outcome| {
-        at_exit.finish();
-        // A trap keeps its own status; otherwise findings decide.
-        match outcome {
-            wasmgrind_runtime::Outcome::Trapped { .. } => None,
-            _ => at_exit.exit_override(),
-        }
-    }));
+    let hang_output = super::exec::HangOutput {
+        json: matches!(args.format, Format::Json),
+        log_file: args.log_file.clone(),
+    };
+    let termination = Arc::new(super::exec::termination_with(
+        &module,
+        hang_output,
+        move |outcome| {
+            at_exit.finish();
+            // A trap or a hang keeps its own status; otherwise findings decide.
+            match outcome {
+                wasmgrind_runtime::Outcome::Trapped { .. }
+                | wasmgrind_runtime::Outcome::Hung(_) => None,
+                _ => at_exit.exit_override(),
+            }
+        },
+    ));
     reporter.set_termination(termination.clone());
     let session = CheckSession::new(instrumented.sites.clone().into(), reporter);
     let outcome = wasmgrind_runtime::run(Run {

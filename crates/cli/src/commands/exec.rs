@@ -1,13 +1,18 @@
 //! Flags shared by every subcommand that executes a module (`run`, `check`, `trace`).
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use std::sync::Arc;
-use wasmgrind_report::{RawTrapFrame, Symbolizer};
+use wasmgrind_report::{
+    Finding, Hang, HangKind, HungThread, RawTrapFrame, Symbolizer, TextRenderer, ThreadState,
+};
 
 use wasmgrind_runtime::{
-    exit_code_for, DirMapping, LoadedModule, Outcome, RunOptions, Termination,
+    exit_code_for, DirMapping, HangReport, LoadedModule, Outcome, RunOptions, Termination,
+    ThreadActivity, TrapFrame,
 };
 
 /// How to run the program: the module, its arguments, environment and directories.
@@ -30,11 +35,28 @@ pub struct ExecArgs {
     /// the program with an error.
     #[arg(long, value_name = "N", default_value_t = wasmgrind_runtime::RunOptions::default().max_threads)]
     pub max_threads: u32,
+    /// Stop the program after SECONDS (fractions allowed) and report what every thread
+    /// is doing, with its stack; exit status 124. Deadlocks (every thread blocked for
+    /// good) are stopped without it, with exit status 123.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
     /// The module: wasm binary or text (.wat).
     pub module: PathBuf,
     /// Arguments for the program (argv[1..]).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!(
+            "the timeout must be a positive number of seconds, got `{s}`"
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -71,27 +93,102 @@ impl ExecArgs {
             dirs: self.dirs.clone(),
             invoke: self.invoke.clone(),
             max_threads: self.max_threads,
+            timeout: self.timeout,
         }
+    }
+}
+
+/// Where and how a hang report (deadlock, all threads blocked, timeout) is written.
+#[derive(Debug, Clone, Default)]
+pub struct HangOutput {
+    /// JSON Lines (`check --format json`) instead of text.
+    pub json: bool,
+    /// Append to this file instead of writing to stderr (`check --log-file`).
+    pub log_file: Option<PathBuf>,
+}
+
+fn raw_frames(frames: &[TrapFrame]) -> Vec<RawTrapFrame<'_>> {
+    frames
+        .iter()
+        .map(|f| RawTrapFrame {
+            func_index: f.func_index,
+            name: f.name.as_deref(),
+            offset: f.offset,
+        })
+        .collect()
+}
+
+/// The runtime's hang report as a finding, its stacks symbolized.
+pub fn hang_finding(report: &HangReport, symbolizer: Option<&Symbolizer>) -> Finding {
+    let threads = report
+        .threads
+        .iter()
+        .map(|t| HungThread {
+            thread: t.thread,
+            state: match t.activity {
+                ThreadActivity::Running => ThreadState::Running,
+                ThreadActivity::Waiting { addr, owner, timed } => {
+                    ThreadState::Waiting { addr, owner, timed }
+                }
+                ThreadActivity::Joining { thread } => ThreadState::Joining { thread },
+            },
+            stack: wasmgrind_report::symbolize_trap(&raw_frames(&t.stack), symbolizer),
+            holds: t.holds.clone(),
+        })
+        .collect();
+    Finding::Hang(Hang {
+        hang: match report.kind {
+            wasmgrind_runtime::HangKind::Deadlock => HangKind::Deadlock,
+            wasmgrind_runtime::HangKind::AllBlocked => HangKind::AllBlocked,
+            wasmgrind_runtime::HangKind::Timeout => HangKind::Timeout,
+        },
+        cycle: report.cycle.clone(),
+        timeout_ms: report.timeout_ms,
+        threads,
+    })
+}
+
+/// Writes the hang report as `output` says.
+fn write_hang(original: &[u8], report: &HangReport, output: &HangOutput) {
+    let symbolizer = Symbolizer::new(original).ok();
+    let finding = hang_finding(report, symbolizer.as_ref());
+    let bytes = if output.json {
+        let mut line = Vec::new();
+        if wasmgrind_report::write_json_line(&mut line, &finding).is_err() {
+            return;
+        }
+        line
+    } else {
+        TextRenderer::default().render(&finding).into_bytes()
+    };
+    let written = output.log_file.as_ref().map(|path| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(&bytes))
+    });
+    if !matches!(written, Some(Ok(()))) {
+        let _ = std::io::stderr().write_all(&bytes);
     }
 }
 
 /// Prints how the program ended (a trap with its symbolized backtrace, a threadlink
 /// panic, a runtime error) to stderr; the default exit status of that outcome.
 pub fn print_outcome(original: &[u8], outcome: &Outcome) -> i32 {
+    print_outcome_to(original, outcome, &HangOutput::default())
+}
+
+/// [`print_outcome`], with hang reports written as `hang_output` says.
+pub fn print_outcome_to(original: &[u8], outcome: &Outcome, hang_output: &HangOutput) -> i32 {
     match outcome {
+        Outcome::Hung(report) => write_hang(original, report, hang_output),
         Outcome::Trapped {
             thread,
             trap,
             frames,
         } => {
-            let raw: Vec<RawTrapFrame<'_>> = frames
-                .iter()
-                .map(|f| RawTrapFrame {
-                    func_index: f.func_index,
-                    name: f.name.as_deref(),
-                    offset: f.offset,
-                })
-                .collect();
+            let raw = raw_frames(frames);
             let symbolizer = Symbolizer::new(original).ok();
             let frames = wasmgrind_report::symbolize_trap(&raw, symbolizer.as_ref());
             let _ =
@@ -108,12 +205,23 @@ pub fn termination(
     module: &LoadedModule,
     exit_override: impl FnOnce(&Outcome) -> Option<i32> + Send + 'static,
 ) -> Termination {
+    termination_with(module, HangOutput::default(), exit_override)
+}
+
+/// [`termination`] writing hang reports as `hang_output` says. `exit_override` runs
+/// first (it may flush the caller's own reports), then the outcome is printed.
+pub fn termination_with(
+    module: &LoadedModule,
+    hang_output: HangOutput,
+    exit_override: impl FnOnce(&Outcome) -> Option<i32> + Send + 'static,
+) -> Termination {
     let original: Arc<[u8]> = module.original.clone().into();
     let for_diagnostics = original.clone();
     Termination::new(
         Box::new(move |outcome| {
-            let code = print_outcome(&original, outcome);
-            exit_override(outcome).unwrap_or(code)
+            let code_override = exit_override(outcome);
+            let code = print_outcome_to(&original, outcome, &hang_output);
+            code_override.unwrap_or(code)
         }),
         Box::new(move |outcome| {
             print_outcome(&for_diagnostics, outcome);

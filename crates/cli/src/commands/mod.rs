@@ -8,3 +8,4 @@ pub mod exec;
 pub mod instrument;
 pub mod run;
 pub mod threadify;
+pub mod trace;

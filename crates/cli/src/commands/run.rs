@@ -14,14 +14,27 @@ pub struct Args {
     pub exec: ExecArgs,
 }
 
-/// Runs the program; the process ends with the program's own exit status.
+/// Runs the program; the process ends with the program's own exit status (123 for a
+/// deadlock or hang, 124 for `--timeout`).
+///
+/// The module runs with only its waits, notifies and lock-word atomics instrumented
+/// (`Scope::Blocking`), so the runtime sees what blocked threads wait on and who holds
+/// the locks, at no cost to code that does not synchronize.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let module = args.exec.load()?;
     let options = args.exec.options();
     let termination = Arc::new(super::exec::termination(&module, |_| None));
+    let scope = wasmgrind_instrument::Options {
+        scope: wasmgrind_instrument::Scope::Blocking,
+        // Nothing is logged in this scope: the smallest buffer will do.
+        buffer_bytes: wasmgrind_instrument::RECORD_SIZE,
+        ..Default::default()
+    };
+    // A module the pass does not support still runs, without deadlock detection.
+    let instrumented = wasmgrind_instrument::instrument(&module.prepared, &scope).ok();
     let outcome = wasmgrind_runtime::run(Run {
         module: &module,
-        instrumented: None,
+        instrumented: instrumented.as_ref(),
         options: &options,
         monitor: Arc::new(NullMonitor),
         termination: termination.clone(),

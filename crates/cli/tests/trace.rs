@@ -1,0 +1,278 @@
+//! `wasmgrind trace` on real guests: the recorded traces read back with the trace
+//! crate's readers, analyze offline to the expected verdicts, and survive traps and
+//! Ctrl-C.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::{threadlink_guest, wasi_guest, wasmgrind};
+use wasmgrind_trace::rapidbin::RapidBinReader;
+use wasmgrind_trace::std_text::StdWriter;
+use wasmgrind_trace::{open_trace, Event, Metadata, Names, Op};
+
+/// Records `module` (with `extra` flags before it) into `dir/name`; returns the trace
+/// path and the exit status.
+fn record(dir: &Path, name: &str, extra: &[&str], module: &Path) -> (PathBuf, i32) {
+    let trace = dir.join(name);
+    let out = wasmgrind()
+        .arg("trace")
+        .arg("-o")
+        .arg(&trace)
+        .args(extra)
+        .arg(module)
+        .output()
+        .unwrap();
+    let code = out.status.code().expect("exit status");
+    (trace, code)
+}
+
+fn events(trace: &Path) -> Vec<Event> {
+    open_trace(trace)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+/// Runs `wasmgrind analyze --format json` and returns (exit status, racy events,
+/// racy locations).
+fn analyze(trace: &Path, engine: &str) -> (i32, u64, u64) {
+    let out = wasmgrind()
+        .args(["analyze", "--format", "json", "--engine", engine])
+        .arg(trace)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (
+        out.status.code().unwrap(),
+        json["racy_events"].as_u64().unwrap(),
+        json["racy_locations"].as_u64().unwrap(),
+    )
+}
+
+/// Variables written by at least two threads.
+fn shared_written(events: &[Event]) -> BTreeSet<u64> {
+    let mut writers: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.op == Op::Write) {
+        writers.entry(e.decor).or_default().insert(e.thread);
+    }
+    writers
+        .into_iter()
+        .filter(|(_, t)| t.len() >= 2)
+        .map(|(v, _)| v)
+        .collect()
+}
+
+#[test]
+fn racy_guest_rapidbin_trace_reads_back_and_analyzes_racy() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = wasi_guest("racy_global_write_write");
+    let (trace, code) = record(dir.path(), "racy.rapidbin", &[], &module);
+    assert_eq!(code, 0, "the program's own status");
+    let header = RapidBinReader::open(&trace).unwrap().header();
+    let evs = events(&trace);
+    assert_eq!(header.events as usize, evs.len());
+    let max =
+        |f: &dyn Fn(&Event) -> Option<u64>| evs.iter().filter_map(f).max().map_or(0, |m| m + 1);
+    assert_eq!(
+        header.variables as u64,
+        max(&|e| e.op.is_access().then_some(e.decor))
+    );
+    assert_eq!(
+        header.locks as u64,
+        max(&|e| e.op.is_lock_op().then_some(e.decor))
+    );
+    assert_eq!(
+        header.threads as u64,
+        max(&|e| Some(if e.op.is_thread_op() {
+            e.decor.max(e.thread.into())
+        } else {
+            e.thread.into()
+        }))
+    );
+    assert!(evs
+        .iter()
+        .any(|e| e.op == Op::Fork && e.thread == 0 && e.decor == 1));
+
+    // SLOT (a u64) is written by both threads; the metadata knows where it is.
+    let meta = Metadata::load(&Metadata::path_for(&trace)).unwrap();
+    let racy: Vec<_> = shared_written(&evs)
+        .into_iter()
+        .filter(|v| meta.variables[v].size == 8)
+        .collect();
+    assert!(
+        !racy.is_empty(),
+        "no 8-byte variable written by two threads"
+    );
+    // Every access location has its original code offset.
+    for e in evs.iter().filter(|e| e.op.is_access()) {
+        assert!(meta.locations.contains_key(&e.loc), "location {}", e.loc);
+    }
+
+    let (code, racy_events, _) = analyze(&trace, "hb");
+    assert_eq!(code, 66);
+    assert!(racy_events >= 1);
+}
+
+#[test]
+fn std_and_rapidbin_of_one_run_analyze_alike_and_std_recording_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = wasi_guest("racy_global_write_write");
+    let (bin, code) = record(dir.path(), "racy.rapidbin", &[], &module);
+    assert_eq!(code, 0);
+    // The same run as STD text, through the trace crate's writer.
+    let std_copy = dir.path().join("copy.std");
+    let mut w = StdWriter::create(&std_copy, Names::default()).unwrap();
+    for e in events(&bin) {
+        w.write(&e).unwrap();
+    }
+    w.finish().unwrap();
+    for engine in ["hb", "fasttrack", "wcp"] {
+        assert_eq!(
+            analyze(&bin, engine),
+            analyze(&std_copy, engine),
+            "{engine}"
+        );
+    }
+
+    // Recording STD directly: readable, with forks and the race.
+    let (std, code) = record(dir.path(), "racy.std", &["--format", "std"], &module);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&std).unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("T0|fork(T1)|")),
+        "{text:.300}"
+    );
+    let evs = events(&std);
+    assert!(!shared_written(&evs).is_empty());
+    assert!(Metadata::path_for(&std).exists());
+    let (code, racy_events, _) = analyze(&std, "hb");
+    assert_eq!(code, 66);
+    assert!(racy_events >= 1);
+}
+
+#[test]
+fn race_free_guest_trace_has_no_hb_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, code) = record(dir.path(), "safe.rapidbin", &[], &wasi_guest("safe_mutex"));
+    assert_eq!(code, 0);
+    let evs = events(&trace);
+    // The mutex is seen: inferred lock acquires between the threads' accesses.
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Metadata::path_for(&trace)).unwrap()).unwrap();
+    let inferred: BTreeSet<u64> = meta["locks"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, l)| l["kind"] == "inferred")
+        .map(|(id, _)| id.parse().unwrap())
+        .collect();
+    assert!(evs
+        .iter()
+        .any(|e| e.op == Op::Acquire && e.thread != 0 && inferred.contains(&e.decor)));
+    assert_eq!(analyze(&trace, "hb"), (0, 0, 0));
+}
+
+#[test]
+fn trapping_guest_leaves_a_readable_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, code) = record(dir.path(), "trap.rapidbin", &[], &wasi_guest("child_panic"));
+    assert_eq!(code, 134, "a trap keeps wasmtime's status");
+    let header = RapidBinReader::open(&trace).unwrap().header();
+    let evs = events(&trace);
+    assert_eq!(header.events as usize, evs.len());
+    assert!(evs.iter().any(|e| e.op == Op::Fork));
+    // The trapping child's own accesses made it into the trace.
+    assert!(evs.iter().any(|e| e.thread == 1 && e.op.is_access()));
+    assert!(Metadata::load(&Metadata::path_for(&trace)).is_ok());
+}
+
+#[test]
+fn threadlink_lock_hooks_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, code) = record(
+        dir.path(),
+        "tl.rapidbin",
+        &["--invoke", "run"],
+        &threadlink_guest("mutex_counter"),
+    );
+    assert_eq!(code, 0);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Metadata::path_for(&trace)).unwrap()).unwrap();
+    let mutexes: Vec<u64> = meta["locks"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, l)| l["kind"] == "mutex")
+        .map(|(id, _)| id.parse().unwrap())
+        .collect();
+    assert_eq!(mutexes.len(), 1, "one mutex: {mutexes:?}");
+    let evs = events(&trace);
+    let count = |op| {
+        evs.iter()
+            .filter(|e| e.op == op && e.decor == mutexes[0])
+            .count()
+    };
+    // 4 threads × 1000 locked increments, then main's final lock.
+    assert_eq!(count(Op::Acquire), 4001);
+    assert_eq!(count(Op::Release), 4001);
+    assert_eq!(count(Op::LockRequest), 4001);
+    assert_eq!(evs.iter().filter(|e| e.op == Op::Join).count(), 4);
+    assert_eq!(analyze(&trace, "hb"), (0, 0, 0));
+}
+
+#[test]
+fn analyze_with_module_symbolizes_race_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = wasi_guest("racy_global_write_write");
+    let (trace, _) = record(dir.path(), "racy.rapidbin", &[], &module);
+    let out = wasmgrind()
+        .args(["analyze", "--engine", "hb", "--module"])
+        .arg(&module)
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(66));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("racy_global_write_write")
+                && l.contains("racy_global_write_write.rs:")),
+        "{text}"
+    );
+}
+
+#[test]
+fn ctrl_c_finishes_the_trace_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("long.rapidbin");
+    let bin = assert_cmd::cargo::cargo_bin("wasmgrind");
+    let mut child = std::process::Command::new(bin)
+        .arg("trace")
+        .arg("-o")
+        .arg(&trace)
+        .arg(wasi_guest("compute"))
+        .arg("1000000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the recording is well under way (events are being spilled).
+    while std::fs::metadata(&trace).map_or(0, |m| m.len()) < 4 << 20 {
+        assert!(child.try_wait().unwrap().is_none(), "ended before Ctrl-C");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let header = RapidBinReader::open(&trace).unwrap().header();
+    assert!(header.events as u64 >= (4 << 20) / 8 - 3);
+    assert_eq!(events(&trace).len() as i64, header.events);
+}

@@ -1,0 +1,111 @@
+//! What the recorder needs to know about each instrumentation site, computed once
+//! before the run: where it is in the user's module, and whether it is inside the
+//! C library's synchronization code.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use wasmgrind_check::libc_sync::is_libc_sync_function;
+use wasmgrind_instrument::{Site, SiteKind};
+use wasmgrind_report::Symbolizer;
+use wasmgrind_runtime::CodeMap;
+use wasmgrind_trace::metadata::LocationInfo;
+
+/// Per-site facts the event mapping reads on its hot path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteInfo {
+    /// A plain access made directly inside the C library's synchronization code
+    /// (`wasmgrind_check::libc_sync`): recorded like an atomic, as `check` treats it.
+    pub libc_sync: bool,
+    /// Function index and ORIGINAL code offset, `None` for code the user did not
+    /// write (added by threadify).
+    pub location: Option<LocationInfo>,
+}
+
+/// The instrumentation's sites with their [`SiteInfo`], indexed by site number.
+#[derive(Debug, Clone)]
+pub struct SiteTable {
+    sites: Arc<[Site]>,
+    info: Vec<SiteInfo>,
+}
+
+impl SiteTable {
+    /// Classifies `sites` (of the prepared module) through `code_map` and, when the
+    /// user's module could be read, its `symbolizer` (function indices of the original
+    /// module, DWARF, names).
+    pub fn new(sites: Arc<[Site]>, code_map: &CodeMap, symbolizer: Option<&Symbolizer>) -> Self {
+        // Classified per function, once: by DWARF where it says the function is the C
+        // library's, else by name (as `wasmgrind check` does).
+        let mut libc_by_function: FxHashMap<u32, bool> = FxHashMap::default();
+        let info = sites
+            .iter()
+            .map(|site| {
+                let original = code_map.prepared_to_original(site.offset);
+                let location = original.map(|offset| LocationInfo {
+                    function: symbolizer
+                        .and_then(|s| s.function_of(offset))
+                        .unwrap_or(site.func),
+                    offset: offset.into(),
+                });
+                let buffered_access =
+                    matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
+                let libc_sync = buffered_access
+                    && match (location, symbolizer) {
+                        (Some(loc), Some(sym)) => {
+                            *libc_by_function.entry(loc.function).or_insert_with(|| {
+                                is_c_library(sym, loc.offset as u32)
+                                    || sym
+                                        .function_name(loc.function)
+                                        .is_some_and(is_libc_sync_function)
+                            })
+                        }
+                        _ => false,
+                    };
+                SiteInfo {
+                    libc_sync,
+                    location,
+                }
+            })
+            .collect();
+        SiteTable { sites, info }
+    }
+
+    /// A table with the given per-site facts (`info.len()` must equal `sites.len()`;
+    /// missing entries read as the default).
+    pub fn from_parts(sites: Arc<[Site]>, mut info: Vec<SiteInfo>) -> Self {
+        info.resize(sites.len(), SiteInfo::default());
+        SiteTable { sites, info }
+    }
+
+    /// The kind of site `site`, `None` for an index the instrumentation never made.
+    #[inline]
+    pub fn kind(&self, site: u32) -> Option<SiteKind> {
+        self.sites.get(site as usize).map(|s| s.kind)
+    }
+
+    /// The facts about site `site` (default for an unknown index).
+    #[inline]
+    pub fn info(&self, site: u32) -> SiteInfo {
+        self.info.get(site as usize).copied().unwrap_or_default()
+    }
+
+    /// Number of sites.
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    /// True for a module without instrumented instructions.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+}
+
+/// Whether the function containing `offset` is wasi-libc's, by its DWARF file.
+fn is_c_library(symbolizer: &Symbolizer, offset: u32) -> bool {
+    // The outermost frame at an offset is the wasm function itself, not an inlinee.
+    symbolizer
+        .frames(offset)
+        .last()
+        .and_then(|frame| frame.file.as_deref())
+        .is_some_and(|file| wasmgrind_report::display_path(file).starts_with("wasi-libc/"))
+}
