@@ -1,0 +1,234 @@
+//! The suites' measuring logic, driven with stand-in shell scripts instead of wasmtime:
+//! interleaving and run counts, the output comparison, and how `check` findings or
+//! failures become failed rows rather than aborting the suite.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use wasmgrind_bench::suites::{check_overhead, run_overhead};
+use wasmgrind_bench::workloads::{CHECK_WORKLOADS, COMPUTE};
+use wasmgrind_bench::BenchError;
+
+/// Writes an executable shell script; every call appends its arguments to `log`.
+/// Runs the tests of this file one at a time: a script written by one test while
+/// another test forks a child can make exec fail with ETXTBSY ("text file busy").
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    let log = dir.join("calls.log");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"{name} $*\" >> '{}'\n{body}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn calls(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("calls.log"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn run_overhead_interleaves_and_counts() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // plain gets `GUEST SCALE`, wasmgrind gets `run GUEST SCALE`: both echo the scale.
+    let plain = script(dir.path(), "plain", "echo \"checksum $2\"");
+    let wasmgrind = script(dir.path(), "wasmgrind", "echo \"checksum $3\"");
+    let guest = dir.path().join("g.wasm");
+    let mut lines = 0;
+    let report = run_overhead::measure(
+        &run_overhead::Config {
+            plain: &plain,
+            wasmgrind: &wasmgrind,
+            guest: &guest,
+            workload: COMPUTE,
+            runs: 3,
+        },
+        &mut |_| lines += 1,
+    )
+    .unwrap();
+    assert_eq!((report.plain.len(), report.run.len()), (3, 3));
+    assert_eq!(lines, 1 + 6, "a progress line per run plus the warm-up");
+    let order: Vec<String> = calls(dir.path())
+        .iter()
+        .map(|c| c.split(' ').next().unwrap().to_string())
+        .collect();
+    // Warm-ups, then rounds whose order flips: P R | P R | R P | P R.
+    assert_eq!(
+        order,
+        [
+            "plain",
+            "wasmgrind",
+            "plain",
+            "wasmgrind",
+            "wasmgrind",
+            "plain",
+            "plain",
+            "wasmgrind"
+        ]
+    );
+    let scale = COMPUTE.scale.to_string();
+    assert!(calls(dir.path())[1].ends_with(&format!("run {} {scale}", guest.display())));
+    assert!(report.time_ratio().is_some());
+}
+
+#[test]
+fn run_overhead_rejects_differing_outputs() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = script(dir.path(), "plain", "echo one");
+    let wasmgrind = script(dir.path(), "wasmgrind", "echo two");
+    let err = run_overhead::measure(
+        &run_overhead::Config {
+            plain: &plain,
+            wasmgrind: &wasmgrind,
+            guest: Path::new("g.wasm"),
+            workload: COMPUTE,
+            runs: 1,
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, BenchError::OutputMismatch { .. }), "{err}");
+}
+
+#[test]
+fn run_overhead_stops_on_a_failing_side() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = script(dir.path(), "plain", "echo ok");
+    let wasmgrind = script(dir.path(), "wasmgrind", "echo trapped >&2; exit 134");
+    let err = run_overhead::measure(
+        &run_overhead::Config {
+            plain: &plain,
+            wasmgrind: &wasmgrind,
+            guest: Path::new("g.wasm"),
+            workload: COMPUTE,
+            runs: 1,
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("trapped"), "{err}");
+}
+
+/// A stand-in wasmgrind: `run` prints a checksum; `check` does what `check_body` says.
+fn fake_wasmgrind(dir: &Path, check_body: &str) -> PathBuf {
+    script(
+        dir,
+        "wasmgrind",
+        &format!("case \"$1\" in run) echo \"checksum $3\";; check) {check_body};; esac"),
+    )
+}
+
+fn check_config(
+    wasmgrind: &Path,
+    dir: &Path,
+    runs: usize,
+    budget: f64,
+) -> check_overhead::Config<'static> {
+    let wasmgrind: &'static Path = Box::leak(wasmgrind.to_path_buf().into_boxed_path());
+    check_overhead::Config {
+        wasmgrind,
+        workloads: CHECK_WORKLOADS[..2]
+            .iter()
+            .map(|w| (*w, dir.join(format!("{}.wasm", w.guest))))
+            .collect(),
+        runs,
+        check_budget_seconds: budget,
+    }
+}
+
+#[test]
+fn check_overhead_measures_each_workload() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wasmgrind = fake_wasmgrind(dir.path(), "echo \"checksum $3\"");
+    let report =
+        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 3, 1e9), &mut |_| {});
+    assert_eq!(report.rows.len(), 2);
+    for row in &report.rows {
+        match row {
+            check_overhead::Row::Measured { run, check, .. } => {
+                assert_eq!((run.len(), check.len()), (3, 3));
+            }
+            other => panic!("not measured: {other:?}"),
+        }
+    }
+    // Per workload: a warm-up run, then 3 runs and 3 checks.
+    let log = calls(dir.path());
+    assert_eq!(log.len(), 2 * 7);
+    assert_eq!(
+        log.iter()
+            .filter(|c| c.starts_with("wasmgrind check"))
+            .count(),
+        6
+    );
+    assert!(report.geomeans().is_some());
+}
+
+#[test]
+fn check_findings_make_a_failed_row() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wasmgrind = fake_wasmgrind(
+        dir.path(),
+        "echo 'WARNING: wasmgrind: data race' >&2; exit 66",
+    );
+    let report =
+        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 3, 1e9), &mut |_| {});
+    for row in &report.rows {
+        match row {
+            check_overhead::Row::Failed { reason, .. } => {
+                assert!(
+                    reason.contains("exit status 66") && reason.contains("data race"),
+                    "{reason}"
+                );
+            }
+            other => panic!("not failed: {other:?}"),
+        }
+    }
+    assert!(report.render().contains("FAILED"));
+}
+
+#[test]
+fn check_output_must_match_run() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wasmgrind = fake_wasmgrind(dir.path(), "echo wrong");
+    let report =
+        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 1, 1e9), &mut |_| {});
+    assert!(
+        matches!(&report.rows[0], check_overhead::Row::Failed { reason, .. } if reason.contains("wrong"))
+    );
+}
+
+#[test]
+fn check_budget_limits_check_rounds_to_one() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wasmgrind = fake_wasmgrind(dir.path(), "echo \"checksum $3\"");
+    // A zero budget is used up by the first round, which always runs.
+    let report =
+        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 5, 0.0), &mut |_| {});
+    match &report.rows[0] {
+        check_overhead::Row::Measured { run, check, .. } => {
+            // `run` still gets all its runs: only `check` is cut short.
+            assert_eq!((run.len(), check.len()), (5, 1));
+        }
+        other => panic!("not measured: {other:?}"),
+    }
+}
