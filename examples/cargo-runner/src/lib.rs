@@ -39,11 +39,18 @@ unsafe impl Send for Shared {}
 /// Counts through a raw pointer with no synchronization: racy.
 pub fn racy_count(threads: usize, per_thread: u64) -> u64 {
     let mut total = 0u64;
+    let started = Arc::new(AtomicU64::new(0));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let shared = Shared(&mut total);
+            let started = started.clone();
             std::thread::spawn(move || {
                 let shared = shared;
+                // Start together, so the increments really interleave.
+                started.fetch_add(1, Ordering::SeqCst);
+                while started.load(Ordering::SeqCst) < threads as u64 {
+                    std::hint::spin_loop();
+                }
                 for _ in 0..per_thread {
                     // SAFETY: none; this is the race.
                     unsafe { shared.0.write_volatile(shared.0.read_volatile() + 1) };

@@ -2,9 +2,11 @@
 //! `wasmgrind check` reports it with both accesses at their source lines.
 
 use std::ptr::{addr_of_mut, read_volatile, write_volatile};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 
 static mut COUNTER: u32 = 0;
+static STARTED: AtomicU32 = AtomicU32::new(0);
 
 fn bump() {
     // SAFETY: none — this is the bug wasmgrind finds. Both threads read and write
@@ -19,6 +21,11 @@ fn main() {
     let workers: Vec<_> = (0..2)
         .map(|_| {
             thread::spawn(|| {
+                // Start together, so the bumps really interleave.
+                STARTED.fetch_add(1, Ordering::SeqCst);
+                while STARTED.load(Ordering::SeqCst) < 2 {
+                    std::hint::spin_loop();
+                }
                 for _ in 0..1000 {
                     bump();
                 }

@@ -9,7 +9,7 @@ fn main() {
                 std::thread::sleep(Duration::from_millis(30));
                 std::thread::yield_now();
                 // RandomState seeds itself from WASI random_get.
-                std::collections::hash_map::RandomState::new();
+                let _ = std::collections::hash_map::RandomState::new();
             })
         })
         .collect();
