@@ -1,35 +1,31 @@
-//! Lock-order inversion with the tracing mutex: thread A nests M1 → M2, thread B, once A
-//! has started and after a long computation (no synchronization), nests M2 → M1. `run` returns the sum of the
-//! counters (4). Should the schedule really interleave, it deadlocks and wasmgrind stops
-//! it; the inversion is reported either way.
+//! Lock-order inversion with the tracing mutex: thread A nests M1 → M2 while thread B
+//! nests M2 → M1, each taking its second lock only once the other holds its first, so
+//! the run deadlocks every time: wasmgrind stops it (exit 123) and reports the
+//! inversion with both edges. (A schedule-independent guest: an inversion that only
+//! sometimes overlaps would test the scheduler, not wasmgrind.)
 
-use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use wasm_threadlink::{spawn, Mutex};
 
-/// Busy work standing in for a sleep, which wasm32-unknown-unknown lacks.
-#[inline(never)]
-fn spin(rounds: u64) -> u64 {
-    let mut x = 1u64;
-    for i in 0..rounds {
-        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
-    }
-    x
-}
+static A_HOLDS: AtomicBool = AtomicBool::new(false);
+static B_HOLDS: AtomicBool = AtomicBool::new(false);
 
-/// Set by A before its nested section: B waits for it, so A has surely started; it
-/// orders only what A did before the section, not the section itself.
-static A_STARTED: AtomicBool = AtomicBool::new(false);
+fn wait_for(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        std::hint::spin_loop();
+    }
+}
 
 #[no_mangle]
 pub extern "C" fn run() -> i64 {
     let locks = Arc::new((Mutex::new(0u64), Mutex::new(0u64)));
     let for_a = Arc::clone(&locks);
     let a = spawn(move || {
-        A_STARTED.store(true, Ordering::SeqCst);
         let mut g1 = for_a.0.lock(); // LOCK: a-held
+        A_HOLDS.store(true, Ordering::SeqCst);
+        wait_for(&B_HOLDS);
         let mut g2 = for_a.1.lock(); // LOCK: a-acquired
         *g1 += 1;
         *g2 += 1;
@@ -37,11 +33,9 @@ pub extern "C" fn run() -> i64 {
     .expect("spawn");
     let for_b = Arc::clone(&locks);
     let b = spawn(move || {
-        while !A_STARTED.load(Ordering::SeqCst) {
-            std::hint::spin_loop();
-        }
-        black_box(spin(20_000_000));
         let mut g2 = for_b.1.lock(); // LOCK: b-held
+        B_HOLDS.store(true, Ordering::SeqCst);
+        wait_for(&A_HOLDS);
         let mut g1 = for_b.0.lock(); // LOCK: b-acquired
         *g1 += 1;
         *g2 += 1;
