@@ -10,6 +10,7 @@ use wasmgrind_runtime::{LockHook, ThreadId, ThreadMonitor};
 
 use crate::lock_clocks::HbRole;
 use crate::lock_order::Place;
+use crate::recent::RecentAccesses;
 use crate::session::CheckSession;
 use crate::stacks::ThreadStack;
 
@@ -20,6 +21,8 @@ pub struct CheckThread {
     stack: ThreadStack,
     /// Reused buffer of decoded accesses of one drained batch.
     batch: Vec<Access>,
+    /// Accesses already handed to the detector in the current epoch.
+    recent: RecentAccesses,
 }
 
 impl CheckThread {
@@ -29,6 +32,7 @@ impl CheckThread {
             session,
             stack: ThreadStack::default(),
             batch: Vec::new(),
+            recent: RecentAccesses::default(),
         }
     }
 
@@ -86,13 +90,14 @@ impl ThreadMonitor for CheckThread {
             if self.session.libc_sync[site as usize] {
                 // Keep program order: the plain accesses before it go first.
                 self.flush(&mut batch);
+                self.recent.new_epoch();
                 let access = self.access(site, addr.into(), size.into(), write, true);
                 self.session
                     .detector
                     .atomic(self.tid, SyncId::Addr(addr.into()), access);
                 let hb = self.session.hb_roles[site as usize];
                 self.session.locks.sync_access(self.tid, hb, addr.into());
-            } else {
+            } else if !self.recent.seen(addr, site) {
                 batch.push(self.access(site, addr.into(), size.into(), write, false));
             }
         }
@@ -102,6 +107,7 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {
+        self.recent.new_epoch();
         let Some(SiteKind::Atomic { op, size }) = self.kind(site) else {
             return;
         };
@@ -130,6 +136,7 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn wait_end(&mut self, site: u32, addr: u64, result: u32) {
+        self.recent.new_epoch();
         // Only a wait that was woken (result 0) synchronizes with the notify.
         if result == 0 {
             self.session.detector.acquire(self.tid, SyncId::Addr(addr));
@@ -139,12 +146,14 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn notify(&mut self, site: u32, addr: u64, _count: u32) {
+        self.recent.new_epoch();
         self.session.detector.release(self.tid, SyncId::Addr(addr));
         let hb = self.hb_role(site);
         self.session.locks.wait_or_notify(self.tid, hb, addr, false);
     }
 
     fn fence(&mut self, _site: u32) {
+        self.recent.new_epoch();
         self.session.detector.acquire(self.tid, SyncId::Fence);
         self.session.detector.release(self.tid, SyncId::Fence);
         self.session.locks.fence(self.tid);
@@ -167,16 +176,19 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn fork(&mut self, child: ThreadId) {
+        self.recent.new_epoch();
         self.session.detector.fork(self.tid, child);
         self.session.locks.fork(self.tid, child);
     }
 
     fn join(&mut self, joined: ThreadId) {
+        self.recent.new_epoch();
         self.session.detector.join(self.tid, joined);
         self.session.locks.join(self.tid, joined);
     }
 
     fn lock_hook(&mut self, hook: LockHook, addr: u32) {
+        self.recent.new_epoch();
         let place = Place {
             site: None,
             stack: self.stack.current(),
