@@ -311,3 +311,21 @@ fn missing_entry_point_is_named() {
         "no export `_start`",
     );
 }
+
+#[test]
+fn deadlock_detection_can_be_switched_off() {
+    // Without detection the deadlocked guest just hangs until --timeout ends it (124)
+    // instead of being stopped as a deadlock (123).
+    wasmgrind()
+        .args(["run", "--timeout", "1"])
+        .arg(wasi_guest("deadlock_two_mutexes"))
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(123);
+    wasmgrind()
+        .args(["run", "--no-deadlock-detection", "--timeout", "1"])
+        .arg(wasi_guest("deadlock_two_mutexes"))
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(124);
+}

@@ -10,6 +10,11 @@ use super::exec::ExecArgs;
 /// Flags of `wasmgrind run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Run the module exactly as given, without deadlock and hang detection: the waits
+    /// and lock-word atomics it intercepts cost a host call each, which lock-heavy code
+    /// notices (up to ~4x). `--timeout` still applies.
+    #[arg(long)]
+    pub no_deadlock_detection: bool,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -19,7 +24,8 @@ pub struct Args {
 ///
 /// The module runs with only its waits, notifies and lock-word atomics instrumented
 /// (`Scope::Blocking`), so the runtime sees what blocked threads wait on and who holds
-/// the locks, at no cost to code that does not synchronize.
+/// the locks, at no cost to code that does not synchronize (lock-heavy code pays a
+/// host call per lock operation; `--no-deadlock-detection` runs the module as given).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let module = args.exec.load()?;
     let options = args.exec.options();
@@ -31,7 +37,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     // A module the pass does not support still runs, without deadlock detection.
-    let instrumented = wasmgrind_instrument::instrument(&module.prepared, &scope).ok();
+    let instrumented = if args.no_deadlock_detection {
+        None
+    } else {
+        wasmgrind_instrument::instrument(&module.prepared, &scope).ok()
+    };
     let outcome = wasmgrind_runtime::run(Run {
         module: &module,
         instrumented: instrumented.as_ref(),
