@@ -5,6 +5,7 @@
 //! per-address critical section, so their order on one address is the modification order;
 //! taking our lock inside it is fine because we never call back into the runtime.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock::VectorClock;
@@ -24,6 +25,11 @@ use super::threads::Threads;
 /// Online happens-before race detector, shared by all threads (`Send + Sync`).
 pub struct Detector {
     state: Mutex<State>,
+    /// Set (under the lock) whenever `State::pending` gained a race, so `take_races`,
+    /// which the runtime calls after every batch and atomic, only takes the lock when
+    /// there is something to take. Invariant: pending non-empty ⇒ flag set, or a
+    /// `take_races` that cleared it is about to take the lock and empty `pending`.
+    has_pending: AtomicBool,
 }
 
 /// Everything the detector knows.
@@ -59,6 +65,14 @@ impl Detector {
                 stats: Stats::default(),
                 rng: 0x9E37_79B9,
             }),
+            has_pending: AtomicBool::new(false),
+        }
+    }
+
+    /// Raises `has_pending` if the locked state has races to hand out.
+    fn note_pending(&self, st: &State) {
+        if !st.pending.is_empty() {
+            self.has_pending.store(true, Ordering::Release);
         }
     }
 
@@ -135,6 +149,7 @@ impl Detector {
             }],
         );
         release(&mut st.threads, &mut st.sync, t, sync);
+        self.note_pending(st);
     }
 
     /// One drained batch of thread `t`'s plain accesses, in program order.
@@ -142,11 +157,16 @@ impl Detector {
         if batch.is_empty() {
             return;
         }
-        self.state().analyze(t, batch);
+        let mut st = self.state();
+        st.analyze(t, batch);
+        self.note_pending(&st);
     }
 
     /// The races found since the last call, each site pair reported once ever.
     pub fn take_races(&self) -> Vec<Race> {
+        if !self.has_pending.swap(false, Ordering::Acquire) {
+            return Vec::new();
+        }
         std::mem::take(&mut self.state().pending)
     }
 
