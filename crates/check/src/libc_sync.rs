@@ -12,6 +12,18 @@
 //! plain access of the program. Functions are the C library's when DWARF says so
 //! (their code is from wasi-libc) or, without DWARF, by the names below.
 
+/// Whether the code at `original_offset` (of the module the user gave) belongs to a
+/// function of the C library (wasi-libc), by its DWARF file. The outermost frame at an
+/// offset is the wasm function itself, not an inlinee, so every offset of a function
+/// gives the same answer.
+pub fn is_c_library_code(symbolizer: &wasmgrind_report::Symbolizer, original_offset: u32) -> bool {
+    symbolizer
+        .frames(original_offset)
+        .last()
+        .and_then(|frame| frame.file.as_deref())
+        .is_some_and(|file| wasmgrind_report::display_path(file).starts_with("wasi-libc/"))
+}
+
 /// Whether `name` (as the name section gives it) is one of those functions.
 pub fn is_libc_sync_function(name: &str) -> bool {
     const PREFIXES: &[&str] = &[

@@ -118,12 +118,7 @@ impl Reporter {
         let Some(offset) = self.code_map.prepared_to_original(prepared_offset) else {
             return false;
         };
-        // The outermost frame at an offset is the wasm function itself, not an inlinee.
-        self.symbolizer
-            .frames(offset)
-            .last()
-            .and_then(|frame| frame.file.as_deref())
-            .is_some_and(|file| wasmgrind_report::display_path(file).starts_with("wasi-libc/"))
+        crate::libc_sync::is_c_library_code(&self.symbolizer, offset)
     }
 
     /// Findings reported so far.

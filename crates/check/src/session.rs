@@ -61,8 +61,9 @@ impl CheckSession {
                 }
                 let names = reporter.function_names_at(site.offset);
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let c_library = libc || reporter.is_c_library(site.offset);
-                (role_of(&names, c_library), hb_role(&names, c_library))
+                // `libc` already covers "the C library's code, by DWARF" (classified
+                // per function above), so no second symbolization per site.
+                (role_of(&names, libc), hb_role(&names, libc))
             })
             .unzip();
         let session = Arc::new(CheckSession {

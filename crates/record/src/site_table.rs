@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use wasmgrind_check::libc_sync::is_libc_sync_function;
+use wasmgrind_check::libc_sync::{is_c_library_code, is_libc_sync_function};
 use wasmgrind_instrument::{Site, SiteKind};
 use wasmgrind_report::Symbolizer;
 use wasmgrind_runtime::CodeMap;
@@ -53,7 +53,7 @@ impl SiteTable {
                     && match (location, symbolizer) {
                         (Some(loc), Some(sym)) => {
                             *libc_by_function.entry(loc.function).or_insert_with(|| {
-                                is_c_library(sym, loc.offset as u32)
+                                is_c_library_code(sym, loc.offset as u32)
                                     || sym
                                         .function_name(loc.function)
                                         .is_some_and(is_libc_sync_function)
@@ -98,14 +98,4 @@ impl SiteTable {
     pub fn is_empty(&self) -> bool {
         self.sites.is_empty()
     }
-}
-
-/// Whether the function containing `offset` is wasi-libc's, by its DWARF file.
-fn is_c_library(symbolizer: &Symbolizer, offset: u32) -> bool {
-    // The outermost frame at an offset is the wasm function itself, not an inlinee.
-    symbolizer
-        .frames(offset)
-        .last()
-        .and_then(|frame| frame.file.as_deref())
-        .is_some_and(|file| wasmgrind_report::display_path(file).starts_with("wasi-libc/"))
 }
