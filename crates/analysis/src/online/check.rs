@@ -103,16 +103,25 @@ pub(crate) fn check_and_store(
     mut on_race: impl FnMut(Cell),
 ) -> Step {
     let mut s = Scan::default();
+    // Below the inline capacity only the first `max_cells` slots are used; cells spill
+    // only once every inline slot is in use, so spilled indices start at INLINE_CELLS.
+    let inline_used = max_cells.min(INLINE_CELLS);
     let extra_len = {
         let (inline, extra) = g.cells();
-        if scan(inline, 0, new, clock, &mut s, &mut on_race)
-            || scan(extra, INLINE_CELLS, new, clock, &mut s, &mut on_race)
+        if scan(
+            &mut inline[..inline_used],
+            0,
+            new,
+            clock,
+            &mut s,
+            &mut on_race,
+        ) || scan(extra, INLINE_CELLS, new, clock, &mut s, &mut on_race)
         {
             return Step::Skipped;
         }
         extra.len()
     };
-    let total = INLINE_CELLS + extra_len;
+    let total = inline_used + extra_len;
     let (slot, step) = match s.replace.or(s.free) {
         Some(i) => (i, Step::Stored),
         None if total < max_cells => {
@@ -155,10 +164,11 @@ mod tests {
         v
     }
 
-    fn run(shadow: &mut Shadow, new: Cell, clock: &VectorClock, max: usize) -> (Step, Vec<Cell>) {
+    fn run(shadow: &Shadow, new: Cell, clock: &VectorClock, max: usize) -> (Step, Vec<Cell>) {
         let mut races = Vec::new();
         let mut rng = 1;
-        let step = check_and_store(&mut shadow.granule(0), new, clock, max, &mut rng, |c| {
+        let mut chunk = shadow.lock_chunk(0);
+        let step = check_and_store(&mut chunk.granule(0), new, clock, max, &mut rng, |c| {
             races.push(c)
         });
         (step, races)
@@ -166,14 +176,15 @@ mod tests {
 
     #[test]
     fn same_epoch_same_site_is_skipped_and_new_epoch_replaces() {
-        let mut s = Shadow::default();
+        let s = Shadow::default();
         let w = Cell::new(1, 5, 0xFF, true, false, 3, 0);
         let c1 = vc(&[(1, 5)]);
-        assert_eq!(run(&mut s, w, &c1, 4).0, Step::Stored);
-        assert_eq!(run(&mut s, w.with_mask(0x0F), &c1, 4).0, Step::Skipped);
+        assert_eq!(run(&s, w, &c1, 4).0, Step::Stored);
+        assert_eq!(run(&s, w.with_mask(0x0F), &c1, 4).0, Step::Skipped);
         let later = Cell::new(1, 6, 0xFF, true, false, 3, 0);
-        assert_eq!(run(&mut s, later, &vc(&[(1, 6)]), 4).0, Step::Stored);
-        let mut g = s.granule(0);
+        assert_eq!(run(&s, later, &vc(&[(1, 6)]), 4).0, Step::Stored);
+        let mut chunk = s.lock_chunk(0);
+        let mut g = chunk.granule(0);
         let (inline, extra) = g.cells();
         assert_eq!(inline.iter().filter(|c| !c.is_empty()).count(), 1);
         assert_eq!(inline[0], later);
@@ -182,26 +193,44 @@ mod tests {
 
     #[test]
     fn unordered_conflicting_cell_is_reported_ordered_one_is_not() {
-        let mut s = Shadow::default();
+        let s = Shadow::default();
         let w = Cell::new(1, 5, 0x0F, true, false, 3, 0);
-        run(&mut s, w, &vc(&[(1, 5)]), 4);
+        run(&s, w, &vc(&[(1, 5)]), 4);
         let r = Cell::new(2, 1, 0x08, false, false, 4, 0);
-        assert_eq!(run(&mut s, r, &vc(&[(2, 1), (1, 4)]), 4).1, vec![w]);
+        assert_eq!(run(&s, r, &vc(&[(2, 1), (1, 4)]), 4).1, vec![w]);
         let r2 = Cell::new(3, 1, 0x08, false, false, 9, 0);
-        assert!(run(&mut s, r2, &vc(&[(3, 1), (1, 5)]), 4).1.is_empty());
+        assert!(run(&s, r2, &vc(&[(3, 1), (1, 5)]), 4).1.is_empty());
+    }
+
+    #[test]
+    fn below_inline_capacity_only_max_cells_are_used() {
+        let s = Shadow::default();
+        for t in 1..=2 {
+            let r = Cell::new(t, 1, 0xFF, false, false, t, 0);
+            assert_eq!(run(&s, r, &vc(&[(t, 1)]), 2).0, Step::Stored);
+        }
+        let r = Cell::new(3, 1, 0xFF, false, false, 3, 0);
+        assert_eq!(run(&s, r, &vc(&[(3, 1)]), 2).0, Step::Evicted);
+        let mut chunk = s.lock_chunk(0);
+        let mut g = chunk.granule(0);
+        let (inline, extra) = g.cells();
+        assert!(inline[..2].contains(&r));
+        assert!(inline[2..].iter().all(|c| c.is_empty()) && extra.is_empty());
     }
 
     #[test]
     fn full_granule_spills_then_evicts() {
-        let mut s = Shadow::default();
-        for t in 1..=3 {
+        let s = Shadow::default();
+        let max = INLINE_CELLS + 1;
+        for t in 1..=max as u32 {
             let r = Cell::new(t, 1, 0xFF, false, false, t, 0);
-            assert_eq!(run(&mut s, r, &vc(&[(t, 1)]), 3).0, Step::Stored);
+            assert_eq!(run(&s, r, &vc(&[(t, 1)]), max).0, Step::Stored);
         }
-        assert_eq!(s.granule(0).extra_len(), 1);
-        let r = Cell::new(4, 1, 0xFF, false, false, 4, 0);
-        assert_eq!(run(&mut s, r, &vc(&[(4, 1)]), 3).0, Step::Evicted);
-        let mut g = s.granule(0);
+        assert_eq!(s.lock_chunk(0).granule(0).extra_len(), 1);
+        let r = Cell::new(99, 1, 0xFF, false, false, 99, 0);
+        assert_eq!(run(&s, r, &vc(&[(99, 1)]), max).0, Step::Evicted);
+        let mut chunk = s.lock_chunk(0);
+        let mut g = chunk.granule(0);
         let (inline, extra) = g.cells();
         assert!(inline.contains(&r) || extra.contains(&r));
     }

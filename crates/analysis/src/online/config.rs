@@ -1,13 +1,11 @@
 //! Tuning knobs of the detector and the counters it keeps.
 
-use super::shadow::INLINE_CELLS;
-
 /// Detector configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Most shadow cells one 8-byte granule keeps: two inline, the rest spilled to a side
-    /// table. When full, storing evicts one (possibly missing races, never inventing
-    /// any). Values below 2 are treated as 2.
+    /// Most shadow cells one 8-byte granule keeps: up to four inline, any more spilled to
+    /// a side table. When full, storing evicts one (possibly missing races, never
+    /// inventing any). Values below 2 are treated as 2.
     pub max_cells_per_granule: usize,
     /// Most distinct site pairs remembered for deduplication; past it, races on new pairs
     /// are counted in [`Stats::races_dropped`] and not reported (bounds memory).
@@ -17,7 +15,7 @@ pub struct Config {
 impl Config {
     /// Cells per granule actually used (at least the inline ones).
     pub(crate) fn cells_per_granule(&self) -> usize {
-        self.max_cells_per_granule.max(INLINE_CELLS)
+        self.max_cells_per_granule.max(2)
     }
 }
 

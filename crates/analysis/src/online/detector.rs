@@ -1,14 +1,24 @@
-//! The detector: the state behind one lock, and the API the runtime calls.
+//! The detector: the API the runtime calls, over state that threads lock piecewise.
 //!
-//! Concurrency: one `Mutex` around all state, taken once per drained batch (thousands of
-//! accesses) and once per synchronization event. Atomics reach us inside the runtime's
-//! per-address critical section, so their order on one address is the modification order;
-//! taking our lock inside it is fine because we never call back into the runtime.
+//! Concurrency (lock order: thread → sync shard → shadow chunk → races; never two of a
+//! kind at once, so no lock-order cycle):
+//! - each thread's clock and counters have their own lock, uncontended in practice
+//!   (`threads`);
+//! - synchronization objects live in hashed shards (`sync_objects`);
+//! - shadow memory is locked per 64 KiB chunk, held across a run of accesses that stay in
+//!   one chunk (`shadow`), so threads on disjoint data analyze in parallel;
+//! - found races go to one set, locked only when a batch found any.
+//!
+//! Soundness needs accesses to reach the shadow in an order consistent with
+//! happens-before: the runtime hands a thread's batch over before that thread's next
+//! synchronization event, and every happens-before edge between two threads passes
+//! through a sync object (or fork/join) whose update the later thread sees only after the
+//! earlier thread's batch was stored. Atomics reach us inside the runtime's per-address
+//! critical section, so their order on one address is the modification order.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::clock::VectorClock;
+use parking_lot::Mutex;
 
 use super::access::{Access, ThreadId};
 use super::cell::{Cell, MAX_CELL_TID};
@@ -17,32 +27,33 @@ use super::config::{Config, Stats};
 use super::granule::{granules, GRANULE_SHIFT};
 use super::race::{Race, RaceAccess};
 use super::race_set::{RaceSet, Verdict};
-use super::shadow::Shadow;
+use super::shadow::{chunk_of, ChunkGuard, Shadow};
 use super::sync_id::SyncId;
 use super::sync_objects::SyncObjects;
-use super::threads::Threads;
+use super::threads::{ThreadState, Threads};
 
 /// Online happens-before race detector, shared by all threads (`Send + Sync`).
 pub struct Detector {
-    state: Mutex<State>,
-    /// Set (under the lock) whenever `State::pending` gained a race, so `take_races`,
-    /// which the runtime calls after every batch and atomic, only takes the lock when
-    /// there is something to take. Invariant: pending non-empty ⇒ flag set, or a
-    /// `take_races` that cleared it is about to take the lock and empty `pending`.
-    has_pending: AtomicBool,
-}
-
-/// Everything the detector knows.
-struct State {
     max_cells: usize,
     threads: Threads,
     sync: SyncObjects,
     shadow: Shadow,
-    races: RaceSet,
+    races: Mutex<Races>,
+    /// Set (under the races lock) whenever `Races::pending` gained a race, so
+    /// `take_races`, which the runtime calls after every batch and atomic, only takes the
+    /// lock when there is something to take. Invariant: pending non-empty ⇒ flag set, or
+    /// a `take_races` that cleared it is about to take the lock and empty `pending`.
+    has_pending: AtomicBool,
+    /// Events ignored because a thread id is out of range (no thread slot to count in).
+    ignored_events: AtomicU64,
+}
+
+/// Races found and not yet taken, and the site pairs seen.
+struct Races {
+    set: RaceSet,
     pending: Vec<Race>,
-    stats: Stats,
-    /// xorshift32 state for random eviction; never 0.
-    rng: u32,
+    deduplicated: u64,
+    dropped: u64,
 }
 
 impl Default for Detector {
@@ -55,80 +66,64 @@ impl Detector {
     /// A detector with no threads, no shadow memory and no races yet.
     pub fn new(config: Config) -> Self {
         Detector {
-            state: Mutex::new(State {
-                max_cells: config.cells_per_granule(),
-                threads: Threads::default(),
-                sync: SyncObjects::default(),
-                shadow: Shadow::default(),
-                races: RaceSet::new(config.max_race_pairs),
+            max_cells: config.cells_per_granule(),
+            threads: Threads::default(),
+            sync: SyncObjects::default(),
+            shadow: Shadow::default(),
+            races: Mutex::new(Races {
+                set: RaceSet::new(config.max_race_pairs),
                 pending: Vec::new(),
-                stats: Stats::default(),
-                rng: 0x9E37_79B9,
+                deduplicated: 0,
+                dropped: 0,
             }),
             has_pending: AtomicBool::new(false),
+            ignored_events: AtomicU64::new(0),
         }
     }
 
-    /// Raises `has_pending` if the locked state has races to hand out.
-    fn note_pending(&self, st: &State) {
-        if !st.pending.is_empty() {
-            self.has_pending.store(true, Ordering::Release);
-        }
-    }
-
-    /// The state; a panic in another thread while holding the lock leaves the state
-    /// consistent enough to keep reporting (every step is a few plain writes), so a
-    /// poisoned lock is entered anyway rather than panicking the runtime.
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The state if every thread id in `ids` is in the supported range; otherwise counts
-    /// the event as ignored (dense clocks would make absurd ids exhaust memory).
-    fn state_for(&self, ids: &[ThreadId]) -> Option<MutexGuard<'_, State>> {
-        let mut st = self.state();
+    /// True if every thread id in `ids` is in the supported range; otherwise counts the
+    /// event as ignored (dense clocks would make absurd ids exhaust memory).
+    fn supported(&self, ids: &[ThreadId], events: u64) -> bool {
         if ids.iter().all(|&t| t <= MAX_CELL_TID) {
-            Some(st)
+            true
         } else {
-            st.stats.ignored_events += 1;
-            None
+            self.ignored_events.fetch_add(events, Ordering::Relaxed);
+            false
         }
     }
 
     /// `parent` spawns `child` (called in the parent before the child can run).
     pub fn fork(&self, parent: ThreadId, child: ThreadId) {
-        if let Some(mut st) = self.state_for(&[parent, child]) {
-            st.threads.fork(parent, child);
+        if self.supported(&[parent, child], 1) {
+            self.threads.fork(parent, child);
         }
     }
 
     /// `joiner` has waited for `joined` to finish.
     pub fn join(&self, joiner: ThreadId, joined: ThreadId) {
-        if let Some(mut st) = self.state_for(&[joiner, joined]) {
-            st.threads.join(joiner, joined);
+        if self.supported(&[joiner, joined], 1) {
+            self.threads.join(joiner, joined);
         }
     }
 
     /// Thread `t` finished (its final clock is kept until it is joined).
     pub fn thread_exit(&self, t: ThreadId) {
-        if let Some(mut st) = self.state_for(&[t]) {
-            st.threads.exit(t);
+        if self.supported(&[t], 1) {
+            self.threads.exit(t);
         }
     }
 
     /// Thread `t` acquires `sync` (lock taken, woken wait, …).
     pub fn acquire(&self, t: ThreadId, sync: SyncId) {
-        if let Some(mut st) = self.state_for(&[t]) {
-            let st = &mut *st;
-            acquire(&mut st.threads, &st.sync, t, sync);
+        if self.supported(&[t], 1) {
+            acquire(&self.sync, &mut self.threads.lock(t), t, sync);
         }
     }
 
     /// Thread `t` releases onto `sync` (lock released, notify, …).
     pub fn release(&self, t: ThreadId, sync: SyncId) {
-        if let Some(mut st) = self.state_for(&[t]) {
-            let st = &mut *st;
-            release(&mut st.threads, &mut st.sync, t, sync);
+        if self.supported(&[t], 1) {
+            release(&self.sync, &mut self.threads.lock(t), t, sync);
         }
     }
 
@@ -136,134 +131,152 @@ impl Detector {
     /// acquire, then the access itself (recorded as atomic whatever `access.atomic`
     /// says, so it races with unordered plain accesses to its bytes), then release.
     pub fn atomic(&self, t: ThreadId, sync: SyncId, access: Access) {
-        let Some(mut st) = self.state_for(&[t]) else {
+        if !self.supported(&[t], 1) {
             return;
-        };
-        let st = &mut *st;
-        acquire(&mut st.threads, &st.sync, t, sync);
-        st.analyze(
-            t,
-            &[Access {
+        }
+        let mut found = Vec::new();
+        {
+            let mut ts = self.threads.lock(t);
+            let ts = &mut *ts;
+            let access = Access {
                 atomic: true,
                 ..access
-            }],
-        );
-        release(&mut st.threads, &mut st.sync, t, sync);
-        self.note_pending(st);
+            };
+            // One hold of the object's shard for acquire, access and release (lock order
+            // thread → shard → chunk).
+            self.sync.with(sync, |l| {
+                ts.clock.join(l);
+                ts.clock.inc(t);
+                self.analyze(ts, t, std::slice::from_ref(&access), &mut found);
+                l.join(&ts.clock);
+                ts.clock.inc(t);
+            });
+        }
+        self.record(found);
     }
 
     /// One drained batch of thread `t`'s plain accesses, in program order.
     pub fn accesses(&self, t: ThreadId, batch: &[Access]) {
-        if batch.is_empty() {
+        if batch.is_empty() || !self.supported(&[t], batch.len() as u64) {
             return;
         }
-        let mut st = self.state();
-        st.analyze(t, batch);
-        self.note_pending(&st);
+        let mut found = Vec::new();
+        self.analyze(&mut self.threads.lock(t), t, batch, &mut found);
+        self.record(found);
     }
 
     /// The races found since the last call, each site pair reported once ever.
     pub fn take_races(&self) -> Vec<Race> {
-        if !self.has_pending.swap(false, Ordering::Acquire) {
+        // A plain load first: the common "nothing new" answer must not write the shared
+        // flag's cache line, which every thread polls after every batch and atomic.
+        if !self.has_pending.load(Ordering::Relaxed)
+            || !self.has_pending.swap(false, Ordering::Acquire)
+        {
             return Vec::new();
         }
-        std::mem::take(&mut self.state().pending)
+        std::mem::take(&mut self.races.lock().pending)
     }
 
     /// Counters and memory use so far.
     pub fn stats(&self) -> Stats {
-        let st = self.state();
+        let mut stats = Stats::default();
+        let mut thread_entries = 0;
+        self.threads.for_each(|ts| {
+            stats.granule_checks += ts.counters.granule_checks;
+            stats.fast_path_hits += ts.counters.fast_path_hits;
+            stats.evictions += ts.counters.evictions;
+            thread_entries += ts.clock.len();
+        });
+        let races = self.races.lock();
         Stats {
-            chunks: st.shadow.chunks(),
-            spilled_granules: st.shadow.spilled_granules(),
-            shadow_bytes: st.shadow.bytes() as u64,
-            clock_entries: (st.threads.clock_entries() + st.sync.clock_entries()) as u64,
-            ..st.stats
+            ignored_events: self.ignored_events.load(Ordering::Relaxed),
+            races_deduplicated: races.deduplicated,
+            races_dropped: races.dropped,
+            chunks: self.shadow.chunks(),
+            spilled_granules: self.shadow.spilled_granules(),
+            shadow_bytes: self.shadow.bytes() as u64,
+            clock_entries: (thread_entries + self.sync.clock_entries()) as u64,
+            ..stats
         }
     }
-}
 
-/// `C_t := C_t ⊔ L_sync`, then `t` moves to a new epoch.
-fn acquire(threads: &mut Threads, sync: &SyncObjects, t: ThreadId, id: SyncId) {
-    let clock = threads.clock_mut(t);
-    if let Some(l) = sync.get(id) {
-        clock.join(l);
-    }
-    clock.inc(t);
-}
-
-/// `L_sync := L_sync ⊔ C_t`, then `t` moves to a new epoch.
-fn release(threads: &mut Threads, sync: &mut SyncObjects, t: ThreadId, id: SyncId) {
-    let clock = threads.clock_mut(t);
-    sync.release(id, clock);
-    clock.inc(t);
-}
-
-impl State {
-    /// Checks and records `batch` (program order) of thread `t` at its current clock.
-    fn analyze(&mut self, t: ThreadId, batch: &[Access]) {
-        if t > MAX_CELL_TID {
-            self.stats.ignored_events += batch.len() as u64;
-            return;
-        }
-        let State {
-            max_cells,
-            threads,
-            shadow,
-            races,
-            pending,
-            stats,
+    /// Checks and records `batch` (program order) of thread `t` at its current clock,
+    /// collecting races into `found`. Holds at most one chunk lock at a time.
+    fn analyze(&self, ts: &mut ThreadState, t: ThreadId, batch: &[Access], found: &mut Vec<Race>) {
+        let ThreadState {
+            clock,
+            counters,
             rng,
             ..
-        } = self;
-        let clock: &VectorClock = threads.clock(t);
+        } = ts;
         let epoch = clock.get(t);
+        let mut held: Option<(u64, ChunkGuard<'_>)> = None;
         for a in batch {
             let cell = Cell::new(t, epoch, 0xFF, a.write, a.atomic, a.site, a.stack);
             for (g, mask) in granules(a.addr, a.size) {
-                stats.granule_checks += 1;
+                let c = chunk_of(g);
+                let chunk = match &mut held {
+                    Some((index, guard)) if *index == c => guard,
+                    _ => {
+                        // Release the previous chunk before taking the next.
+                        held = None;
+                        &mut held.insert((c, self.shadow.lock_chunk(c))).1
+                    }
+                };
+                counters.granule_checks += 1;
                 let step = check_and_store(
-                    &mut shadow.granule(g),
+                    &mut chunk.granule(g),
                     cell.with_mask(mask),
                     clock,
-                    *max_cells,
+                    self.max_cells,
                     rng,
-                    |prev| report(races, pending, stats, t, a, g, prev),
+                    |prev| found.push(race(t, a, g, prev)),
                 );
                 match step {
-                    Step::Skipped => stats.fast_path_hits += 1,
-                    Step::Evicted => stats.evictions += 1,
+                    Step::Skipped => counters.fast_path_hits += 1,
+                    Step::Evicted => counters.evictions += 1,
                     Step::Stored => {}
                 }
             }
         }
     }
-}
 
-/// Records a race between access `a` of thread `t` and cell `prev` of granule `g`.
-#[cold]
-fn report(
-    races: &mut RaceSet,
-    pending: &mut Vec<Race>,
-    stats: &mut Stats,
-    t: ThreadId,
-    a: &Access,
-    g: u64,
-    prev: Cell,
-) {
-    match races.insert(a.site, prev.site()) {
-        Verdict::New => {}
-        Verdict::Seen => {
-            stats.races_deduplicated += 1;
+    /// Keeps the races of `found` on site pairs not reported before.
+    fn record(&self, found: Vec<Race>) {
+        if found.is_empty() {
             return;
         }
-        Verdict::Full => {
-            stats.races_dropped += 1;
-            return;
+        let mut races = self.races.lock();
+        for r in found {
+            match races.set.insert(r.current.site, r.previous.site) {
+                Verdict::New => races.pending.push(r),
+                Verdict::Seen => races.deduplicated += 1,
+                Verdict::Full => races.dropped += 1,
+            }
+        }
+        if !races.pending.is_empty() {
+            self.has_pending.store(true, Ordering::Release);
         }
     }
+}
+
+/// `C_t := C_t ⊔ L_sync`, then `t` moves to a new epoch.
+fn acquire(sync: &SyncObjects, ts: &mut ThreadState, t: ThreadId, id: SyncId) {
+    sync.acquire_into(id, &mut ts.clock);
+    ts.clock.inc(t);
+}
+
+/// `L_sync := L_sync ⊔ C_t`, then `t` moves to a new epoch.
+fn release(sync: &SyncObjects, ts: &mut ThreadState, t: ThreadId, id: SyncId) {
+    sync.release(id, &ts.clock);
+    ts.clock.inc(t);
+}
+
+/// The race between access `a` of thread `t` and cell `prev` of granule `g`.
+#[cold]
+fn race(t: ThreadId, a: &Access, g: u64, prev: Cell) -> Race {
     let mask = prev.mask();
-    pending.push(Race {
+    Race {
         current: RaceAccess::of(t, a),
         previous: RaceAccess {
             thread: prev.tid(),
@@ -274,5 +287,5 @@ fn report(
             site: prev.site(),
             stack: prev.stack(),
         },
-    });
+    }
 }

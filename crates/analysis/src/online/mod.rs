@@ -13,14 +13,16 @@
 //!   epoch of the thread, so one epoch of one thread means one vector clock;
 //! - shadow memory of 8-byte granules in lazily allocated 64 KiB chunks (`shadow`), each
 //!   granule holding 16-byte cells that record an earlier access as an epoch, a byte mask,
-//!   its kind, site and stack (`cell`); two inline (4× the touched memory), more spilled
-//!   to a side table up to [`Config::max_cells_per_granule`], then evicted;
+//!   its kind, site and stack (`cell`); four inline, one cache line per granule (8× the
+//!   touched memory), more spilled to a side table only if
+//!   [`Config::max_cells_per_granule`] asks for more, then evicted;
 //! - the per-granule check-and-store step, the hot loop (`check`): skip redundant
 //!   same-epoch accesses, report unordered conflicting cells, replace subsumed ones;
 //! - deduplication of reports by unordered pair of sites, bounded (`race_set`).
 //!
-//! Concurrency: one `Mutex` around all state, taken once per batch and per
-//! synchronization event (see `detector`). Thread ids must be below 2^22.
+//! Concurrency: no global lock. Each thread's clock, each shard of sync objects and each
+//! shadow chunk has its own lock, so threads on disjoint data analyze in parallel (see
+//! `detector` for the lock order). Thread ids must be below 2^22.
 
 mod access;
 mod cell;

@@ -1,81 +1,157 @@
-//! Shadow memory: the cells of every 8-byte granule, allocated lazily in 64 KiB chunks.
+//! Shadow memory: the cells of every 8-byte granule, in lazily allocated 64 KiB chunks
+//! that threads lock independently.
 //!
 //! Layout and its invariants:
 //! - Application memory is cut into chunks of 64 KiB (8192 granules). A chunk's shadow is
-//!   one array of `INLINE_CELLS` (2) cells per granule, 32 bytes per 8 application bytes,
-//!   so a touched chunk costs 4× its size (plus a 1 KiB "spilled" bitset). A granule's
-//!   inline cells are one aligned half cache line: the common check reads one line.
-//! - Chunks below 4 GiB (all of wasm32) are found through a flat table indexed by
-//!   `addr >> 16` (at most 65536 pointers, grown on demand); higher addresses (memory64)
-//!   through a hash map.
-//! - A granule that needs more than the inline cells (reads by several threads, several
-//!   sites of one thread) spills the rest into a side table keyed by granule index; its
-//!   bit in the chunk's bitset is set exactly when the side table has an entry for it.
-//!   The side table holds at most `Config::max_cells_per_granule - 2` cells per granule.
+//!   one array of `INLINE_CELLS` (4) cells per granule: 64 bytes, one aligned cache line
+//!   per 8 application bytes, so a touched chunk costs 8× its size. The common check reads
+//!   exactly one line and never hashes.
+//! - Each chunk has its own (parking_lot) lock. A thread analyzing a batch keeps the lock of the chunk it
+//!   is in until an access leaves that chunk, so threads working on different memory never
+//!   wait for each other, and a run of accesses within one chunk pays for one lock.
+//!   A thread holds at most one chunk lock at a time (no lock-order cycles).
+//! - Chunks below 4 GiB (all of wasm32) are found through a flat, lock-free table indexed
+//!   by `addr >> 16` (65536 entries, filled on first touch); higher addresses (memory64)
+//!   through a locked hash map.
+//! - Only when `Config::max_cells_per_granule` exceeds the inline cells does a granule
+//!   spill the rest into its chunk's side table; its bit in the chunk's bitset is set
+//!   exactly when the side table has an entry for it. With the default (4) nothing spills.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{ArcMutexGuard, Mutex, MutexGuard, RawMutex};
 use rustc_hash::FxHashMap;
 
 use super::cell::Cell;
 use super::granule::GRANULE_SHIFT;
 
 /// Cells stored inline per granule.
-pub(crate) const INLINE_CELLS: usize = 2;
+pub(crate) const INLINE_CELLS: usize = 4;
 
 /// log2 of the application bytes one chunk covers.
 const CHUNK_SHIFT: u32 = 16;
-/// Granules per chunk.
-const GRANULES_PER_CHUNK: usize = 1 << (CHUNK_SHIFT - GRANULE_SHIFT);
-/// Chunks covering the 4 GiB wasm32 space, reached through the flat table.
-const NEAR_CHUNKS: u64 = 1 << (32 - CHUNK_SHIFT);
 
-/// The inline cells of one granule.
-pub(crate) type Slots = [Cell; INLINE_CELLS];
+/// log2 of the granules per chunk.
+pub(crate) const CHUNK_GRANULE_SHIFT: u32 = CHUNK_SHIFT - GRANULE_SHIFT;
+
+/// Granules per chunk.
+const GRANULES_PER_CHUNK: usize = 1 << CHUNK_GRANULE_SHIFT;
+
+/// Chunks covering the 4 GiB wasm32 space, reached through the flat table.
+const NEAR_CHUNKS: usize = 1 << (32 - CHUNK_SHIFT);
+
+/// The inline cells of one granule: one cache line.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+pub(crate) struct Slots(pub(crate) [Cell; INLINE_CELLS]);
 
 /// Shadow of one 64 KiB chunk of application memory.
-struct Chunk {
+pub(crate) struct Chunk {
     /// `GRANULES_PER_CHUNK` entries.
     slots: Box<[Slots]>,
-    /// Bit `i` set ⇔ granule `i` of the chunk has cells in the spill table.
+    /// Bit `i` set ⇔ granule `i` of the chunk has cells in `spill`.
     spilled: Box<[u64]>,
+    /// Cells past the inline ones, by granule index within the chunk.
+    spill: FxHashMap<u32, Vec<Cell>>,
 }
 
 impl Chunk {
-    fn new() -> Box<Chunk> {
-        Box::new(Chunk {
-            slots: vec![[Cell::EMPTY; INLINE_CELLS]; GRANULES_PER_CHUNK].into_boxed_slice(),
+    /// Application bytes covered by one chunk's inline cells.
+    const BYTES: usize = GRANULES_PER_CHUNK * std::mem::size_of::<Slots>();
+
+    fn new() -> Chunk {
+        Chunk {
+            slots: vec![Slots::default(); GRANULES_PER_CHUNK].into_boxed_slice(),
             spilled: vec![0u64; GRANULES_PER_CHUNK / 64].into_boxed_slice(),
-        })
+            spill: FxHashMap::default(),
+        }
     }
 
-    /// Shadow bytes one chunk occupies.
-    const BYTES: usize = GRANULES_PER_CHUNK * std::mem::size_of::<Slots>() + GRANULES_PER_CHUNK / 8;
+    /// The cells of granule `index` (a global granule index inside this chunk).
+    #[inline]
+    pub(crate) fn granule(&mut self, index: u64) -> GranuleMut<'_> {
+        let within = (index as usize) & (GRANULES_PER_CHUNK - 1);
+        GranuleMut {
+            inline: &mut self.slots[within].0,
+            spilled_word: &mut self.spilled[within / 64],
+            bit: 1 << (within % 64),
+            spill: &mut self.spill,
+            within: within as u32,
+        }
+    }
+
+    /// Heap bytes held by spilled cells.
+    fn spill_bytes(&self) -> usize {
+        let cells: usize = self.spill.values().map(Vec::capacity).sum();
+        cells * std::mem::size_of::<Cell>()
+            + self.spill.capacity() * (std::mem::size_of::<(u32, Vec<Cell>)>() + 1)
+    }
 }
 
-/// All shadow state of the application memory.
-#[derive(Default)]
+/// A chunk behind its lock.
+type LockedChunk = Mutex<Chunk>;
+
+/// All shadow memory (`Sync`: every chunk has its own lock).
 pub(crate) struct Shadow {
-    near: Vec<Option<Box<Chunk>>>,
-    far: FxHashMap<u64, Box<Chunk>>,
-    spill: FxHashMap<u64, Vec<Cell>>,
-    chunks: u64,
+    near: Box<[OnceLock<Box<LockedChunk>>]>,
+    far: Mutex<FxHashMap<u64, Arc<LockedChunk>>>,
+    chunks: AtomicU64,
+}
+
+impl Default for Shadow {
+    fn default() -> Self {
+        Shadow {
+            near: (0..NEAR_CHUNKS).map(|_| OnceLock::new()).collect(),
+            far: Mutex::default(),
+            chunks: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A locked chunk.
+pub(crate) enum ChunkGuard<'a> {
+    /// A chunk of the flat table (never freed while the shadow lives).
+    Near(MutexGuard<'a, Chunk>),
+    /// A chunk of the far map, kept alive by the guard's reference count.
+    Far(ArcMutexGuard<RawMutex, Chunk>),
+}
+
+impl std::ops::Deref for ChunkGuard<'_> {
+    type Target = Chunk;
+    fn deref(&self) -> &Chunk {
+        match self {
+            ChunkGuard::Near(g) => g,
+            ChunkGuard::Far(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ChunkGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Chunk {
+        match self {
+            ChunkGuard::Near(g) => g,
+            ChunkGuard::Far(g) => g,
+        }
+    }
 }
 
 /// Mutable view of one granule's cells.
 pub(crate) struct GranuleMut<'a> {
     /// The inline cells.
-    pub(crate) inline: &'a mut Slots,
+    pub(crate) inline: &'a mut [Cell; INLINE_CELLS],
     spilled_word: &'a mut u64,
     bit: u64,
-    spill: &'a mut FxHashMap<u64, Vec<Cell>>,
-    index: u64,
+    spill: &'a mut FxHashMap<u32, Vec<Cell>>,
+    within: u32,
 }
 
 impl GranuleMut<'_> {
     /// The inline cells and the spilled ones (empty slice when none).
     #[inline]
-    pub(crate) fn cells(&mut self) -> (&mut Slots, &mut [Cell]) {
+    pub(crate) fn cells(&mut self) -> (&mut [Cell; INLINE_CELLS], &mut [Cell]) {
         let extra: &mut [Cell] = if *self.spilled_word & self.bit != 0 {
-            match self.spill.get_mut(&self.index) {
+            match self.spill.get_mut(&self.within) {
                 Some(v) => v.as_mut_slice(),
                 None => &mut [],
             }
@@ -89,7 +165,7 @@ impl GranuleMut<'_> {
     #[cfg(test)]
     pub(crate) fn extra_len(&self) -> usize {
         if *self.spilled_word & self.bit != 0 {
-            self.spill.get(&self.index).map_or(0, Vec::len)
+            self.spill.get(&self.within).map_or(0, Vec::len)
         } else {
             0
         }
@@ -98,59 +174,65 @@ impl GranuleMut<'_> {
     /// Appends a spilled cell (the caller enforces the per-granule limit).
     pub(crate) fn push_extra(&mut self, cell: Cell) {
         *self.spilled_word |= self.bit;
-        self.spill.entry(self.index).or_default().push(cell);
+        self.spill.entry(self.within).or_default().push(cell);
     }
 }
 
+/// Index of the chunk holding granule `granule`.
+#[inline]
+pub(crate) fn chunk_of(granule: u64) -> u64 {
+    granule >> CHUNK_GRANULE_SHIFT
+}
+
 impl Shadow {
-    /// The cells of granule `index` (address `index * 8`), allocating its chunk if needed.
+    /// Locks chunk `index` (see [`chunk_of`]), allocating it on first touch.
     #[inline]
-    pub(crate) fn granule(&mut self, index: u64) -> GranuleMut<'_> {
-        let chunk_index = index >> (CHUNK_SHIFT - GRANULE_SHIFT);
-        let chunk: &mut Chunk = if chunk_index < NEAR_CHUNKS {
-            let i = chunk_index as usize;
-            if i >= self.near.len() {
-                self.near.resize_with(i + 1, || None);
-            }
-            let slot = &mut self.near[i];
-            if slot.is_none() {
-                self.chunks += 1;
-            }
-            slot.get_or_insert_with(Chunk::new)
-        } else {
-            let chunks = &mut self.chunks;
-            self.far.entry(chunk_index).or_insert_with(|| {
-                *chunks += 1;
-                Chunk::new()
-            })
-        };
-        let within = (index as usize) & (GRANULES_PER_CHUNK - 1);
-        GranuleMut {
-            inline: &mut chunk.slots[within],
-            spilled_word: &mut chunk.spilled[within / 64],
-            bit: 1 << (within % 64),
-            spill: &mut self.spill,
-            index,
+    pub(crate) fn lock_chunk(&self, index: u64) -> ChunkGuard<'_> {
+        if let Some(slot) = self.near.get(index as usize) {
+            let chunk = slot.get_or_init(|| {
+                self.chunks.fetch_add(1, Ordering::Relaxed);
+                Box::new(Mutex::new(Chunk::new()))
+            });
+            return ChunkGuard::Near(chunk.lock());
         }
+        let far = Arc::clone(self.far.lock().entry(index).or_insert_with(|| {
+            self.chunks.fetch_add(1, Ordering::Relaxed);
+            Arc::new(Mutex::new(Chunk::new()))
+        }));
+        ChunkGuard::Far(far.lock_arc())
     }
 
     /// Chunks allocated so far.
     pub(crate) fn chunks(&self) -> u64 {
-        self.chunks
+        self.chunks.load(Ordering::Relaxed)
+    }
+
+    /// Visits every allocated chunk (locking each in turn).
+    fn for_each_chunk(&self, mut f: impl FnMut(&Chunk)) {
+        for slot in self.near.iter() {
+            if let Some(c) = slot.get() {
+                f(&c.lock());
+            }
+        }
+        for c in self.far.lock().values() {
+            f(&c.lock());
+        }
     }
 
     /// Granules with spilled cells.
     pub(crate) fn spilled_granules(&self) -> u64 {
-        self.spill.len() as u64
+        let mut n = 0;
+        self.for_each_chunk(|c| n += c.spill.len() as u64);
+        n
     }
 
-    /// Approximate heap bytes held by shadow memory (chunks, flat table, spill table).
+    /// Approximate heap bytes held by shadow memory (chunks, flat table, spill tables).
     pub(crate) fn bytes(&self) -> usize {
-        let spill_cells: usize = self.spill.values().map(Vec::capacity).sum();
-        self.chunks as usize * (Chunk::BYTES + std::mem::size_of::<Chunk>())
-            + self.near.capacity() * std::mem::size_of::<Option<Box<Chunk>>>()
-            + spill_cells * std::mem::size_of::<Cell>()
-            + self.spill.capacity() * (std::mem::size_of::<(u64, Vec<Cell>)>() + 1)
+        let mut spill = 0;
+        self.for_each_chunk(|c| spill += c.spill_bytes());
+        self.chunks() as usize * (Chunk::BYTES + std::mem::size_of::<Chunk>())
+            + self.near.len() * std::mem::size_of::<OnceLock<Box<LockedChunk>>>()
+            + spill
     }
 }
 
@@ -158,43 +240,52 @@ impl Shadow {
 mod tests {
     use super::*;
 
+    fn granule_of(shadow: &Shadow, g: u64, f: impl FnOnce(&mut GranuleMut<'_>)) {
+        f(&mut shadow.lock_chunk(chunk_of(g)).granule(g));
+    }
+
     #[test]
     fn chunks_are_lazy_and_shared_by_neighbours() {
-        let mut s = Shadow::default();
+        let s = Shadow::default();
         assert_eq!(s.chunks(), 0);
-        s.granule(0).inline[0] = Cell::new(1, 1, 1, true, false, 5, 0);
-        s.granule(GRANULES_PER_CHUNK as u64 - 1);
+        granule_of(&s, 0, |g| {
+            g.inline[0] = Cell::new(1, 1, 1, true, false, 5, 0)
+        });
+        granule_of(&s, GRANULES_PER_CHUNK as u64 - 1, |_| {});
         assert_eq!(s.chunks(), 1);
-        assert_eq!(s.granule(0).inline[0].site(), 5);
-        s.granule(GRANULES_PER_CHUNK as u64);
+        granule_of(&s, 0, |g| assert_eq!(g.inline[0].site(), 5));
+        granule_of(&s, GRANULES_PER_CHUNK as u64, |_| {});
         assert_eq!(s.chunks(), 2);
-        // memory64 address beyond 4 GiB goes through the far map.
+        // An address beyond 4 GiB (a bulk range running past wasm32) goes through the far map.
         let far = (1u64 << 40) >> GRANULE_SHIFT;
-        s.granule(far).inline[1] = Cell::new(2, 3, 0x80, false, false, 9, 0);
-        assert_eq!(s.granule(far).inline[1].site(), 9);
+        granule_of(&s, far, |g| {
+            g.inline[1] = Cell::new(2, 3, 0x80, false, false, 9, 0)
+        });
+        granule_of(&s, far, |g| assert_eq!(g.inline[1].site(), 9));
         assert_eq!(s.chunks(), 3);
         assert!(s.bytes() >= 3 * Chunk::BYTES);
     }
 
     #[test]
     fn spill_is_per_granule() {
-        let mut s = Shadow::default();
+        let s = Shadow::default();
         let c = Cell::new(1, 1, 1, false, false, 7, 0);
-        {
-            let mut g = s.granule(10);
+        granule_of(&s, 10, |g| {
             assert!(g.cells().1.is_empty());
             g.push_extra(c);
             g.push_extra(c);
             assert_eq!(g.extra_len(), 2);
-        }
-        assert_eq!(s.granule(10).cells().1, &[c, c]);
-        assert!(s.granule(11).cells().1.is_empty());
+        });
+        granule_of(&s, 10, |g| assert_eq!(g.cells().1, &[c, c]));
+        granule_of(&s, 11, |g| assert!(g.cells().1.is_empty()));
         assert_eq!(s.spilled_granules(), 1);
     }
 
     #[test]
-    fn a_touched_chunk_costs_about_four_times_its_size() {
+    fn a_granule_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Slots>(), 64);
+        assert_eq!(std::mem::align_of::<Slots>(), 64);
         let ratio = Chunk::BYTES as f64 / (1u64 << CHUNK_SHIFT) as f64;
-        assert!(ratio <= 4.1, "shadow ratio {ratio}");
+        assert_eq!(ratio, 8.0, "shadow ratio");
     }
 }

@@ -7,34 +7,97 @@
 //! atomic addresses and notify it keeps every earlier release visible to later acquirers,
 //! matching "each wasm atomic is acquire + release on its address" with sequentially
 //! consistent atomics.
+//!
+//! Concurrency: the objects are spread over [`SHARDS`] independently locked maps by a hash
+//! of their id, so threads synchronizing on different objects rarely meet. Each operation
+//! holds one shard lock for one join.
 
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+
+use parking_lot::Mutex;
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::clock::VectorClock;
 
 use super::sync_id::SyncId;
 
+/// Number of shards (a power of two).
+const SHARDS: usize = 64;
+
+type Shard = FxHashMap<SyncId, VectorClock>;
+
 /// The clock of every synchronization object released onto so far.
-#[derive(Default)]
 pub(crate) struct SyncObjects {
-    clocks: FxHashMap<SyncId, VectorClock>,
+    shards: Box<[Mutex<Shard>]>,
+}
+
+impl Default for SyncObjects {
+    fn default() -> Self {
+        SyncObjects {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
 }
 
 impl SyncObjects {
-    /// The clock of `sync`, if anything was released onto it.
     #[inline]
-    pub(crate) fn get(&self, sync: SyncId) -> Option<&VectorClock> {
-        self.clocks.get(&sync)
+    fn shard(&self, sync: SyncId) -> &Mutex<Shard> {
+        let mut h = FxHasher::default();
+        sync.hash(&mut h);
+        // Fx mixes into the high bits; take the shard index from there.
+        &self.shards[(h.finish() >> (64 - SHARDS.trailing_zeros())) as usize]
+    }
+
+    /// `clock := clock ⊔ L_sync` (nothing if nothing was released onto `sync` yet).
+    #[inline]
+    pub(crate) fn acquire_into(&self, sync: SyncId, clock: &mut VectorClock) {
+        if let Some(l) = self.shard(sync).lock().get(&sync) {
+            clock.join(l);
+        }
     }
 
     /// `L_sync := L_sync ⊔ clock`.
     #[inline]
-    pub(crate) fn release(&mut self, sync: SyncId, clock: &VectorClock) {
-        self.clocks.entry(sync).or_default().join(clock);
+    pub(crate) fn release(&self, sync: SyncId, clock: &VectorClock) {
+        self.shard(sync).lock().entry(sync).or_default().join(clock);
+    }
+
+    /// Runs `f` on the clock of `sync` (created empty if new) under its shard's lock.
+    #[inline]
+    pub(crate) fn with<R>(&self, sync: SyncId, f: impl FnOnce(&mut VectorClock) -> R) -> R {
+        f(self.shard(sync).lock().entry(sync).or_default())
     }
 
     /// Total clock entries held (memory accounting).
     pub(crate) fn clock_entries(&self) -> usize {
-        self.clocks.values().map(VectorClock::len).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().values().map(VectorClock::len).sum::<usize>())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_then_acquire_transfers_and_objects_are_separate() {
+        let objects = SyncObjects::default();
+        let mut released = VectorClock::new();
+        released.set(3, 7);
+        objects.release(SyncId::Addr(8), &released);
+        let mut c = VectorClock::new();
+        objects.acquire_into(SyncId::Lock(8), &mut c);
+        assert_eq!(c.get(3), 0, "Lock(8) is another object than Addr(8)");
+        objects.acquire_into(SyncId::Addr(8), &mut c);
+        assert_eq!(c.get(3), 7);
+        let mut other = VectorClock::new();
+        other.set(1, 2);
+        objects.release(SyncId::Addr(8), &other);
+        let mut d = VectorClock::new();
+        objects.acquire_into(SyncId::Addr(8), &mut d);
+        assert_eq!((d.get(1), d.get(3)), (2, 7), "releases accumulate");
+        assert_eq!(objects.clock_entries(), 4);
     }
 }

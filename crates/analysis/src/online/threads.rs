@@ -1,16 +1,27 @@
-//! Per-thread vector clocks and lifecycle.
+//! Per-thread vector clocks, lifecycle and counters, each thread behind its own lock.
 //!
 //! Clock discipline (shared with [`check`](super::check)): a thread's own entry starts at
 //! 1 and is incremented after *every* synchronization step that changes what the thread
 //! knows or publishes (acquire, release, fork, join). Hence two accesses of one thread
 //! with the same own entry (epoch) have identical vector clocks, which is what makes the
 //! same-epoch fast path and cell replacement sound.
+//!
+//! Concurrency: a thread's state is locked by that thread for each of its events, so the
+//! lock is uncontended except at the few points where another thread touches it: fork
+//! (the parent writes the child's clock before the child runs), join (the joiner reads
+//! the joined thread's final clock) and statistics. No code holds two thread locks at
+//! once. The table itself is lock-free: two levels of `OnceLock`, filled on first sight.
+
+use std::sync::OnceLock;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::clock::VectorClock;
 
 use super::access::ThreadId;
+use super::cell::MAX_CELL_TID;
 
-/// Lifecycle of a thread slot.
+/// Lifecycle of a thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Life {
     Running,
@@ -19,101 +30,127 @@ enum Life {
     Joined,
 }
 
-/// One thread's state.
-struct Slot {
-    clock: VectorClock,
-    life: Life,
+/// Work counters kept per thread (summed by `Detector::stats`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) granule_checks: u64,
+    pub(crate) fast_path_hits: u64,
+    pub(crate) evictions: u64,
 }
 
-/// All threads, indexed by id (ids are dense, so a `Vec` is the right map).
-#[derive(Default)]
+/// One thread's state.
+pub(crate) struct ThreadState {
+    /// The thread's vector clock.
+    pub(crate) clock: VectorClock,
+    life: Life,
+    /// The thread's work counters.
+    pub(crate) counters: Counters,
+    /// xorshift32 state for random eviction by this thread; never 0.
+    pub(crate) rng: u32,
+}
+
+impl ThreadState {
+    fn new(t: ThreadId) -> Self {
+        let mut clock = VectorClock::new();
+        clock.set(t, 1);
+        ThreadState {
+            clock,
+            life: Life::Running,
+            counters: Counters::default(),
+            rng: (0x9E37_79B9 ^ t.wrapping_mul(0x85EB_CA6B)) | 1,
+        }
+    }
+}
+
+/// log2 of the thread slots per leaf of the table.
+const LEAF_SHIFT: u32 = 10;
+/// Leaves needed for every id up to [`MAX_CELL_TID`].
+const LEAVES: usize = ((MAX_CELL_TID as usize) >> LEAF_SHIFT) + 1;
+
+type Leaf = Box<[OnceLock<Mutex<ThreadState>>]>;
+
+/// All threads, indexed by id (dense spawn indices, at most [`MAX_CELL_TID`]).
 pub(crate) struct Threads {
-    slots: Vec<Option<Slot>>,
+    leaves: Box<[OnceLock<Leaf>]>,
+}
+
+impl Default for Threads {
+    fn default() -> Self {
+        Threads {
+            leaves: (0..LEAVES).map(|_| OnceLock::new()).collect(),
+        }
+    }
 }
 
 impl Threads {
-    /// Thread `t`'s slot, created (own entry 1, knowing nothing else) on first sight.
-    fn slot(&mut self, t: ThreadId) -> &mut Slot {
+    /// Thread `t`'s state, locked, created (own entry 1, knowing nothing else) on first
+    /// sight. The caller has checked `t <= MAX_CELL_TID`.
+    #[inline]
+    pub(crate) fn lock(&self, t: ThreadId) -> MutexGuard<'_, ThreadState> {
         let i = t as usize;
-        if i >= self.slots.len() {
-            self.slots.resize_with(i + 1, || None);
-        }
-        self.slots[i].get_or_insert_with(|| {
-            let mut clock = VectorClock::new();
-            clock.set(t, 1);
-            Slot {
-                clock,
-                life: Life::Running,
-            }
-        })
-    }
-
-    /// Thread `t`'s current clock (creating the thread on first sight).
-    #[inline]
-    pub(crate) fn clock(&mut self, t: ThreadId) -> &VectorClock {
-        &self.slot(t).clock
-    }
-
-    /// Thread `t`'s clock for updating (creating the thread on first sight).
-    #[inline]
-    pub(crate) fn clock_mut(&mut self, t: ThreadId) -> &mut VectorClock {
-        &mut self.slot(t).clock
+        let leaf = self.leaves[i >> LEAF_SHIFT]
+            .get_or_init(|| (0..1usize << LEAF_SHIFT).map(|_| OnceLock::new()).collect());
+        leaf[i & ((1 << LEAF_SHIFT) - 1)]
+            .get_or_init(|| Mutex::new(ThreadState::new(t)))
+            .lock()
     }
 
     /// Fork: the child starts knowing everything the parent did; both then move on.
-    pub(crate) fn fork(&mut self, parent: ThreadId, child: ThreadId) {
-        let parent_clock = self.slot(parent).clock.clone();
-        let c = self.slot(child);
+    pub(crate) fn fork(&self, parent: ThreadId, child: ThreadId) {
+        let parent_clock = {
+            let mut p = self.lock(parent);
+            let before = p.clock.clone();
+            p.clock.inc(parent);
+            before
+        };
+        let mut c = self.lock(child);
         c.clock.join(&parent_clock);
         c.clock.inc(child);
         c.life = Life::Running;
-        self.slot(parent).clock.inc(parent);
     }
 
     /// Join: the joiner learns everything `joined` did. If `joined` has exited, its clock
     /// is freed (a thread is joined at most once), keeping 1000s of short-lived threads
     /// cheap; a later join of the same thread adds no ordering.
-    pub(crate) fn join(&mut self, joiner: ThreadId, joined: ThreadId) {
+    pub(crate) fn join(&self, joiner: ThreadId, joined: ThreadId) {
         if joiner == joined {
             return;
         }
-        self.slot(joined);
-        self.slot(joiner);
-        let (a, b) = (joiner as usize, joined as usize);
-        // Both slots exist now; borrow them disjointly.
-        let (j, d) = if a < b {
-            let (lo, hi) = self.slots.split_at_mut(b);
-            (&mut lo[a], &mut hi[0])
-        } else {
-            let (lo, hi) = self.slots.split_at_mut(a);
-            (&mut hi[0], &mut lo[b])
-        };
-        let (Some(j), Some(d)) = (j.as_mut(), d.as_mut()) else {
-            return;
-        };
-        j.clock.join(&d.clock);
-        j.clock.inc(joiner);
-        match d.life {
-            Life::Exited => {
-                d.clock = VectorClock::new();
-                d.life = Life::Joined;
+        let learned = {
+            let mut d = self.lock(joined);
+            match d.life {
+                Life::Exited => {
+                    d.life = Life::Joined;
+                    std::mem::take(&mut d.clock)
+                }
+                Life::Running => {
+                    let c = d.clock.clone();
+                    d.clock.inc(joined);
+                    c
+                }
+                Life::Joined => VectorClock::new(),
             }
-            Life::Running => d.clock.inc(joined),
-            Life::Joined => {}
-        }
+        };
+        let mut j = self.lock(joiner);
+        j.clock.join(&learned);
+        j.clock.inc(joiner);
     }
 
     /// Thread `t` finished: it keeps its final clock until joined.
-    pub(crate) fn exit(&mut self, t: ThreadId) {
-        let s = self.slot(t);
+    pub(crate) fn exit(&self, t: ThreadId) {
+        let mut s = self.lock(t);
         if s.life == Life::Running {
             s.life = Life::Exited;
         }
     }
 
-    /// Total clock entries held (memory accounting).
-    pub(crate) fn clock_entries(&self) -> usize {
-        self.slots.iter().flatten().map(|s| s.clock.len()).sum()
+    /// Visits every thread seen so far (locking each in turn).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&ThreadState)) {
+        for leaf in self.leaves.iter().filter_map(OnceLock::get) {
+            for slot in leaf.iter().filter_map(OnceLock::get) {
+                f(&slot.lock());
+            }
+        }
     }
 }
 
@@ -123,32 +160,45 @@ mod tests {
 
     #[test]
     fn fork_and_join_transfer_knowledge() {
-        let mut t = Threads::default();
-        t.clock_mut(0).inc(0);
-        let before_fork = t.clock(0).get(0);
+        let t = Threads::default();
+        t.lock(0).clock.inc(0);
+        let before_fork = t.lock(0).clock.get(0);
         t.fork(0, 1);
-        assert_eq!(t.clock(1).get(0), before_fork);
+        assert_eq!(t.lock(1).clock.get(0), before_fork);
         assert!(
-            t.clock(0).get(0) > before_fork,
+            t.lock(0).clock.get(0) > before_fork,
             "parent moves past the fork"
         );
-        let child_end = t.clock(1).get(1);
+        let child_end = t.lock(1).clock.get(1);
         t.exit(1);
         t.join(0, 1);
-        assert_eq!(t.clock(0).get(1), child_end);
-        assert_eq!(t.clock(1).len(), 0, "joined exited thread's clock is freed");
+        assert_eq!(t.lock(0).clock.get(1), child_end);
+        assert_eq!(
+            t.lock(1).clock.len(),
+            0,
+            "joined exited thread's clock is freed"
+        );
     }
 
     #[test]
     fn join_either_index_order() {
-        let mut t = Threads::default();
-        t.clock(5);
+        let t = Threads::default();
+        drop(t.lock(5)); // first sight creates thread 5
         t.join(7, 5);
-        assert_eq!(t.clock(7).get(5), 1);
+        assert_eq!(t.lock(7).clock.get(5), 1);
         t.join(2, 7);
-        assert_eq!(t.clock(2).get(5), 1);
-        assert_eq!(t.clock(2).get(7), 2);
+        assert_eq!(t.lock(2).clock.get(5), 1);
+        assert_eq!(t.lock(2).clock.get(7), 2);
         t.join(3, 3);
-        assert_eq!(t.clock(3).get(3), 1);
+        assert_eq!(t.lock(3).clock.get(3), 1);
+    }
+
+    #[test]
+    fn the_largest_supported_id_has_a_slot() {
+        let t = Threads::default();
+        assert_eq!(t.lock(MAX_CELL_TID).clock.get(MAX_CELL_TID), 1);
+        let mut seen = 0;
+        t.for_each(|_| seen += 1);
+        assert_eq!(seen, 1);
     }
 }
