@@ -9,24 +9,39 @@
 //! loops over the same data cheap. (If the detector evicted the first occurrence's
 //! shadow cell meanwhile, a race may be missed — never invented.)
 
-/// Slots of the direct-mapped table (a power of two).
-const SLOTS: usize = 4096;
+/// Slots the table starts with (a power of two).
+const MIN_SLOTS: usize = 1 << 12;
+/// Most slots the table grows to (a power of two): 16 bytes each, 2 MiB per thread.
+const MAX_SLOTS: usize = 1 << 17;
 
-/// Direct-mapped set of `(addr, site)` seen in the current epoch. An entry is live
-/// only if its generation is the current one, so starting a new epoch is O(1).
-pub struct RecentAccesses {
-    keys: Box<[u64]>,
-    generations: Box<[u32]>,
+/// One remembered access; live only if `generation` is the table's current one.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct Slot {
+    addr: u32,
+    site: u32,
     generation: u32,
+}
+
+/// Two-way set-associative set of `(addr, site)` seen in the current epoch: a key may
+/// sit in either slot of its pair (one 32-byte half of a cache line). Starting a new
+/// epoch is O(1) (a generation counter). The table starts small and doubles (up to
+/// [`MAX_SLOTS`]) when, within one epoch, live entries keep being displaced: a loop whose
+/// working set outgrows the table would otherwise miss on every access.
+pub struct RecentAccesses {
+    slots: Box<[Slot]>,
+    generation: u32,
+    /// Live entries overwritten by other keys since the epoch began or the table grew.
+    displaced: usize,
 }
 
 impl Default for RecentAccesses {
     fn default() -> Self {
         RecentAccesses {
-            keys: vec![0; SLOTS].into_boxed_slice(),
-            generations: vec![0; SLOTS].into_boxed_slice(),
+            slots: vec![Slot::default(); MIN_SLOTS].into_boxed_slice(),
             // Entries start at generation 0, so none is live.
             generation: 1,
+            displaced: 0,
         }
     }
 }
@@ -36,22 +51,61 @@ impl RecentAccesses {
     #[inline]
     pub fn seen(&mut self, addr: u32, site: u32) -> bool {
         let key = (u64::from(site) << 32) | u64::from(addr);
-        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize & (SLOTS - 1);
-        if self.generations[slot] == self.generation && self.keys[slot] == key {
+        let hash = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let len = self.slots.len();
+        let first = (hash >> 40) as usize & (len - 2);
+        let generation = self.generation;
+        let live = |s: &Slot| s.generation == generation;
+        let (a, b) = (self.slots[first], self.slots[first + 1]);
+        if [a, b]
+            .iter()
+            .any(|s| live(s) && s.addr == addr && s.site == site)
+        {
             return true;
         }
-        self.keys[slot] = key;
-        self.generations[slot] = self.generation;
+        // A free slot of the pair, else one chosen by another bit of the hash.
+        let victim = match (live(&a), live(&b)) {
+            (false, _) => first,
+            (true, false) => first + 1,
+            (true, true) => {
+                self.displaced += 1;
+                if self.displaced > len / 4 && len < MAX_SLOTS {
+                    self.grow();
+                    return self.seen(addr, site);
+                }
+                first + ((hash >> 39) as usize & 1)
+            }
+        };
+        self.slots[victim] = Slot {
+            addr,
+            site,
+            generation,
+        };
         false
+    }
+
+    /// Doubles the table, forgetting what it held (only ever costs a repeat check).
+    #[cold]
+    fn grow(&mut self) {
+        self.slots = vec![Slot::default(); self.slots.len() * 2].into_boxed_slice();
+        self.generation = 1;
+        self.displaced = 0;
+    }
+
+    /// Slots in the table now.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.slots.len()
     }
 
     /// The thread synchronized: everything seen so far may matter again.
     #[inline]
     pub fn new_epoch(&mut self) {
+        self.displaced = 0;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             // After 2^32 epochs old entries could look live again: wipe them.
-            self.generations.fill(0);
+            self.slots.fill(Slot::default());
             self.generation = 1;
         }
     }
@@ -80,8 +134,31 @@ mod tests {
     fn collisions_only_forget() {
         let mut recent = RecentAccesses::default();
         // Far more keys than slots: every answer must still be exact or "not seen".
-        for i in 0..(SLOTS as u32 * 4) {
+        for i in 0..(MAX_SLOTS as u32 * 4) {
             assert!(!recent.seen(i * 4, 1));
         }
+    }
+
+    #[test]
+    fn a_working_set_larger_than_the_table_makes_it_grow_until_it_fits() {
+        let mut recent = RecentAccesses::default();
+        let keys = 3 * MIN_SLOTS as u32;
+        let misses =
+            |recent: &mut RecentAccesses| (0..keys).filter(|&i| !recent.seen(i * 8, 7)).count();
+        assert_eq!(misses(&mut recent), keys as usize);
+        // A few passes over the same set in one epoch: the table grows, then holds it.
+        for _ in 0..8 {
+            misses(&mut recent);
+        }
+        assert!(recent.capacity() > MIN_SLOTS);
+        assert!(
+            misses(&mut recent) < keys as usize / 4,
+            "repeats are remembered"
+        );
+        // Synchronizing (a new epoch) forgets everything but keeps the size.
+        let grown = recent.capacity();
+        recent.new_epoch();
+        assert_eq!(misses(&mut recent), keys as usize);
+        assert_eq!(recent.capacity(), grown);
     }
 }
