@@ -219,21 +219,28 @@ fn atomic_size(ctx: &ThreadCtx, site: i32) -> Option<u64> {
 /// no stripe may be left held.
 fn atomic_begin(mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64) {
     drain_caller(&mut caller);
-    let ctx = caller.data();
+    let ctx = caller.data_mut();
     let Some(size) = atomic_size(ctx, site) else {
         return;
     };
     let addr = addr as u64;
-    let in_bounds = ctx.program.memory.as_ref().is_some_and(|m| {
-        addr.checked_add(size)
-            .is_some_and(|end| end <= m.data_size() as u64)
-    });
-    if !in_bounds || !addr.is_multiple_of(size) {
+    let Some(end) = addr.checked_add(size) else {
+        return;
+    };
+    if end > ctx.known_memory_size {
+        // Only past the last size seen: ask the memory (a locked read in wasmtime).
+        ctx.known_memory_size = ctx
+            .program
+            .memory
+            .as_ref()
+            .map_or(0, |m| m.data_size() as u64);
+    }
+    if end > ctx.known_memory_size || !addr.is_multiple_of(size) {
         return;
     }
     let stripe = AtomicStripes::stripe_of(addr);
     ctx.program.stripes.lock(stripe);
-    caller.data_mut().held_stripe = Some(stripe);
+    ctx.held_stripe = Some(stripe);
 }
 
 /// After an atomic: report it, then release the stripe taken in `atomic_begin`.

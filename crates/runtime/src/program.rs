@@ -111,6 +111,9 @@ pub(crate) struct ThreadCtx {
     pub events: Option<EventBuffer>,
     /// The atomics stripe held between `atomic_begin` and `atomic_end`.
     pub held_stripe: Option<usize>,
+    /// A size the shared memory is known to have reached (memories only grow), so the
+    /// bounds check of most atomics needs no query of the shared memory's locked size.
+    pub known_memory_size: u64,
 }
 
 impl ThreadCtx {
@@ -258,6 +261,7 @@ pub(crate) fn new_store(program: &Arc<Program>, tid: ThreadId) -> Store<ThreadCt
         monitor: program.monitor.thread(tid),
         events: None,
         held_stripe: None,
+        known_memory_size: 0,
     };
     let mut store = Store::new(&program.engine, ctx);
     if program.timeout.is_some() {
