@@ -4,6 +4,16 @@
 
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+
+// Compile wasm with TurboFan only. V8's baseline compiler Liftoff (seen on Node v20.20.2,
+// V8 11.3.244) loses updates to locals across `memory.atomic.wait32` inside a loop: after the
+// wait, a local holds a stale value. A contended wasm-threadlink Mutex waits in exactly
+// such a loop, so `mutex_counter` ran extra iterations (4285..9297 instead of 4000) in
+// about 1 run of 20. tests/node_host.rs checks this host against a minimal reproducer.
+// The flag is process-wide and must be set before the first compilation, so only the
+// main thread sets it (workers get the already compiled module).
+if (isMainThread) setFlagsFromString('--no-liftoff');
 
 const MAX = 64;
 function imports(module, memory, ctrl) {
