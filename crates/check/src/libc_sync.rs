@@ -5,18 +5,77 @@
 //! to its atomics: correct on real hardware, but plain accesses to the analysis.
 //! dlmalloc's spin lock polls its word the same way. ThreadSanitizer never instruments
 //! the C library and intercepts its synchronization instead; wasmgrind treats every
-//! access made *directly inside* a C library function as an atomic (acquire + release
-//! on its address), so they neither race with each other nor hide the order they
-//! establish (a join that sees its thread already exited, without waiting, still
-//! acquires from its exit), while a C library access still races with an unordered
-//! plain access of the program. Functions are the C library's when DWARF says so
-//! (their code is from wasi-libc) or, without DWARF, by the names below.
+//! plain access made inside one of the C library's *synchronization functions* (by the
+//! names below, also where DWARF shows one inlined into another C library function) as
+//! an atomic (acquire + release on its address), so they neither race with each other
+//! nor hide the order they establish (a join that sees its thread already exited,
+//! without waiting, still acquires from its exit), while such an access still races
+//! with an unordered plain access of the program. The rest of the C library (allocator
+//! bookkeeping, string and stdio functions) is plain code, ordered by those
+//! synchronization functions exactly as the program's own code is.
+
+use rustc_hash::FxHashMap;
+use wasmgrind_report::Symbolizer;
+
+/// What the classification says of one site.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LibcClass {
+    /// The site's function is the C library's (by DWARF, or a synchronization
+    /// function by name when there is no DWARF).
+    pub c_library: bool,
+    /// A plain access there is the C library's synchronization (handled as an atomic).
+    pub sync: bool,
+}
+
+/// Classifies sites of the module the user gave, caching per function.
+pub struct LibcClassifier<'a> {
+    symbolizer: &'a Symbolizer,
+    /// Per function: (C library code, synchronization function by name).
+    by_function: FxHashMap<u32, (bool, bool)>,
+}
+
+impl<'a> LibcClassifier<'a> {
+    /// A classifier over `symbolizer` (of the module the user gave).
+    pub fn new(symbolizer: &'a Symbolizer) -> Self {
+        LibcClassifier {
+            symbolizer,
+            by_function: FxHashMap::default(),
+        }
+    }
+
+    /// The class of the site at `original_offset`; `plain` for a plain load or store.
+    /// Only plain sites of C library functions are symbolized one by one.
+    pub fn classify(&mut self, original_offset: u32, plain: bool) -> LibcClass {
+        let Some(func) = self.symbolizer.function_of(original_offset) else {
+            return LibcClass::default();
+        };
+        let symbolizer = self.symbolizer;
+        let (c_library, sync_by_name) = *self.by_function.entry(func).or_insert_with(|| {
+            let sync_by_name = symbolizer
+                .function_name(func)
+                .is_some_and(is_libc_sync_function);
+            (
+                sync_by_name || is_c_library_code(symbolizer, original_offset),
+                sync_by_name,
+            )
+        });
+        let sync = sync_by_name
+            || (c_library
+                && plain
+                && symbolizer
+                    .frames(original_offset)
+                    .iter()
+                    .filter_map(|frame| frame.function.as_deref())
+                    .any(is_libc_sync_function));
+        LibcClass { c_library, sync }
+    }
+}
 
 /// Whether the code at `original_offset` (of the module the user gave) belongs to a
 /// function of the C library (wasi-libc), by its DWARF file. The outermost frame at an
 /// offset is the wasm function itself, not an inlinee, so every offset of a function
 /// gives the same answer.
-pub fn is_c_library_code(symbolizer: &wasmgrind_report::Symbolizer, original_offset: u32) -> bool {
+fn is_c_library_code(symbolizer: &Symbolizer, original_offset: u32) -> bool {
     symbolizer
         .frames(original_offset)
         .last()

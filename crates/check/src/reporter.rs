@@ -112,13 +112,15 @@ impl Reporter {
         self.symbolizer.function_name(func_index)
     }
 
-    /// Whether the code at `prepared_offset` (of the module as run, before
-    /// instrumentation) belongs to a function of the C library (wasi-libc), by DWARF.
-    pub fn is_c_library(&self, prepared_offset: u32) -> bool {
-        let Some(offset) = self.code_map.prepared_to_original(prepared_offset) else {
-            return false;
-        };
-        crate::libc_sync::is_c_library_code(&self.symbolizer, offset)
+    /// The symbolizer of the module the user gave.
+    pub fn symbolizer(&self) -> &Symbolizer {
+        &self.symbolizer
+    }
+
+    /// The offset in the module the user gave of `prepared_offset` (of the module as
+    /// run, before instrumentation); `None` for code wasmgrind added.
+    pub fn original_offset(&self, prepared_offset: u32) -> Option<u32> {
+        self.code_map.prepared_to_original(prepared_offset)
     }
 
     /// Findings reported so far.

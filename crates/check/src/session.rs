@@ -3,13 +3,11 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-
 use wasmgrind_analysis::online::{Config, Detector};
 use wasmgrind_instrument::{Site, SiteKind};
 use wasmgrind_runtime::{Monitor, ThreadId, ThreadMonitor};
 
-use crate::libc_sync::is_libc_sync_function;
+use crate::libc_sync::LibcClassifier;
 use crate::lock_clocks::{hb_role, HbRole};
 use crate::lock_tracker::LockTracker;
 use crate::locks::{role_of, LockRole};
@@ -37,23 +35,21 @@ pub struct CheckSession {
 impl CheckSession {
     /// `sites` are the instrumentation's sites of the module being run.
     pub fn new(sites: Arc<[Site]>, reporter: Arc<Reporter>) -> Arc<Self> {
-        // Classified per function, once: by DWARF where it says the function is the
-        // C library's, else by name.
-        let mut by_function: FxHashMap<u32, bool> = FxHashMap::default();
-        let libc_sync: Vec<bool> = sites
+        let mut classifier = LibcClassifier::new(reporter.symbolizer());
+        let (libc_code, libc_sync): (Vec<bool>, Vec<bool>) = sites
             .iter()
             .map(|site| {
-                *by_function.entry(site.func).or_insert_with(|| {
-                    reporter.is_c_library(site.offset)
-                        || reporter
-                            .function_name(site.func)
-                            .is_some_and(is_libc_sync_function)
-                })
+                let plain = matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
+                let class = reporter
+                    .original_offset(site.offset)
+                    .map(|offset| classifier.classify(offset, plain))
+                    .unwrap_or_default();
+                (class.c_library, class.sync)
             })
-            .collect();
+            .unzip();
         let (lock_roles, hb_roles) = sites
             .iter()
-            .zip(&libc_sync)
+            .zip(&libc_code)
             .map(|(site, &libc)| {
                 let plain = matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
                 if plain && !libc {

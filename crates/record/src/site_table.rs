@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-use wasmgrind_check::libc_sync::{is_c_library_code, is_libc_sync_function};
+use wasmgrind_check::libc_sync::LibcClassifier;
 use wasmgrind_instrument::{Site, SiteKind};
 use wasmgrind_report::Symbolizer;
 use wasmgrind_runtime::CodeMap;
@@ -34,9 +33,8 @@ impl SiteTable {
     /// user's module could be read, its `symbolizer` (function indices of the original
     /// module, DWARF, names).
     pub fn new(sites: Arc<[Site]>, code_map: &CodeMap, symbolizer: Option<&Symbolizer>) -> Self {
-        // Classified per function, once: by DWARF where it says the function is the C
-        // library's, else by name (as `wasmgrind check` does).
-        let mut libc_by_function: FxHashMap<u32, bool> = FxHashMap::default();
+        // Classified as `wasmgrind check` does.
+        let mut classifier = symbolizer.map(LibcClassifier::new);
         let info = sites
             .iter()
             .map(|site| {
@@ -50,15 +48,8 @@ impl SiteTable {
                 let buffered_access =
                     matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
                 let libc_sync = buffered_access
-                    && match (location, symbolizer) {
-                        (Some(loc), Some(sym)) => {
-                            *libc_by_function.entry(loc.function).or_insert_with(|| {
-                                is_c_library_code(sym, loc.offset as u32)
-                                    || sym
-                                        .function_name(loc.function)
-                                        .is_some_and(is_libc_sync_function)
-                            })
-                        }
+                    && match (original, classifier.as_mut()) {
+                        (Some(offset), Some(c)) => c.classify(offset, true).sync,
                         _ => false,
                     };
                 SiteInfo {
