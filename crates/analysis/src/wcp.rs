@@ -22,22 +22,36 @@
 //! acquire at time `a` of thread `u` precedes" is exactly `a <= P[u]`. A third clock,
 //! `PO`, tracks program order through forks and joins for the race check.
 //!
+//! Rule (a) uses that release clocks of one lock grow along its releases (each
+//! acquire joins the previous release's `H`, and each release clock is joined with its
+//! predecessor to keep that so on ill-formed traces): the join of the `H` clocks at
+//! the releases that accessed a variable is just the latest one's. So each (lock,
+//! variable) keeps a shared pointer to the latest release clock and its sequence
+//! number, a release allocates one clock shared by all its variables and its log
+//! entry, and an open critical section remembers the newest release of its lock it
+//! joined into `P`, so an access joins a clock only when it is newer.
+//!
 //! Memory: the log keeps a critical section until every thread seen so far has scanned
 //! past it (threads that never take the lock hold it back); a thread first seen later
 //! starts scanning at the oldest entry kept. Pass the thread count (RapidBin header)
 //! to [`WcpEngine::with_threads`] to make that exact.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
-use rustc_hash::FxHashMap;
 use wasmgrind_trace::{Event, Op};
 
 use crate::access_history::AccessHistory;
 use crate::clock::{Tid, VectorClock};
 use crate::engine::Engine;
-use crate::id_map::IdMap;
+use crate::id_map::{prefetch, IdMap};
 use crate::race_collector::RaceCollector;
 use crate::report::Report;
+use crate::run::Prefetch;
+
+/// `H` at one release of a lock, shared by its log entry and its variables (`Rc`: an
+/// engine runs on one thread; no atomic reference counts on the release path).
+type RelClock = Rc<VectorClock>;
 
 /// A critical section of a thread in progress.
 #[derive(Debug)]
@@ -45,6 +59,17 @@ struct OpenCs {
     lock: u64,
     reads: Vec<u64>,
     writes: Vec<u64>,
+    /// Sequence number of the newest release of `lock` whose `H` is already in `P`
+    /// through rule (a) (0: none); older release clocks are below it.
+    joined: u64,
+}
+
+/// Rule (a) state of one (lock, variable): the latest release (sequence number, `H`)
+/// of a critical section on the lock that read / wrote the variable.
+#[derive(Debug, Default)]
+struct CsAccess {
+    read: Option<(u64, RelClock)>,
+    write: Option<(u64, RelClock)>,
 }
 
 #[derive(Debug, Default)]
@@ -66,12 +91,15 @@ struct CsEntry {
     owner: Tid,
     acq_time: u32,
     /// `H` of the owner at the release; `None` while still open.
-    rel: Option<VectorClock>,
+    rel: Option<RelClock>,
 }
 
 #[derive(Debug, Default)]
 struct LockState {
-    h: VectorClock,
+    /// `H` at the last release.
+    h: RelClock,
+    /// Releases so far (the sequence number of the last one).
+    releases: u64,
     p: VectorClock,
     log: VecDeque<CsEntry>,
     /// Absolute index of `log[0]`.
@@ -85,10 +113,10 @@ struct LockState {
 pub struct WcpEngine {
     threads: Vec<ThreadState>,
     locks: IdMap<LockState>,
-    /// Rule (a): (lock, variable) → join of `H` at releases of critical sections reading it.
-    lock_reads: FxHashMap<(u64, u64), VectorClock>,
-    /// Rule (a): (lock, variable) → join of `H` at releases of critical sections writing it.
-    lock_writes: FxHashMap<(u64, u64), VectorClock>,
+    /// Rule (a): (lock, variable) → latest releases of critical sections accessing it.
+    /// Indexed by variable (dense, prefetchable), then searched by lock: a variable is
+    /// protected by few locks.
+    lock_vars: IdMap<Vec<(u64, CsAccess)>>,
     history: AccessHistory,
     races: RaceCollector,
     min_threads: usize,
@@ -128,14 +156,30 @@ impl WcpEngine {
         self.thread(t);
         let s = &mut self.threads[t as usize];
         // Rule (a): conflicting accesses in earlier critical sections of held locks.
+        let by_lock = if s.held.is_empty() {
+            &[][..]
+        } else {
+            self.lock_vars.get(e.decor).map_or(&[][..], Vec::as_slice)
+        };
         for cs in &mut s.held {
-            if let Some(c) = self.lock_writes.get(&(cs.lock, e.decor)) {
-                s.p.join(c);
+            if let Some((_, a)) = by_lock.iter().find(|(l, _)| *l == cs.lock) {
+                // The newest conflicting release; older ones are below its clock.
+                let mut newest = a.write.as_ref();
+                if is_write {
+                    if let Some(r) = &a.read {
+                        if newest.is_none_or(|w| r.0 > w.0) {
+                            newest = Some(r);
+                        }
+                    }
+                }
+                if let Some((seq, c)) = newest {
+                    if *seq > cs.joined {
+                        s.p.join(c);
+                        cs.joined = *seq;
+                    }
+                }
             }
             if is_write {
-                if let Some(c) = self.lock_reads.get(&(cs.lock, e.decor)) {
-                    s.p.join(c);
-                }
                 cs.writes.push(e.decor);
             } else {
                 cs.reads.push(e.decor);
@@ -164,6 +208,7 @@ impl WcpEngine {
             lock,
             reads: Vec::new(),
             writes: Vec::new(),
+            joined: 0,
         });
     }
 
@@ -207,6 +252,12 @@ impl WcpEngine {
             }
         }
         l.cursor[t as usize] = cur;
+        // This release's clock, kept monotone along the lock's releases.
+        let mut h = s.h.clone();
+        h.join(&l.h);
+        let rel: RelClock = Rc::new(h);
+        l.releases += 1;
+        let seq = l.releases;
         // Rule (a) bookkeeping: this critical section's accesses, at this release's H.
         if let Some(pos) = s.held.iter().rposition(|cs| cs.lock == lock) {
             let mut cs = s.held.remove(pos);
@@ -215,10 +266,10 @@ impl WcpEngine {
             cs.writes.sort_unstable();
             cs.writes.dedup();
             for x in cs.reads {
-                self.lock_reads.entry((lock, x)).or_default().join(&s.h);
+                cs_access(&mut self.lock_vars, lock, x).read = Some((seq, rel.clone()));
             }
             for x in cs.writes {
-                self.lock_writes.entry((lock, x)).or_default().join(&s.h);
+                cs_access(&mut self.lock_vars, lock, x).write = Some((seq, rel.clone()));
             }
             if let Some(entry) = l
                 .log
@@ -226,10 +277,10 @@ impl WcpEngine {
                 .rev()
                 .find(|c| c.owner == t && c.rel.is_none())
             {
-                entry.rel = Some(s.h.clone());
+                entry.rel = Some(rel.clone());
             }
         }
-        l.h.copy_from(&s.h);
+        l.h = rel;
         l.p.copy_from(&s.p);
         s.h.inc(t);
         // Drop log entries every thread has scanned past.
@@ -272,6 +323,40 @@ impl WcpEngine {
         parent.p.join(&p);
         parent.po.join(&po);
         self.threads[u as usize].h.inc(u);
+    }
+}
+
+/// The rule (a) state of (`lock`, variable `x`), created if new.
+#[inline]
+fn cs_access(map: &mut IdMap<Vec<(u64, CsAccess)>>, lock: u64, x: u64) -> &mut CsAccess {
+    let v = map.entry(x);
+    let i = match v.iter().position(|(l, _)| *l == lock) {
+        Some(i) => i,
+        None => {
+            v.push((lock, CsAccess::default()));
+            v.len() - 1
+        }
+    };
+    &mut v[i].1
+}
+
+impl Prefetch for WcpEngine {
+    #[inline]
+    fn prefetch(&self, e: &Event) {
+        if e.op.is_access() {
+            self.history.prefetch(e.decor);
+            self.lock_vars.prefetch(e.decor);
+        }
+    }
+
+    #[inline]
+    fn prefetch_indirect(&self, e: &Event) {
+        if e.op.is_access() {
+            self.history.prefetch_rest(e.decor);
+            if let Some(v) = self.lock_vars.get(e.decor).and_then(|v| v.first()) {
+                prefetch(v);
+            }
+        }
     }
 }
 

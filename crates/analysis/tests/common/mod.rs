@@ -325,9 +325,17 @@ fn sp_closure(ev: &[Event], seeds: &[usize]) -> Vec<bool> {
     }
 }
 
-/// Racy events under sync-preserving races, from the definition.
+/// Racy events under sync-preserving races, from the definition. An event's
+/// predecessor is the previous event of its thread, or for a first event its fork.
 pub fn syncp_racy(ev: &[Event]) -> BTreeSet<usize> {
-    let pred = |j: usize| (0..j).rev().find(|&i| ev[i].thread == ev[j].thread);
+    let pred = |j: usize| {
+        (0..j)
+            .rev()
+            .find(|&i| ev[i].thread == ev[j].thread)
+            .or_else(|| {
+                (0..j).find(|&i| ev[i].op == Op::Fork && ev[i].decor == u64::from(ev[j].thread))
+            })
+    };
     racy_under(ev, |i, j| {
         let seeds: Vec<usize> = pred(i).into_iter().chain(pred(j)).collect();
         sp_closure(ev, &seeds)[i]

@@ -1,4 +1,6 @@
-//! `syncp`: sync-preserving races (Mathur, Pavlogiannis, Viswanathan, POPL'21).
+//! The test oracle for [`super::SyncPEngine`]: an exact, whole-trace, worst-case
+//! quadratic computation of the same verdicts, kept because it is simple enough to
+//! check by reading. Not for production traces.
 //!
 //! A conflicting pair `e1 <tr e2` from two threads is a sync-preserving race when some
 //! correct reordering of the trace that keeps every critical section on each lock in
@@ -42,18 +44,18 @@ struct Acq {
 
 /// The sync-preserving race engine (buffers the trace; analysis runs in `finish`).
 #[derive(Debug, Default)]
-pub struct SyncPEngine {
+pub struct ReferenceSyncP {
     events: Vec<Event>,
 }
 
-impl SyncPEngine {
+impl ReferenceSyncP {
     /// A fresh engine.
     pub fn new() -> Self {
         Self::default()
     }
 }
 
-impl Engine for SyncPEngine {
+impl Engine for ReferenceSyncP {
     fn process(&mut self, e: &Event) {
         self.events.push(*e);
     }
@@ -80,6 +82,8 @@ struct Analysis<'a> {
     acquires: Vec<Vec<(u32, u32)>>,
     /// Per variable, per thread, (position in thread, trace index) of its accesses.
     accesses: IdMap<Vec<Vec<(u32, u32)>>>,
+    /// Per thread, the trace index of its fork, or [`NONE`].
+    fork_of: Vec<u32>,
 }
 
 /// Reusable buffers of [`Analysis::close`].
@@ -119,6 +123,7 @@ impl<'a> Analysis<'a> {
             locks: Vec::new(),
             acquires: vec![Vec::new(); threads],
             accesses: IdMap::default(),
+            fork_of: vec![NONE; threads],
         };
         a.index();
         a
@@ -128,7 +133,7 @@ impl<'a> Analysis<'a> {
     fn index(&mut self) {
         let n = self.threads;
         let mut last_write: IdMap<u32> = IdMap::default();
-        let mut fork_of: Vec<u32> = vec![NONE; n];
+        let mut fork_of = std::mem::take(&mut self.fork_of);
         let mut lock_ids: IdMap<u32> = IdMap::default();
         let mut open: Vec<Vec<(u32, usize)>> = vec![Vec::new(); n];
         for (i, e) in self.events.iter().enumerate() {
@@ -217,6 +222,18 @@ impl<'a> Analysis<'a> {
                 }
                 per_thread[t].push((p, i as u32));
             }
+        }
+        self.fork_of = fork_of;
+    }
+
+    /// Adds the thread-order predecessors of position `p` of thread `t` to `c`: the
+    /// thread's first `p` events, or for its first event, its fork.
+    fn seed(&self, c: &mut [u32], t: usize, p: u32) {
+        if p > 0 {
+            c[t] = c[t].max(p);
+        } else if let Some(&f) = self.fork_of.get(t).filter(|&&f| f != NONE) {
+            let parent = self.events[f as usize].thread as usize;
+            c[parent] = c[parent].max(self.pos[f as usize] + 1);
         }
     }
 
@@ -326,16 +343,16 @@ impl<'a> Analysis<'a> {
                 continue;
             }
             let (p, idx) = cands[k];
-            if c[u] < p {
-                // Everything of u before the candidate joins the set.
+            if c[u] <= p {
+                // The candidate's thread-order predecessors join the set.
                 let mut prev = std::mem::take(&mut s.prev);
                 prev.clear();
                 prev.extend_from_slice(c);
-                c[u] = p;
+                self.seed(c, u, p);
                 self.close(c, &prev, s);
                 s.prev = prev;
             }
-            if c[u] == p {
+            if c[u] <= p {
                 return Some(idx);
             }
             // The closure swallowed this candidate and all of u up to c[u]: skip past.
@@ -355,8 +372,11 @@ impl<'a> Analysis<'a> {
         // monotonically along t, so each is extended rather than recomputed.
         let mut s0: Vec<Vec<u32>> = vec![vec![0u32; self.threads]; self.threads];
         let mut prev = vec![0u32; self.threads];
+        // Trace index of each buffered event (the pieces of a split access share one).
+        let mut trace_index: Vec<u64> = Vec::with_capacity(self.events.len());
         for (i, e) in self.events.iter().enumerate() {
             let second = races.next_event(e);
+            trace_index.push(second.index);
             if !e.op.is_access() {
                 continue;
             }
@@ -383,7 +403,7 @@ impl<'a> Analysis<'a> {
                 if !s0_ready {
                     let s0 = &mut s0[t];
                     prev.copy_from_slice(s0);
-                    s0[t] = self.pos[i];
+                    self.seed(s0, t, self.pos[i]);
                     self.close(s0, &prev, &mut scratch);
                     s0_ready = true;
                 }
@@ -392,11 +412,11 @@ impl<'a> Analysis<'a> {
             }
             if let Some(idx) = found {
                 races.racy(
-                    EventRef::new(&self.events[idx as usize], idx.into()),
+                    EventRef::new(&self.events[idx as usize], trace_index[idx as usize]),
                     second,
                 );
             }
         }
-        races.into_report("syncp")
+        races.into_report("syncp-reference")
     }
 }

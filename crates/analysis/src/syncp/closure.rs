@@ -1,0 +1,195 @@
+//! Growing a set of events to its sync-preserving closure: the smallest superset
+//! closed under thread order (with fork/join), reads-from, and the lock rule (when two
+//! acquires of a lock are in the set, the earlier one's release is too).
+//!
+//! A set is per-thread prefix lengths (`c[v]` events of thread `v`), a *cut*. Closing
+//! is incremental: each thread's prefix beyond what was already processed is handled
+//! once per growth — its TRF deltas joined (see [`super::history`]) and its new
+//! acquires noted — so the work is proportional to what is added.
+//!
+//! The lock rule without searching: in a closed set, of the critical sections on a
+//! lock that are open at their thread's cut (acquire in, release out) only the one
+//! with the trace-latest acquire in the set can remain. So a closure keeps, per lock,
+//! the latest acquire in it and its *holder* (the thread open on it at its cut, if
+//! that acquire's), and enforces: when a later acquire joins, the holder releases;
+//! when a thread's cut grows into a critical section, it releases unless it holds the
+//! latest acquire, in which case any older holder releases. The critical sections open
+//! at a cut are found from the cut's last acquire and those open around it.
+
+use super::history::{History, NONE};
+
+/// A set of events under closure, with the per-lock facts of the lock rule.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Closure {
+    /// Per thread, the prefix length in the set.
+    pub c: Vec<u32>,
+    /// Per thread, the prefix already processed (equal to `c` after a close).
+    done: Vec<u32>,
+    /// Per lock, 1 + trace index of the latest acquire in the set (0: none).
+    latest: Vec<u64>,
+    /// Per lock, (thread + 1, index in the thread's acquires) of the last thread seen
+    /// open on it at its cut with the latest acquire (0: none). Stale once that
+    /// thread's cut passes the release; checked on use.
+    holder: Vec<(u32, u32)>,
+}
+
+impl Closure {
+    /// Replaces `self` by a copy of `other`, reusing allocations.
+    pub fn copy_from(&mut self, other: &Closure) {
+        self.c.clone_from(&other.c);
+        self.done.clone_from(&other.done);
+        self.latest.clone_from(&other.latest);
+        self.holder.clone_from(&other.holder);
+    }
+}
+
+/// Reusable buffers of [`History::close`].
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    /// Threads whose prefix grew beyond `done` (each at most once: `queued`).
+    work: Vec<u32>,
+    queued: Vec<bool>,
+}
+
+impl Scratch {
+    #[inline]
+    fn grew(&mut self, v: usize) {
+        if !self.queued[v] {
+            self.queued[v] = true;
+            self.work.push(v as u32);
+        }
+    }
+}
+
+impl History {
+    /// Adds the thread-order predecessors of the event at position `p` of thread `t`
+    /// to `cl`: its thread's first `p` events, or for a first event its fork.
+    #[inline]
+    pub fn seed(&self, cl: &mut Closure, t: u32, p: u32) {
+        cl.c.resize(self.thread_count(), 0);
+        if p > 0 {
+            let e = &mut cl.c[t as usize];
+            *e = (*e).max(p);
+        } else if let Some((parent, fork)) = self.threads.get(t as usize).and_then(|l| l.fork) {
+            let e = &mut cl.c[parent as usize];
+            *e = (*e).max(fork + 1);
+        }
+    }
+
+    /// Grows `cl` to its closure (its processed part must be closed, as after a
+    /// previous close; seeds only raise `c`).
+    pub fn close(&self, cl: &mut Closure, s: &mut Scratch) {
+        let n = self.thread_count();
+        cl.c.resize(n, 0);
+        cl.done.resize(n, 0);
+        cl.latest.resize(self.lock_count(), 0);
+        cl.holder.resize(self.lock_count(), (0, 0));
+        s.queued.clear();
+        s.queued.resize(n, false);
+        s.work.clear();
+        for (v, (&now, &done)) in cl.c.iter().zip(&cl.done).enumerate() {
+            if now > done {
+                s.queued[v] = true;
+                s.work.push(v as u32);
+            }
+        }
+        while let Some(v) = s.work.pop() {
+            let v = v as usize;
+            s.queued[v] = false;
+            let (from, to) = (cl.done[v], cl.c[v]);
+            if to <= from {
+                continue;
+            }
+            cl.done[v] = to;
+            // Thread order, reads-from, fork/join.
+            self.join_deltas(&mut cl.c, v, from, to, s);
+            // Acquires added: a later latest acquire makes the holder release.
+            let acqs = &self.threads[v].acquires;
+            let lo = acqs.partition_point(|a| a.pos < from);
+            let mut hi = lo;
+            while hi < acqs.len() && acqs[hi].pos < to {
+                let a = &acqs[hi];
+                let l = a.lock as usize;
+                if a.index + 1 > cl.latest[l] {
+                    cl.latest[l] = a.index + 1;
+                    self.release_stale_holder(cl, l, s);
+                }
+                hi += 1;
+            }
+            // Critical sections open at the new cut: the cut's last acquire and those
+            // open around it.
+            if hi > 0 {
+                let last = hi - 1;
+                let start = if last == 0 {
+                    0
+                } else {
+                    acqs[last - 1].below_end as usize
+                };
+                let around = &self.threads[v].below[start..acqs[last].below_end as usize];
+                for k in std::iter::once(last as u32).chain(around.iter().copied()) {
+                    let a = &acqs[k as usize];
+                    if a.rel != NONE && a.rel < to {
+                        continue;
+                    }
+                    let l = a.lock as usize;
+                    if a.index + 1 < cl.latest[l] {
+                        // Not the latest: its release joins.
+                        if a.rel != NONE && a.rel >= cl.c[v] {
+                            cl.c[v] = a.rel + 1;
+                            s.grew(v);
+                        }
+                    } else {
+                        self.release_stale_holder(cl, l, s);
+                        cl.holder[l] = (v as u32 + 1, k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes the holder of lock `l` release when its acquire is no longer the latest.
+    #[inline]
+    fn release_stale_holder(&self, cl: &mut Closure, l: usize, s: &mut Scratch) {
+        let (w, k) = cl.holder[l];
+        if w == 0 {
+            return;
+        }
+        let w = (w - 1) as usize;
+        let a = &self.threads[w].acquires[k as usize];
+        let cut = cl.c[w];
+        let open = a.pos < cut && (a.rel == NONE || a.rel >= cut);
+        if open && a.index + 1 < cl.latest[l] && a.rel != NONE {
+            cl.c[w] = a.rel + 1;
+            s.grew(w);
+        }
+        if !open || a.index + 1 < cl.latest[l] {
+            cl.holder[l] = (0, 0);
+        }
+    }
+
+    /// Joins into `c` the TRF deltas of thread `v` at positions `from..to`.
+    #[inline]
+    fn join_deltas(&self, c: &mut [u32], v: usize, from: u32, to: u32, s: &mut Scratch) {
+        let log = &self.threads[v];
+        let lo = log.delta_pos.partition_point(|&p| p < from);
+        let mut start = if lo == 0 {
+            0
+        } else {
+            log.delta_end[lo - 1] as usize
+        };
+        for (k, &p) in log.delta_pos.iter().enumerate().skip(lo) {
+            if p >= to {
+                break;
+            }
+            let end = log.delta_end[k] as usize;
+            for &(u, val) in &log.delta_items[start..end] {
+                let e = &mut c[u as usize];
+                if val > *e {
+                    *e = val;
+                    s.grew(u as usize);
+                }
+            }
+            start = end;
+        }
+    }
+}

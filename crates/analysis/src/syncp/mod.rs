@@ -1,0 +1,269 @@
+//! `syncp`: sync-preserving races (Mathur, Pavlogiannis, Viswanathan, POPL'21), in one
+//! streaming pass.
+//!
+//! A conflicting pair `e1 <tr e2` from two threads is a sync-preserving race when some
+//! correct reordering of the trace that keeps every critical section on each lock in
+//! its original order executes `e1` and `e2` next to each other. Equivalently: `e1`
+//! is not in `I(e1, e2) = SPClosure({pred(e1), pred(e2)})`, the smallest set holding
+//! the thread-order predecessors (for a thread's first event, its fork) that is closed
+//! under thread order with fork/join, reads-from, and the lock rule (see
+//! `closure.rs`). An access counts as racy (RAPID) when it races with some earlier one.
+//!
+//! The algorithm is the paper's monotone sweep. Name events of thread `t1` by their
+//! position `i` and those of `t2` by `j`; `I(i, j)` grows with both. So once a
+//! candidate `e1` of `t1` lies in `I(e1, e2)` it lies in `I(e1, e2')` for every later
+//! `e2'` of `t2`: it is dead for `t2` for good, and each (variable, `t1`, `t2`) with
+//! more than `SHORT_TAIL` candidates outside `K` keeps a pointer past its dead ones.
+//! For `e2`, the live candidates are swept in order from `K = SPClosure(pred(e2))`,
+//! which is itself grown incrementally along `t2`; the sweep's closure only grows, and
+//! every candidate it passes is dead, so each candidate is passed at most once per `t2`
+//! (plus at most `SHORT_TAIL` rechecks per access) and each `e2` stops at its first
+//! racy one. In front of the sweep sits a schedulable-happens-before check (SHB races
+//! are sync-preserving: an SHB downset is closed under the lock rule), which decides
+//! most racy accesses with vector clocks alone; only accesses without an SHB race, and
+//! with a candidate outside both the previous `K` and the TRF timestamp of `pred(e2)`,
+//! are swept.
+//!
+//! Cost: per `t2`, `K` grows once across the trace: every TRF delta item and every
+//! acquire is handled once per thread, plus `O(nesting depth)` per growth of a
+//! thread's cut, i.e. `O(T·(N + D))` for `D` delta items (`D ≤ N·T`). A sweep costs the
+//! growth from `K` to the first racy (or last) candidate's closure, which is not
+//! amortized across accesses, plus the dead candidates it skips. Memory: the TRF
+//! deltas and acquires (see `history.rs`), per variable the last write's timestamp, per
+//! (variable, thread) its accesses, per swept (variable, `t1`, `t2`) a pointer — linear
+//! in the trace, as the paper's `Ω(N / log² N)` space lower bound requires in general
+//! — plus per thread `K` (`T + 2L` words) and the SHB clocks and access history.
+
+mod closure;
+mod history;
+pub mod reference;
+
+use rustc_hash::FxHashMap;
+use wasmgrind_trace::{Event, Op};
+
+use crate::access_history::AccessHistory;
+use crate::clock::VectorClock;
+use crate::engine::Engine;
+use crate::id_map::IdMap;
+use crate::race_collector::RaceCollector;
+use crate::report::{EventRef, Report};
+use crate::run::Prefetch;
+use crate::sync_clocks::SyncClocks;
+
+use closure::{Closure, Scratch};
+use history::History;
+
+/// One access kept as a candidate first event.
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    /// Position in its thread.
+    pos: u32,
+    loc: u32,
+    /// Trace index.
+    index: u64,
+    write: bool,
+}
+
+/// One thread's accesses to one variable: `all` are the candidates of a later write,
+/// `writes` those of a later read.
+#[derive(Debug, Default)]
+struct Cands {
+    all: Vec<Cand>,
+    writes: Vec<Cand>,
+}
+
+/// One variable's candidates. `ends[t]` = 1 + the position of thread `t`'s last
+/// access and last write (0: none), kept inline so the check "does any other thread
+/// have a candidate outside K" reads one contiguous array, not one list per thread.
+#[derive(Debug, Default)]
+struct VarCands {
+    per_thread: Vec<Cands>,
+    ends: Vec<[u32; 2]>,
+}
+
+/// Candidates beyond `K` up to which a sweep goes without its dead pointer (rechecking
+/// at most this many per (access, thread) keeps the sweep linear and spares a lookup).
+const SHORT_TAIL: usize = 8;
+
+/// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `all`, `writes`.
+type DeadPtrs = [u32; 2];
+
+/// The sync-preserving race engine (streaming).
+#[derive(Debug, Default)]
+pub struct SyncPEngine {
+    races: RaceCollector,
+    // Fast path: schedulable happens-before.
+    shb: SyncClocks,
+    shb_history: AccessHistory,
+    shb_last_write: IdMap<VectorClock>,
+    // Sweep.
+    history: History,
+    /// Per thread `t2`, `SPClosure(pred(e2))` of its latest swept access (closed).
+    k: Vec<Closure>,
+    /// Per variable, per thread, its accesses.
+    cands: IdMap<VarCands>,
+    /// (variable, t1, t2) → dead pointers.
+    dead: FxHashMap<(u64, u32, u32), DeadPtrs>,
+    scratch: Scratch,
+    /// The sweep's closure.
+    cl: Closure,
+}
+
+impl SyncPEngine {
+    /// A fresh engine.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Finds an earlier access of another thread that `e2` (at position `p2` of its
+    /// thread, trace index `index`) forms a sync-preserving race with.
+    fn sweep(&mut self, e2: &Event, p2: u32) -> Option<EventRef> {
+        let t2 = e2.thread as usize;
+        let is_write = e2.op == Op::Write;
+        let var = self.cands.get(e2.decor)?;
+        let kind = usize::from(!is_write);
+        if self.k.len() <= t2 {
+            self.k.resize_with(t2 + 1, Closure::default);
+        }
+        // Candidates inside the previous K of this thread (a subset of the new one)
+        // are dead: when that is all of them, nothing needs computing.
+        // So are those inside the TRF timestamp of pred(e2), also a subset of it.
+        let old_k = &self.k[t2];
+        let history = &self.history;
+        let live = |(t1, end): (usize, &[u32; 2])| {
+            t1 != t2
+                && end[kind] > old_k.c.get(t1).copied().unwrap_or(0)
+                && end[kind] > history.trf_entry(e2.thread, t1)
+        };
+        if !var.ends.iter().enumerate().any(live) {
+            return None;
+        }
+        // K := SPClosure(pred(e2)), grown from the previous K of this thread.
+        let k = &mut self.k[t2];
+        self.history.seed(k, e2.thread, p2);
+        self.history.close(k, &mut self.scratch);
+        let k = &self.k[t2];
+        for (t1, end) in var.ends.iter().enumerate() {
+            if t1 == t2 || end[kind] <= k.c[t1] {
+                // None, or all inside K: dead (the pointer may lag; it is a shortcut).
+                continue;
+            }
+            let cands = &var.per_thread[t1];
+            let list = if is_write { &cands.all } else { &cands.writes };
+            // Candidates inside K are dead; so are those before the pointer, which is
+            // only kept when enough candidates lie beyond K to be worth a lookup.
+            let key = (e2.decor, t1 as u32, t2 as u32);
+            let mut i = list.partition_point(|c| c.pos < k.c[t1]);
+            let use_ptr = list.len() - i > SHORT_TAIL;
+            if use_ptr {
+                i = i.max(self.dead.get(&key).map_or(0, |d| d[kind]) as usize);
+            }
+            let mut found = None;
+            if i < list.len() {
+                self.cl.copy_from(k);
+                while i < list.len() {
+                    let p = list[i].pos;
+                    if self.cl.c[t1] <= p {
+                        self.history.seed(&mut self.cl, t1 as u32, p);
+                        self.history.close(&mut self.cl, &mut self.scratch);
+                    }
+                    let reach = self.cl.c[t1];
+                    if reach <= p {
+                        found = Some(i);
+                        break;
+                    }
+                    // The closure swallowed this candidate and every one up to `reach`.
+                    i += list[i..].partition_point(|c| c.pos < reach);
+                }
+            }
+            if use_ptr {
+                self.dead.entry(key).or_default()[kind] = i as u32;
+            }
+            if let Some(i) = found {
+                let c = list[i];
+                return Some(EventRef {
+                    thread: t1 as u32,
+                    loc: c.loc,
+                    index: c.index,
+                    op: if c.write { Op::Write } else { Op::Read },
+                });
+            }
+        }
+        None
+    }
+}
+
+impl Prefetch for SyncPEngine {
+    #[inline]
+    fn prefetch(&self, e: &Event) {
+        if e.op.is_access() {
+            self.shb_history.prefetch(e.decor);
+            self.cands.prefetch(e.decor);
+        }
+    }
+
+    #[inline]
+    fn prefetch_indirect(&self, e: &Event) {
+        if e.op.is_access() {
+            self.shb_history.prefetch_rest(e.decor);
+        }
+    }
+}
+
+impl Engine for SyncPEngine {
+    fn process(&mut self, e: &Event) {
+        let r = self.races.next_event(e);
+        if !e.op.is_access() {
+            self.history.record(e, r.index);
+            self.shb.sync(e);
+            return;
+        }
+        // An access is recorded after its sweep, so the history's timestamp of its
+        // thread is still that of its predecessor (the sweep never needs the access).
+        let p = self.history.next_pos(e.thread);
+        let t = e.thread;
+        let c = self.shb.thread(t);
+        let own = c.get(t);
+        let first = match self.shb_history.access(e.decor, r, own, |u| c.get(u)) {
+            Some(first) => Some(first),
+            None => self.sweep(e, p),
+        };
+        if let Some(first) = first {
+            self.races.racy(first, r);
+        }
+        self.history.record(e, r.index);
+        // SHB: a read joins its last write; a write publishes the writer's clock.
+        let c = self.shb.thread(t);
+        if e.op == Op::Read {
+            if let Some(lw) = self.shb_last_write.get(e.decor) {
+                c.join(lw);
+            }
+        } else {
+            self.shb_last_write.entry(e.decor).copy_from(c);
+            c.inc(t);
+        }
+        let var = self.cands.entry(e.decor);
+        if var.per_thread.len() <= t as usize {
+            var.per_thread.resize_with(t as usize + 1, Cands::default);
+            var.ends.resize(t as usize + 1, [0, 0]);
+        }
+        let cand = Cand {
+            pos: p,
+            loc: e.loc,
+            index: r.index,
+            write: e.op == Op::Write,
+        };
+        let mine = &mut var.per_thread[t as usize];
+        let end = &mut var.ends[t as usize];
+        mine.all.push(cand);
+        end[0] = p + 1;
+        if e.op == Op::Write {
+            mine.writes.push(cand);
+            end[1] = p + 1;
+        }
+    }
+
+    fn finish(self) -> Report {
+        self.races.into_report("syncp")
+    }
+}
