@@ -1,10 +1,11 @@
 //! Throughput and peak memory of every offline engine on generated traces.
 //!
 //! `cargo bench -p wasmgrind-analysis --bench engines`. Prints one line per engine ×
-//! shape: events/s reading from RapidBin (and from STD for fasttrack) and the peak
-//! heap bytes allocated during the run. `WASMGRIND_BENCH_EVENTS` overrides the trace
+//! shape: events/s reading from RapidBin (and from STD for fasttrack) by wall clock and
+//! by this thread's CPU time (the fairer number on a shared machine), and the peak heap
+//! bytes allocated during the run. `WASMGRIND_BENCH_EVENTS` overrides the trace
 //! size (default 3,000,000); `WASMGRIND_BENCH_ONLY=wcp,many-threads` keeps only the
-//! engines and shapes named. syncp, whose worst case is quadratic, runs on a prefix.
+//! engines and shapes named (`read` adds the bare reading rates).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -184,15 +185,28 @@ fn drain(events: impl Iterator<Item = Result<Event, wasmgrind_trace::TraceError>
     (n, 0)
 }
 
+/// CPU time this thread has run, in seconds (Linux: `/proc/thread-self/schedstat`), so
+/// a rate can be read off a loaded machine; `None` elsewhere.
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
 fn measure(label: &str, shape: &str, run: impl FnOnce() -> (u64, u64)) {
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
+    let cpu_start = thread_cpu_secs();
     let start = Instant::now();
     let (events, racy) = run();
     let secs = start.elapsed().as_secs_f64();
+    let cpu = match (cpu_start, thread_cpu_secs()) {
+        (Some(a), Some(b)) if b > a => format!("{:>8.2}", events as f64 / (b - a) / 1e6),
+        _ => format!("{:>8}", "-"),
+    };
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
     println!(
-        "{label:<18} {shape:<13} {events:>9} events {:>8.2} M events/s  peak {:>8.1} MiB  racy {racy}",
+        "{label:<18} {shape:<13} {events:>9} events {:>8.2} M events/s (cpu {cpu})  peak {:>8.1} MiB  racy {racy}",
         events as f64 / secs / 1e6,
         peak as f64 / (1 << 20) as f64
     );
@@ -214,9 +228,8 @@ fn main() {
     };
     let shapes = named(&mut SHAPES.iter().map(|s| s.name));
     let engines = named(&mut EngineKind::ALL.iter().map(|k| k.name()));
-    let syncp_n = (n / 60).max(1000);
     let dir = tempfile::tempdir().unwrap();
-    println!("# {n} events per shape (syncp: first {syncp_n}); one core; RapidBin unless noted");
+    println!("# {n} events per shape; one core; RapidBin unless noted");
     for (i, shape) in SHAPES.iter().enumerate() {
         if !shapes.is_empty() && !shapes.iter().any(|s| s == shape.name) {
             continue;
@@ -225,33 +238,28 @@ fn main() {
         let bin = dir.path().join(format!("{}.rapidbin", shape.name));
         let std = dir.path().join(format!("{}.std", shape.name));
         write_files(&events, &bin, &std);
-        let small = dir.path().join(format!("{}-small.rapidbin", shape.name));
-        let small_std = dir.path().join(format!("{}-small.std", shape.name));
-        write_files(&events[..syncp_n.min(events.len())], &small, &small_std);
         drop(events);
         for kind in EngineKind::ALL {
             if !engines.is_empty() && !engines.iter().any(|e| e == kind.name()) {
                 continue;
             }
-            let file = if kind == EngineKind::SyncP {
-                &small
-            } else {
-                &bin
-            };
             measure(kind.name(), shape.name, || {
-                let r = RapidBinReader::open(file).unwrap();
+                let r = RapidBinReader::open(&bin).unwrap();
                 let threads = r.header().threads as usize;
                 let rep = analyze(kind, r, Some(threads)).unwrap();
                 (rep.events, rep.racy_events)
             });
         }
-        if !engines.is_empty() {
+        if engines.is_empty() || engines.iter().any(|e| e == "fasttrack") {
+            measure("fasttrack (STD)", shape.name, || {
+                let rep =
+                    analyze(EngineKind::FastTrack, StdReader::open(&std).unwrap(), None).unwrap();
+                (rep.events, rep.racy_events)
+            });
+        }
+        if !engines.is_empty() && !only.iter().any(|o| o == "read") {
             continue;
         }
-        measure("fasttrack (STD)", shape.name, || {
-            let rep = analyze(EngineKind::FastTrack, StdReader::open(&std).unwrap(), None).unwrap();
-            (rep.events, rep.racy_events)
-        });
         measure("read RapidBin", shape.name, || {
             drain(RapidBinReader::open(&bin).unwrap())
         });

@@ -7,25 +7,78 @@
 use wasmgrind_trace::Op;
 
 use crate::clock::Tid;
-use crate::id_map::IdMap;
+use crate::id_map::{prefetch, IdMap};
 use crate::report::EventRef;
 
 /// One thread's last accesses to one variable. Clock 0 means "none".
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     thread: Tid,
     w_clock: u32,
     r_clock: u32,
     w_loc: u32,
     r_loc: u32,
+    /// False only for the inline slot of a variable no thread accessed yet.
+    used: bool,
     w_index: u64,
     r_index: u64,
+}
+
+impl Slot {
+    /// The access of this slot that an access (a write when `is_write`) ordered after
+    /// clock `k` of the slot's thread races with: its last write, else its last read.
+    #[inline]
+    fn conflict(&self, is_write: bool, k: u32) -> Option<EventRef> {
+        if self.w_clock > k {
+            Some(EventRef {
+                thread: self.thread,
+                loc: self.w_loc,
+                index: self.w_index,
+                op: Op::Write,
+            })
+        } else if is_write && self.r_clock > k {
+            Some(EventRef {
+                thread: self.thread,
+                loc: self.r_loc,
+                index: self.r_index,
+                op: Op::Read,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Records access `e` at clock `own_clock` as this slot's last read or write.
+    #[inline]
+    fn record(&mut self, e: &EventRef, is_write: bool, own_clock: u32) {
+        self.thread = e.thread;
+        self.used = true;
+        if is_write {
+            self.w_clock = own_clock;
+            self.w_loc = e.loc;
+            self.w_index = e.index;
+        } else {
+            self.r_clock = own_clock;
+            self.r_loc = e.loc;
+            self.r_index = e.index;
+        }
+    }
+}
+
+/// One variable's history. Layout: most variables are only ever touched by one thread,
+/// so the first thread's slot is inline and the whole record is one 64-byte cache line;
+/// the slots of further threads (in first-access order, after `first`) live in `rest`.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct VarHistory {
+    first: Slot,
+    rest: Vec<Slot>,
 }
 
 /// Per-variable access history (memory: variables × threads that touched them).
 #[derive(Debug, Default)]
 pub struct AccessHistory {
-    vars: IdMap<Vec<Slot>>,
+    vars: IdMap<VarHistory>,
 }
 
 impl AccessHistory {
@@ -34,11 +87,32 @@ impl AccessHistory {
         Self::default()
     }
 
+    /// Hints that `var` will be accessed soon (see [`IdMap::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, var: u64) {
+        self.vars.prefetch(var);
+    }
+
+    /// Bytes of the per-variable records (not counting further threads' slots).
+    pub fn bytes(&self) -> usize {
+        self.vars.bytes()
+    }
+
+    /// Hints the slots of further threads of `var`, once its record is in cache (see
+    /// [`crate::run::Prefetch::prefetch_indirect`]).
+    #[inline]
+    pub fn prefetch_rest(&self, var: u64) {
+        if let Some(s) = self.vars.get(var).and_then(|h| h.rest.first()) {
+            prefetch(s);
+        }
+    }
+
     /// Checks access `e` (a read or write of `var` at epoch `own_clock` of its thread)
     /// against every other thread's last conflicting access, then records it.
     ///
     /// `known(u)` must give the largest clock of thread `u` ordered before `e` under the
-    /// engine's partial order. Returns an earlier access `e` races with, if any.
+    /// engine's partial order. Returns an earlier access `e` races with, if any: the
+    /// first conflicting slot in first-access order.
     #[inline]
     pub fn access(
         &mut self,
@@ -47,60 +121,104 @@ impl AccessHistory {
         own_clock: u32,
         known: impl Fn(Tid) -> u32,
     ) -> Option<EventRef> {
-        let slots = self.vars.entry(var);
+        let h = self.vars.entry(var);
         let is_write = e.op == Op::Write;
+        let t = e.thread;
+        if !h.first.used {
+            // No access yet (so `rest` is empty too): nothing to race with.
+            h.first.record(&e, is_write, own_clock);
+            return None;
+        }
         let mut racing = None;
+        if h.first.thread != t {
+            racing = h.first.conflict(is_write, known(h.first.thread));
+        }
         let mut own = None;
-        for (i, s) in slots.iter().enumerate() {
-            if s.thread == e.thread {
+        for (i, s) in h.rest.iter().enumerate() {
+            if s.thread == t {
                 own = Some(i);
-                continue;
-            }
-            if racing.is_some() {
-                continue;
-            }
-            let k = known(s.thread);
-            if s.w_clock > k {
-                racing = Some(EventRef {
-                    thread: s.thread,
-                    loc: s.w_loc,
-                    index: s.w_index,
-                    op: Op::Write,
-                });
-            } else if is_write && s.r_clock > k {
-                racing = Some(EventRef {
-                    thread: s.thread,
-                    loc: s.r_loc,
-                    index: s.r_index,
-                    op: Op::Read,
-                });
+            } else if racing.is_none() {
+                racing = s.conflict(is_write, known(s.thread));
             }
         }
-        let i = match own {
-            Some(i) => i,
-            None => {
-                slots.push(Slot {
-                    thread: e.thread,
-                    w_clock: 0,
-                    r_clock: 0,
-                    w_loc: 0,
-                    r_loc: 0,
-                    w_index: 0,
-                    r_index: 0,
-                });
-                slots.len() - 1
-            }
-        };
-        let s = &mut slots[i];
-        if is_write {
-            s.w_clock = own_clock;
-            s.w_loc = e.loc;
-            s.w_index = e.index;
+        let slot = if h.first.thread == t {
+            &mut h.first
+        } else if let Some(i) = own {
+            &mut h.rest[i]
         } else {
-            s.r_clock = own_clock;
-            s.r_loc = e.loc;
-            s.r_index = e.index;
-        }
+            h.rest.push(Slot::default());
+            h.rest.last_mut().expect("just pushed")
+        };
+        slot.record(&e, is_write, own_clock);
         racing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(thread: Tid, op: Op, index: u64) -> EventRef {
+        EventRef {
+            thread,
+            loc: 100 + index as u32,
+            index,
+            op,
+        }
+    }
+
+    #[test]
+    fn var_history_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<VarHistory>(), 64);
+    }
+
+    #[test]
+    fn reports_first_conflicting_thread_in_access_order() {
+        let mut h = AccessHistory::new();
+        // Nothing is ordered: known clock 0 for everyone.
+        let none = |_| 0;
+        assert_eq!(h.access(7, ev(0, Op::Read, 0), 1, none), None);
+        assert_eq!(
+            h.access(7, ev(1, Op::Read, 1), 1, none),
+            None,
+            "reads share"
+        );
+        assert_eq!(
+            h.access(7, ev(2, Op::Write, 2), 1, none),
+            Some(ev(0, Op::Read, 0))
+        );
+        // Thread 0 now conflicts with thread 2's write (thread 1 only read).
+        assert_eq!(
+            h.access(7, ev(0, Op::Read, 3), 1, none),
+            Some(ev(2, Op::Write, 2))
+        );
+        // Another variable is independent.
+        assert_eq!(h.access(8, ev(1, Op::Write, 4), 1, none), None);
+    }
+
+    #[test]
+    fn ordered_accesses_do_not_race_and_own_slot_is_updated() {
+        let mut h = AccessHistory::new();
+        assert_eq!(h.access(1, ev(0, Op::Write, 0), 1, |_| 0), None);
+        assert_eq!(
+            h.access(1, ev(0, Op::Write, 1), 2, |_| 0),
+            None,
+            "same thread"
+        );
+        // Thread 1 knows thread 0 up to clock 1 only: the write at clock 2 races.
+        assert_eq!(
+            h.access(1, ev(1, Op::Read, 2), 1, |u| u32::from(u == 0)),
+            Some(ev(0, Op::Write, 1))
+        );
+        // Knowing clock 2 of thread 0 orders it.
+        assert_eq!(
+            h.access(1, ev(1, Op::Write, 3), 2, |u| if u == 0 { 2 } else { 0 }),
+            None
+        );
+        // Thread 2 knows thread 0 but not thread 1's write at clock 2 (its read at 1 is known).
+        assert_eq!(
+            h.access(1, ev(2, Op::Write, 4), 1, |u| if u == 0 { 2 } else { 1 }),
+            Some(ev(1, Op::Write, 3))
+        );
     }
 }

@@ -66,10 +66,19 @@ impl VectorClock {
     /// Pointwise maximum: `self := self ⊔ other`.
     #[inline]
     pub fn join(&mut self, other: &VectorClock) {
-        if other.entries.len() > self.entries.len() {
-            self.entries.resize(other.entries.len(), 0);
+        self.join_slice(&other.entries);
+    }
+
+    /// Pointwise maximum with a clock stored as entries indexed by thread id (trailing
+    /// zeros allowed; they never grow `self`).
+    #[inline]
+    pub fn join_slice(&mut self, other: &[u32]) {
+        let used = other.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let other = &other[..used];
+        if other.len() > self.entries.len() {
+            self.entries.resize(other.len(), 0);
         }
-        for (a, &b) in self.entries.iter_mut().zip(other.entries.iter()) {
+        for (a, &b) in self.entries.iter_mut().zip(other.iter()) {
             if b > *a {
                 *a = b;
             }
@@ -254,6 +263,17 @@ mod tests {
         );
         assert_eq!(vc(&[1, 1]).partial_cmp(&vc(&[1, 2])), Some(Ordering::Less));
         assert_eq!(vc(&[2, 1]).partial_cmp(&vc(&[1, 2])), None);
+    }
+
+    #[test]
+    fn join_slice_ignores_trailing_zeros() {
+        let mut a = vc(&[1, 5]);
+        a.join_slice(&[3, 2, 0, 0]);
+        assert_eq!(a.as_slice(), &[3, 5]);
+        a.join_slice(&[0, 0, 4, 0]);
+        assert_eq!(a.as_slice(), &[3, 5, 4]);
+        a.join_slice(&[]);
+        assert_eq!(a.as_slice(), &[3, 5, 4]);
     }
 
     #[test]

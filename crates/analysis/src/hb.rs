@@ -8,6 +8,7 @@ use crate::access_history::AccessHistory;
 use crate::engine::Engine;
 use crate::race_collector::RaceCollector;
 use crate::report::Report;
+use crate::run::{Prefetch, PREFETCH_ABOVE_BYTES};
 use crate::sync_clocks::SyncClocks;
 
 /// The happens-before engine.
@@ -22,6 +23,26 @@ impl HbEngine {
     /// A fresh engine.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl Prefetch for HbEngine {
+    #[inline]
+    fn prefetch(&self, e: &Event) {
+        if e.op.is_access() {
+            self.history.prefetch(e.decor);
+        }
+    }
+
+    #[inline]
+    fn prefetch_indirect(&self, e: &Event) {
+        if e.op.is_access() {
+            self.history.prefetch_rest(e.decor);
+        }
+    }
+
+    fn worth_prefetching(&self) -> bool {
+        self.history.bytes() > PREFETCH_ABOVE_BYTES
     }
 }
 

@@ -10,6 +10,7 @@ pub mod id_map;
 pub mod lock_graph;
 pub mod lockset;
 pub mod online;
+pub mod overlap_split;
 pub mod race_collector;
 pub mod render;
 pub mod report;
@@ -20,5 +21,9 @@ pub mod syncp;
 pub mod wcp;
 
 pub use engine::Engine;
+pub use overlap_split::OverlapSplit;
 pub use report::{Deadlock, DeadlockEdge, EventRef, RacePair, Report};
-pub use run::{analyze, analyze_events, analyze_path, run_engine, AnalyzedTrace, EngineKind};
+pub use run::{
+    analyze, analyze_events, analyze_path, analyze_path_split, run_engine, AnalyzedTrace,
+    EngineKind,
+};

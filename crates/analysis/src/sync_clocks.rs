@@ -23,6 +23,12 @@ impl SyncClocks {
         Self::default()
     }
 
+    /// Number of thread clocks (highest thread id seen + 1).
+    #[inline]
+    pub fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
     /// The clock of thread `t`, initialized to `1@t` on first use.
     #[inline]
     pub fn thread(&mut self, t: Tid) -> &mut VectorClock {

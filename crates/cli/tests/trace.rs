@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{threadlink_guest, wasi_guest, wasmgrind};
+use common::{repo_root, threadlink_guest, wasi_guest, wasmgrind};
 use wasmgrind_trace::rapidbin::RapidBinReader;
 use wasmgrind_trace::std_text::StdWriter;
 use wasmgrind_trace::{open_trace, Event, Metadata, Names, Op};
@@ -38,8 +38,14 @@ fn events(trace: &Path) -> Vec<Event> {
 /// Runs `wasmgrind analyze --format json` and returns (exit status, racy events,
 /// racy locations).
 fn analyze(trace: &Path, engine: &str) -> (i32, u64, u64) {
+    analyze_with(trace, engine, &[])
+}
+
+/// [`analyze`] with extra flags.
+fn analyze_with(trace: &Path, engine: &str, extra: &[&str]) -> (i32, u64, u64) {
     let out = wasmgrind()
         .args(["analyze", "--format", "json", "--engine", engine])
+        .args(extra)
         .arg(trace)
         .output()
         .unwrap();
@@ -275,4 +281,122 @@ fn ctrl_c_finishes_the_trace_and_exits_130() {
     let header = RapidBinReader::open(&trace).unwrap().header();
     assert!(header.events as u64 >= (4 << 20) / 8 - 3);
     assert_eq!(events(&trace).len() as i64, header.events);
+}
+
+/// The wasi corpus guests whose names start with `prefix`, from the source tree.
+fn corpus(prefix: &str) -> Vec<String> {
+    let dir = repo_root().join("guests/wasi/src/bin");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".rs")?;
+            stem.starts_with(prefix).then(|| stem.to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every racy wasi guest is found by `trace` + `analyze` (hb and fasttrack), also the
+/// ones whose racing accesses have different widths or offsets (overlapping variables,
+/// split by byte range); every race-free guest gives no race.
+#[test]
+fn corpus_verdicts_of_trace_and_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let (racy, safe) = (corpus("racy_"), corpus("safe_"));
+    assert!(racy.len() >= 20 && safe.len() >= 20, "{racy:?} {safe:?}");
+    let mut wrong = Vec::new();
+    for (guest, expect_race) in racy
+        .iter()
+        .map(|g| (g, true))
+        .chain(safe.iter().map(|g| (g, false)))
+    {
+        let (trace, code) = record(
+            dir.path(),
+            &format!("{guest}.rapidbin"),
+            &[],
+            &wasi_guest(guest),
+        );
+        assert_eq!(code, 0, "{guest}: the program's own status");
+        for engine in ["hb", "fasttrack"] {
+            let (code, racy_events, _) = analyze(&trace, engine);
+            let found = racy_events > 0;
+            if found != expect_race || code != if found { 66 } else { 0 } {
+                wrong.push(format!(
+                    "{guest} {engine}: {racy_events} racy events, exit {code}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
+}
+
+/// A race between an 8-byte and a 4-byte access to shared bytes needs the split, which
+/// `--no-split-overlaps` turns off (variables compared by id, as in RAPID).
+#[test]
+fn mixed_width_race_needs_the_byte_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, code) = record(
+        dir.path(),
+        "mixed.rapidbin",
+        &[],
+        &wasi_guest("racy_mixed_width"),
+    );
+    assert_eq!(code, 0);
+    let meta = Metadata::load(&Metadata::path_for(&trace)).unwrap();
+    let overlapping = meta.variables.values().any(|a| {
+        meta.variables.values().any(|b| {
+            a != b
+                && a.address < b.address + u64::from(b.size)
+                && b.address < a.address + u64::from(a.size)
+        })
+    });
+    assert!(overlapping, "the metadata shows overlapping variables");
+    for engine in ["hb", "fasttrack", "shb", "wcp", "syncp"] {
+        let (code, racy_events, _) = analyze(&trace, engine);
+        assert_eq!(code, 66, "{engine}");
+        assert!(racy_events >= 1, "{engine}");
+        assert_eq!(
+            analyze_with(&trace, engine, &["--no-split-overlaps"]),
+            (0, 0, 0),
+            "{engine} without the split"
+        );
+    }
+    // Converted to STD, the trace keeps `V<id>` names and the metadata beside it, so
+    // the split still applies.
+    let std = dir.path().join("mixed.std");
+    let out = wasmgrind()
+        .arg("convert")
+        .arg(&trace)
+        .arg("-o")
+        .arg(&std)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        Metadata::load(&Metadata::path_for(&std)).unwrap().variables,
+        meta.variables
+    );
+    assert_eq!(analyze(&std, "hb"), analyze(&trace, "hb"));
+    // Recorded as STD directly: the same.
+    let (direct, code) = record(
+        dir.path(),
+        "direct.std",
+        &["--format", "std"],
+        &wasi_guest("racy_mixed_width"),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(analyze(&direct, "hb").0, 66);
+    assert_eq!(
+        analyze_with(&direct, "hb", &["--no-split-overlaps"]),
+        (0, 0, 0)
+    );
+    // Without metadata there is nothing to split by.
+    std::fs::remove_file(Metadata::path_for(&trace)).unwrap();
+    assert_eq!(analyze(&trace, "hb"), (0, 0, 0));
 }

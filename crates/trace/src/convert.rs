@@ -23,7 +23,8 @@ pub fn sidecar_metadata(trace: &Path) -> Result<Option<Metadata>> {
 /// Converts `input` (RapidBin or STD, by content) to `output` in format `to`; returns
 /// the number of events. Names come from the STD input itself or from the input's
 /// `<input>.meta.json`; a RapidBin output gets an `<output>.meta.json` carrying them
-/// (and the input's metadata) so nothing is lost. `races` (pairs of event indices,
+/// (and the input's metadata) so nothing is lost, and an STD output one carrying the
+/// input's variables and locations when it has them. `races` (pairs of event indices,
 /// earlier first) become flow arrows in a timeline and are ignored otherwise.
 pub fn convert(input: &Path, output: &Path, to: Format, races: &[(u64, u64)]) -> Result<u64> {
     let mut meta = sidecar_metadata(input)?.unwrap_or_default();
@@ -57,6 +58,12 @@ pub fn convert(input: &Path, output: &Path, to: Format, races: &[(u64, u64)]) ->
                 w.write_named(&e, reader.names().unwrap_or(&meta.names))?;
             }
             w.finish()?;
+            // Variables unnamed in the input are written `V<id>` with the input's ids,
+            // so the input's metadata (addresses and sizes, for the byte-precise
+            // analysis; code locations) still applies to the output.
+            if !meta.variables.is_empty() || !meta.locations.is_empty() {
+                meta.save(&Metadata::path_for(output))?;
+            }
         }
         Format::Timeline => {
             let mut w = TimelineWriter::create(output, Default::default(), races)?;

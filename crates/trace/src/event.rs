@@ -124,16 +124,22 @@ pub struct Event {
     pub decor: u64,
     /// Location id (resolved through [`crate::Metadata`]).
     pub loc: u32,
+    /// True for the second and later pieces of one access that an analysis split by
+    /// byte range (an 8-byte write over variables of 4 bytes): the event belongs to the
+    /// access just before it in the stream, shares its trace index and counts with it.
+    /// Trace readers never set it and writers do not store it.
+    pub continues: bool,
 }
 
 impl Event {
-    /// Shorthand constructor.
+    /// Shorthand constructor (a whole event: `continues` is false).
     pub const fn new(thread: u32, op: Op, decor: u64, loc: u32) -> Self {
         Event {
             thread,
             op,
             decor,
             loc,
+            continues: false,
         }
     }
 }

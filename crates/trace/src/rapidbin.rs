@@ -102,12 +102,12 @@ pub fn encode(e: &Event, index: u64) -> Result<u64> {
 #[inline]
 pub fn decode(v: u64) -> Option<Event> {
     let op = Op::from_code(((v >> OP_SHIFT) & 0xf) as u8)?;
-    Some(Event {
-        thread: (v & THREAD_MASK) as u32,
+    Some(Event::new(
+        (v & THREAD_MASK) as u32,
         op,
-        decor: (v >> DECOR_SHIFT) & (MAX_DECOR - 1),
-        loc: ((v >> LOC_SHIFT) & (MAX_LOCATIONS - 1)) as u32,
-    })
+        (v >> DECOR_SHIFT) & (MAX_DECOR - 1),
+        ((v >> LOC_SHIFT) & (MAX_LOCATIONS - 1)) as u32,
+    ))
 }
 
 /// Bytes buffered before they are handed to the underlying writer.

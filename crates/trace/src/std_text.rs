@@ -9,7 +9,7 @@
 //! [`Names::locations`].
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
@@ -18,31 +18,58 @@ use crate::error::{Result, TraceError};
 use crate::event::{DecorKind, Event, Op};
 use crate::names::Names;
 
-/// Interns tokens of one id space into dense ids, first-seen order.
-#[derive(Default)]
-struct Interner {
-    ids: FxHashMap<Box<[u8]>, u32>,
-}
+mod interner;
 
-impl Interner {
-    /// The id of `token`, assigning `names.len()` and recording the name when new.
-    #[inline]
-    fn intern(&mut self, token: &[u8], names: &mut Vec<String>) -> u32 {
-        if let Some(&id) = self.ids.get(token) {
-            return id;
-        }
-        let id = names.len() as u32;
-        names.push(String::from_utf8_lossy(token).into_owned());
-        self.ids.insert(token.into(), id);
-        id
-    }
-}
+use interner::Interner;
+
+/// Bytes asked from the input at a time; a line longer than the buffer grows it.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Lines split per batch: the name lookups of a batch are prefetched while its lines
+/// are split, so their cache misses overlap instead of stalling one after another.
+const BATCH: usize = 32;
 
 /// Streaming STD reader: an iterator of events, with the name tables built as it goes.
+///
+/// Lines are parsed in place in one reusable buffer, a batch at a time: first every
+/// line of the batch is split into fields (prefetching the name-table slots its tokens
+/// will need), then the tokens are interned in order. No allocation per line, only one
+/// per new name (the [`Names`] entry).
 pub struct StdReader<R: Read> {
-    input: BufReader<R>,
-    line: Vec<u8>,
+    input: R,
+    /// Invariant: `buf[pos..len]` holds bytes read but not yet split, `len <= buf.len()`.
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// How many bytes of `buf[pos..len]` are known to hold no newline (so a long line
+    /// arriving in many reads is scanned once, not once per read).
+    scanned: usize,
+    /// The input has reported its end.
+    eof: bool,
     line_no: u64,
+    parser: LineParser,
+    /// Lines of the current batch, split but not interned (offsets into `buf`).
+    split: Vec<SplitLine>,
+    /// Events of the current batch; `ready[next..]` are still to be returned.
+    ready: Vec<Event>,
+    next: usize,
+    /// An error that ends the trace, returned once `ready` is drained.
+    pending: Option<TraceError>,
+    failed: bool,
+}
+
+/// Byte ranges (in the reader's buffer) of one line's tokens.
+#[derive(Debug, Clone, Copy)]
+struct SplitLine {
+    op: Op,
+    thread: (usize, usize),
+    decor: (usize, usize),
+    /// `None`: no location field (location 0).
+    loc: Option<(usize, usize)>,
+}
+
+/// Everything that turns one line into an event: the name tables and id assignment.
+struct LineParser {
     names: Names,
     threads: Interner,
     locks: Interner,
@@ -51,7 +78,6 @@ pub struct StdReader<R: Read> {
     locations: FxHashMap<Box<[u8]>, u32>,
     /// Smallest id a new location name may take: above every numeric location seen.
     next_location: u32,
-    failed: bool,
 }
 
 impl StdReader<File> {
@@ -67,95 +93,228 @@ impl<R: Read> StdReader<R> {
     /// Reads STD text from `input`.
     pub fn new(input: R) -> Self {
         StdReader {
-            input: BufReader::with_capacity(256 * 1024, input),
-            line: Vec::with_capacity(128),
+            input,
+            buf: vec![0; READ_CHUNK],
+            pos: 0,
+            len: 0,
+            scanned: 0,
+            eof: false,
             line_no: 0,
-            names: Names::default(),
-            threads: Interner::default(),
-            locks: Interner::default(),
-            variables: Interner::default(),
-            locations: FxHashMap::default(),
-            next_location: 0,
+            parser: LineParser {
+                names: Names::default(),
+                threads: Interner::default(),
+                locks: Interner::default(),
+                variables: Interner::default(),
+                locations: FxHashMap::default(),
+                next_location: 0,
+            },
+            split: Vec::with_capacity(BATCH),
+            ready: Vec::with_capacity(BATCH),
+            next: 0,
+            pending: None,
             failed: false,
         }
     }
 
-    /// The names seen so far (complete once the iterator is exhausted).
+    /// The names seen so far (complete once the iterator is exhausted). Names are
+    /// recorded a batch of lines ahead of the events returned.
     pub fn names(&self) -> &Names {
-        &self.names
+        &self.parser.names
     }
 
     /// Consumes the reader, returning its name tables.
     pub fn into_names(self) -> Names {
-        self.names
+        self.parser.names
     }
 
-    fn bad(&self, what: &str) -> TraceError {
-        TraceError::BadStdLine {
-            line: self.line_no,
-            message: format!("{what} in {:?}", String::from_utf8_lossy(trim(&self.line))),
+    /// Moves the unsplit bytes to the front and reads more after them, growing the
+    /// buffer when one line fills it. Sets `eof` when the input has no more.
+    fn refill(&mut self) -> io::Result<()> {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
         }
-    }
-
-    /// Parses the current line (already known to be non-blank).
-    fn parse_line(&mut self) -> Result<Event> {
-        let line = std::mem::take(&mut self.line);
-        let r = self.parse_fields(trim(&line));
-        self.line = line;
-        r
-    }
-
-    #[inline]
-    fn parse_fields(&mut self, s: &[u8]) -> Result<Event> {
-        let bar = memchr(b'|', s).ok_or_else(|| self.bad("expected `|` after the thread"))?;
-        let thread_tok = trim(&s[..bar]);
-        let rest = &s[bar + 1..];
-        let open =
-            memchr(b'(', rest).ok_or_else(|| self.bad("expected `(` after the operation"))?;
-        let op_tok = trim(&rest[..open]);
-        let rest = &rest[open + 1..];
-        let close = memchr(b')', rest).ok_or_else(|| self.bad("expected `)` after the operand"))?;
-        let decor_tok = trim(&rest[..close]);
-        let rest = trim(&rest[close + 1..]);
-        let loc_tok = match rest.split_first() {
-            Some((b'|', loc)) => trim(loc),
-            None => b"0".as_slice(),
-            Some(_) => return Err(self.bad("expected `|` before the location")),
-        };
-        if thread_tok.is_empty() {
-            return Err(self.bad("empty thread"));
+        if self.len == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
         }
-        if decor_tok.is_empty() {
-            return Err(self.bad("empty operand"));
-        }
-        if loc_tok.is_empty() || memchr(b'|', loc_tok).is_some() {
-            return Err(self.bad("bad location"));
-        }
-        let op = match op_tok {
-            b"r" => Op::Read,
-            b"w" => Op::Write,
-            b"acq" => Op::Acquire,
-            b"rel" => Op::Release,
-            b"fork" => Op::Fork,
-            b"join" => Op::Join,
-            b"req" => Op::LockRequest,
-            _ => {
-                return Err(self.bad("unknown operation (expected r, w, acq, rel, fork, join, req)"))
+        loop {
+            match self.input.read(&mut self.buf[self.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.len += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-        };
-        let thread = self.threads.intern(thread_tok, &mut self.names.threads);
-        let decor = match op.decor_kind() {
+        }
+    }
+
+    /// Splits up to [`BATCH`] lines, then interns them into `ready`. On a bad line or
+    /// a read error, the lines before it are still in `ready` and the error is pending.
+    fn fill_batch(&mut self) {
+        self.split.clear();
+        self.ready.clear();
+        self.next = 0;
+        while self.split.len() < BATCH {
+            let unparsed = &self.buf[self.pos..self.len];
+            let (line_len, skip) = match memchr::memchr(b'\n', &unparsed[self.scanned..]) {
+                Some(i) => (self.scanned + i, self.scanned + i + 1),
+                None if self.eof => {
+                    if unparsed.is_empty() {
+                        break;
+                    }
+                    (unparsed.len(), unparsed.len())
+                }
+                // Intern what is split before moving the buffer under it.
+                None if !self.split.is_empty() => break,
+                None => {
+                    self.scanned = unparsed.len();
+                    if let Err(e) = self.refill() {
+                        self.pending = Some(TraceError::io(
+                            format!("reading STD trace line {}", self.line_no + 1),
+                            e,
+                        ));
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let start = self.pos;
+            self.pos += skip;
+            self.scanned = 0;
+            self.line_no += 1;
+            let line = &self.buf[start..start + line_len];
+            match split_line(line) {
+                Ok(None) => {}
+                Ok(Some(f)) => {
+                    let at = |(a, b): (usize, usize)| (start + a, start + b);
+                    let f = SplitLine {
+                        op: f.op,
+                        thread: at(f.thread),
+                        decor: at(f.decor),
+                        loc: f.loc.map(at),
+                    };
+                    self.parser.prefetch(&self.buf, &f);
+                    self.split.push(f);
+                }
+                Err(what) => {
+                    self.pending = Some(TraceError::BadStdLine {
+                        line: self.line_no,
+                        message: format!("{what} in {:?}", String::from_utf8_lossy(trim(line))),
+                    });
+                    break;
+                }
+            }
+        }
+        for f in &self.split {
+            self.ready.push(self.parser.intern(&self.buf, f));
+        }
+    }
+}
+
+/// The fields of a line: (start, end) byte ranges within the line.
+struct Fields {
+    op: Op,
+    thread: (usize, usize),
+    decor: (usize, usize),
+    loc: Option<(usize, usize)>,
+}
+
+/// Splits one line (without its newline) into trimmed fields; `Ok(None)` for a blank
+/// line, `Err` says what is wrong.
+#[inline]
+fn split_line(line: &[u8]) -> std::result::Result<Option<Fields>, &'static str> {
+    let (a, b) = trimmed(line, 0, line.len());
+    if a == b {
+        return Ok(None);
+    }
+    let bar = a + find(b'|', &line[a..b]).ok_or("expected `|` after the thread")?;
+    let thread = trimmed(line, a, bar);
+    let open = bar + 1 + find(b'(', &line[bar + 1..b]).ok_or("expected `(` after the operation")?;
+    let (oa, ob) = trimmed(line, bar + 1, open);
+    let close =
+        open + 1 + find(b')', &line[open + 1..b]).ok_or("expected `)` after the operand")?;
+    let decor = trimmed(line, open + 1, close);
+    let (ra, rb) = trimmed(line, close + 1, b);
+    let loc = match line[ra..rb].first() {
+        Some(b'|') => Some(trimmed(line, ra + 1, rb)),
+        None => None,
+        Some(_) => return Err("expected `|` before the location"),
+    };
+    if thread.0 == thread.1 {
+        return Err("empty thread");
+    }
+    if decor.0 == decor.1 {
+        return Err("empty operand");
+    }
+    if let Some((la, lb)) = loc {
+        if la == lb || find(b'|', &line[la..lb]).is_some() {
+            return Err("bad location");
+        }
+    }
+    let op = match &line[oa..ob] {
+        b"r" => Op::Read,
+        b"w" => Op::Write,
+        b"acq" => Op::Acquire,
+        b"rel" => Op::Release,
+        b"fork" => Op::Fork,
+        b"join" => Op::Join,
+        b"req" => Op::LockRequest,
+        _ => return Err("unknown operation (expected r, w, acq, rel, fork, join, req)"),
+    };
+    Ok(Some(Fields {
+        op,
+        thread,
+        decor,
+        loc,
+    }))
+}
+
+/// `(a, b)` shrunk past ASCII whitespace at both ends of `s[a..b]`.
+#[inline]
+fn trimmed(s: &[u8], mut a: usize, mut b: usize) -> (usize, usize) {
+    while a < b && s[a].is_ascii_whitespace() {
+        a += 1;
+    }
+    while b > a && s[b - 1].is_ascii_whitespace() {
+        b -= 1;
+    }
+    (a, b)
+}
+
+impl LineParser {
+    /// Hints the cache about the name-table slots `f`'s tokens will use.
+    #[inline]
+    fn prefetch(&self, buf: &[u8], f: &SplitLine) {
+        let decor = &buf[f.decor.0..f.decor.1];
+        match f.op.decor_kind() {
+            DecorKind::Variable => self.variables.prefetch(decor),
+            DecorKind::Lock => self.locks.prefetch(decor),
+            DecorKind::Thread => {}
+        }
+    }
+
+    /// The event of a split line, assigning ids to new names.
+    #[inline]
+    fn intern(&mut self, buf: &[u8], f: &SplitLine) -> Event {
+        let tok = |(a, b): (usize, usize)| &buf[a..b];
+        let thread = self.threads.intern(tok(f.thread), &mut self.names.threads);
+        let decor_tok = tok(f.decor);
+        let decor = match f.op.decor_kind() {
             DecorKind::Variable => self.variables.intern(decor_tok, &mut self.names.variables),
             DecorKind::Lock => self.locks.intern(decor_tok, &mut self.names.locks),
             DecorKind::Thread => self.threads.intern(decor_tok, &mut self.names.threads),
         };
-        let loc = self.location(loc_tok);
-        Ok(Event {
-            thread,
-            op,
-            decor: decor.into(),
-            loc,
-        })
+        let loc = match f.loc {
+            Some(l) => self.location(tok(l)),
+            None => self.location(b"0"),
+        };
+        Event::new(thread, f.op, decor.into(), loc)
     }
 
     /// The id of a location token (see the module docs).
@@ -178,27 +337,6 @@ impl<R: Read> StdReader<R> {
         self.locations.insert(tok.into(), id);
         id
     }
-
-    fn next_event(&mut self) -> Option<Result<Event>> {
-        loop {
-            self.line.clear();
-            match self.input.read_until(b'\n', &mut self.line) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    return Some(Err(TraceError::io(
-                        format!("reading STD trace line {}", self.line_no + 1),
-                        e,
-                    )))
-                }
-            }
-            self.line_no += 1;
-            if trim(&self.line).is_empty() {
-                continue;
-            }
-            return Some(self.parse_line());
-        }
-    }
 }
 
 impl<R: Read> Iterator for StdReader<R> {
@@ -206,19 +344,30 @@ impl<R: Read> Iterator for StdReader<R> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
+        loop {
+            if let Some(&e) = self.ready.get(self.next) {
+                self.next += 1;
+                return Some(Ok(e));
+            }
+            if let Some(err) = self.pending.take() {
+                self.failed = true;
+                return Some(Err(err));
+            }
+            if self.failed {
+                return None;
+            }
+            self.fill_batch();
+            if self.ready.is_empty() && self.pending.is_none() {
+                return None;
+            }
         }
-        let r = self.next_event();
-        if matches!(r, Some(Err(_))) {
-            self.failed = true;
-        }
-        r
     }
 }
 
+/// Position of `needle` in a short field (fields are a few bytes: a plain scan beats
+/// a SIMD search's set-up).
 #[inline]
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+fn find(needle: u8, hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&b| b == needle)
 }
 
@@ -392,6 +541,63 @@ mod tests {
             assert!(err.contains(what), "{text:?}: {err}");
             assert!(r.next().is_none(), "reader stops after an error");
         }
+    }
+
+    /// Hands out its bytes at most `.1` at a time, like a pipe.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_and_longer_than_the_buffer() {
+        let long = "v".repeat(READ_CHUNK * 2 + 7);
+        // The last line has no newline.
+        let text = format!("T0|w(V1)|1\nT1|r({long})|2\n\nT0|w(V1)|3");
+        for chunk in [1, 3, 4096, usize::MAX] {
+            let mut r = StdReader::new(Trickle(text.as_bytes(), chunk));
+            let evs = r.by_ref().collect::<Result<Vec<_>>>().unwrap();
+            assert_eq!(
+                evs,
+                vec![
+                    Event::new(0, Op::Write, 0, 1),
+                    Event::new(1, Op::Read, 1, 2),
+                    Event::new(0, Op::Write, 0, 3),
+                ],
+                "chunk {chunk}"
+            );
+            assert_eq!(r.names().variables[1], long);
+        }
+    }
+
+    #[test]
+    fn read_errors_carry_the_line_number() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                self.0 -= 1;
+                out[..11].copy_from_slice(b"T0|w(V1)|1\n");
+                Ok(11)
+            }
+        }
+        let mut r = StdReader::new(Failing(2));
+        assert!(r.next().unwrap().is_ok());
+        assert!(r.next().unwrap().is_ok());
+        let err = r.next().unwrap().unwrap_err().to_string();
+        assert!(
+            err.contains("line 3") && err.contains("disk on fire"),
+            "{err}"
+        );
+        assert!(r.next().is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use wasmgrind_analysis::render::{write_json, write_text, RenderContext};
-use wasmgrind_analysis::{analyze_path, EngineKind};
+use wasmgrind_analysis::{analyze_path_split, EngineKind};
 use wasmgrind_trace::Metadata;
 
 /// Exit status when the analysis found races or potential deadlocks.
@@ -41,6 +41,13 @@ pub struct Args {
     /// file:line (needs the metadata's code offsets).
     #[arg(long, value_name = "WASM")]
     pub module: Option<PathBuf>,
+    /// Compare variables by id only, as RAPID does. By default, when the metadata gives
+    /// each variable's address and size (RapidBin traces), an access to variables that
+    /// overlap others is split by byte range, so accesses of different widths to shared
+    /// bytes conflict (an 8-byte write and a 4-byte read of its upper half); STD input
+    /// is never split (its ids are its own names, not the metadata's).
+    #[arg(long)]
+    pub no_split_overlaps: bool,
 }
 
 /// Runs `wasmgrind analyze`.
@@ -56,7 +63,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let analyzed = analyze_path(args.engine, &args.trace)
+    let variables = metadata
+        .as_ref()
+        .filter(|_| !args.no_split_overlaps)
+        .map(|m| &m.variables);
+    let analyzed = analyze_path_split(args.engine, &args.trace, variables)
         .with_context(|| format!("analyzing {}", args.trace.display()))?;
     let report = &analyzed.report;
     let names = analyzed
