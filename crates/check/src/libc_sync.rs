@@ -12,7 +12,10 @@
 //! without waiting, still acquires from its exit), while such an access still races
 //! with an unordered plain access of the program. The rest of the C library (allocator
 //! bookkeeping, string and stdio functions) is plain code, ordered by those
-//! synchronization functions exactly as the program's own code is.
+//! synchronization functions exactly as the program's own code is, except the
+//! allocator: like ThreadSanitizer, which replaces malloc rather than checking it,
+//! wasmgrind ignores dlmalloc's own plain accesses (it reads chunk headers outside its
+//! lock by design); its lock's atomics still order its callers.
 
 use rustc_hash::FxHashMap;
 use wasmgrind_report::Symbolizer;
@@ -20,18 +23,27 @@ use wasmgrind_report::Symbolizer;
 /// What the classification says of one site.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LibcClass {
-    /// The site's function is the C library's (by DWARF, or a synchronization
-    /// function by name when there is no DWARF).
+    /// The site's function is the C library's (by DWARF, or a synchronization or
+    /// allocator function by name when there is no DWARF).
     pub c_library: bool,
     /// A plain access there is the C library's synchronization (handled as an atomic).
     pub sync: bool,
+    /// A plain access there is the allocator's own bookkeeping (ignored).
+    pub allocator: bool,
+}
+
+/// What is known of one function.
+#[derive(Clone, Copy)]
+struct FunctionClass {
+    c_library: bool,
+    sync_by_name: bool,
+    allocator: bool,
 }
 
 /// Classifies sites of the module the user gave, caching per function.
 pub struct LibcClassifier<'a> {
     symbolizer: &'a Symbolizer,
-    /// Per function: (C library code, synchronization function by name).
-    by_function: FxHashMap<u32, (bool, bool)>,
+    by_function: FxHashMap<u32, FunctionClass>,
 }
 
 impl<'a> LibcClassifier<'a> {
@@ -50,37 +62,100 @@ impl<'a> LibcClassifier<'a> {
             return LibcClass::default();
         };
         let symbolizer = self.symbolizer;
-        let (c_library, sync_by_name) = *self.by_function.entry(func).or_insert_with(|| {
-            let sync_by_name = symbolizer
-                .function_name(func)
-                .is_some_and(is_libc_sync_function);
-            (
-                sync_by_name || is_c_library_code(symbolizer, original_offset),
+        let f = *self.by_function.entry(func).or_insert_with(|| {
+            let name = symbolizer.function_name(func);
+            let sync_by_name = name.is_some_and(is_libc_sync_function);
+            let file = c_library_file(symbolizer, original_offset);
+            let allocator = !sync_by_name
+                && (file.as_deref().is_some_and(is_allocator_file)
+                    || name.is_some_and(is_allocator_function));
+            FunctionClass {
+                c_library: sync_by_name || allocator || file.is_some(),
                 sync_by_name,
-            )
+                allocator,
+            }
         });
-        let sync = sync_by_name
-            || (c_library
-                && plain
-                && symbolizer
-                    .frames(original_offset)
-                    .iter()
-                    .filter_map(|frame| frame.function.as_deref())
-                    .any(is_libc_sync_function));
-        LibcClass { c_library, sync }
+        let sync_inlined = || {
+            symbolizer
+                .frames(original_offset)
+                .iter()
+                .filter_map(|frame| frame.function.as_deref())
+                .any(is_libc_sync_function)
+        };
+        let sync = f.sync_by_name || (f.c_library && plain && sync_inlined());
+        LibcClass {
+            c_library: f.c_library,
+            sync,
+            allocator: f.allocator && plain && !sync,
+        }
     }
 }
 
-/// Whether the code at `original_offset` (of the module the user gave) belongs to a
-/// function of the C library (wasi-libc), by its DWARF file. The outermost frame at an
-/// offset is the wasm function itself, not an inlinee, so every offset of a function
-/// gives the same answer.
-fn is_c_library_code(symbolizer: &Symbolizer, original_offset: u32) -> bool {
-    symbolizer
-        .frames(original_offset)
-        .last()
-        .and_then(|frame| frame.file.as_deref())
-        .is_some_and(|file| wasmgrind_report::display_path(file).starts_with("wasi-libc/"))
+impl LibcClassifier<'_> {
+    /// Whether a plain access at `original_offset` is part of an atomic operation as
+    /// the compiler expanded it: LLVM lowers `fetch_max`, `fetch_nand` and friends on
+    /// wasm to a plain load of the current value followed by a cmpxchg loop, so that
+    /// load sits (inlined) inside `core::sync::atomic`, where Rust code touches nothing
+    /// but atomics. (`check` drops such "races" when reporting; a trace records the
+    /// load as an atomic read so offline engines agree.)
+    pub fn is_atomic_expansion(&self, original_offset: u32) -> bool {
+        self.symbolizer
+            .frames(original_offset)
+            .first()
+            .and_then(|frame| frame.function.as_deref())
+            .is_some_and(is_atomic_expansion_function)
+    }
+}
+
+/// Whether `function` (demangled, innermost frame) is Rust's `core::sync::atomic`,
+/// where a plain access can only be an expanded atomic operation's load.
+pub fn is_atomic_expansion_function(function: &str) -> bool {
+    function.starts_with("core::sync::atomic::")
+}
+
+/// The C library source file (shortened, `wasi-libc/...`) of the function at
+/// `original_offset`, if DWARF says it is the C library's.
+fn c_library_file(symbolizer: &Symbolizer, original_offset: u32) -> Option<String> {
+    let frames = symbolizer.frames(original_offset);
+    let file = frames.last()?.file.as_deref()?;
+    let shown = wasmgrind_report::display_path(file);
+    shown.starts_with("wasi-libc/").then(|| shown.into_owned())
+}
+
+/// Whether a (shortened) C library source file is the allocator's.
+fn is_allocator_file(file: &str) -> bool {
+    file.starts_with("wasi-libc/dlmalloc/")
+}
+
+/// Whether `name` is one of wasi-libc's allocator entry points or dlmalloc internals
+/// (for modules without DWARF).
+fn is_allocator_function(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "malloc",
+        "free",
+        "calloc",
+        "realloc",
+        "aligned_alloc",
+        "posix_memalign",
+        "memalign",
+        "malloc_usable_size",
+        "try_realloc_chunk",
+        "dispose_chunk",
+        "sys_alloc",
+        "sys_trim",
+        "tmalloc_large",
+        "tmalloc_small",
+        "prepend_alloc",
+        "add_segment",
+        "internal_memalign",
+        "release_unused_segments",
+    ];
+    let dlmalloc_entry = name.len() > 2
+        && name.starts_with("dl")
+        && name[2..]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_');
+    dlmalloc_entry || EXACT.contains(&name)
 }
 
 /// Whether `name` (as the name section gives it) is one of those functions.
@@ -139,6 +214,26 @@ mod tests {
             "memcpy",
         ] {
             assert!(!is_libc_sync_function(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn recognizes_the_allocator_by_file_and_name() {
+        assert!(is_allocator_file("wasi-libc/dlmalloc/src/malloc.c"));
+        assert!(!is_allocator_file(
+            "wasi-libc/libc-top-half/musl/src/string/memcpy.c"
+        ));
+        for name in ["malloc", "free", "dlfree", "dlrealloc", "try_realloc_chunk"] {
+            assert!(is_allocator_function(name), "{name}");
+        }
+        for name in [
+            "dl",
+            "memcpy",
+            "dlopen_Foo",
+            "_ZN5alloc5alloc6malloc17h0E",
+            "main",
+        ] {
+            assert!(!is_allocator_function(name), "{name}");
         }
     }
 }

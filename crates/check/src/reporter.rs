@@ -274,7 +274,7 @@ fn is_atomic_expansion(access: &Access) -> bool {
         .stack
         .first()
         .and_then(|frame| frame.function.as_deref())
-        .is_some_and(|function| function.starts_with("core::sync::atomic::"))
+        .is_some_and(crate::libc_sync::is_atomic_expansion_function)
 }
 
 /// A "race" between an atomic and such an expansion's plain load is no race: the

@@ -15,13 +15,23 @@ use crate::reporter::Reporter;
 use crate::stacks::StackDepot;
 use crate::thread::CheckThread;
 
+/// How a plain load or store of a site is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PlainHandling {
+    /// Checked as a plain access (the program's code, most of the C library).
+    Check,
+    /// The C library's synchronization code: handled as an atomic.
+    AsAtomic,
+    /// The allocator's own bookkeeping: not looked at.
+    Ignore,
+}
+
 /// What every thread's [`CheckThread`] shares.
 pub struct CheckSession {
     pub(crate) detector: Detector,
     pub(crate) sites: Arc<[Site]>,
-    /// Per site: a plain access inside the C library's synchronization code, handled
-    /// as an atomic (see [`crate::libc_sync`]).
-    pub(crate) libc_sync: Vec<bool>,
+    /// Per site: how a plain access there is handled (see [`crate::libc_sync`]).
+    pub(crate) plain: Vec<PlainHandling>,
     pub(crate) stacks: Arc<StackDepot>,
     pub(crate) reporter: Arc<Reporter>,
     /// Per site: what lock inference makes of an atomic there ([`crate::locks`]).
@@ -36,7 +46,7 @@ impl CheckSession {
     /// `sites` are the instrumentation's sites of the module being run.
     pub fn new(sites: Arc<[Site]>, reporter: Arc<Reporter>) -> Arc<Self> {
         let mut classifier = LibcClassifier::new(reporter.symbolizer());
-        let (libc_code, libc_sync): (Vec<bool>, Vec<bool>) = sites
+        let (libc_code, plain): (Vec<bool>, Vec<PlainHandling>) = sites
             .iter()
             .map(|site| {
                 let plain = matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
@@ -44,7 +54,14 @@ impl CheckSession {
                     .original_offset(site.offset)
                     .map(|offset| classifier.classify(offset, plain))
                     .unwrap_or_default();
-                (class.c_library, class.sync)
+                let handling = if class.sync {
+                    PlainHandling::AsAtomic
+                } else if class.allocator {
+                    PlainHandling::Ignore
+                } else {
+                    PlainHandling::Check
+                };
+                (class.c_library, handling)
             })
             .unzip();
         let (lock_roles, hb_roles) = sites
@@ -64,7 +81,7 @@ impl CheckSession {
             .unzip();
         let session = Arc::new(CheckSession {
             detector: Detector::new(Config::default()),
-            libc_sync,
+            plain,
             sites,
             stacks: Arc::default(),
             reporter,

@@ -11,7 +11,7 @@ use wasmgrind_runtime::{LockHook, ThreadId, ThreadMonitor};
 use crate::lock_clocks::HbRole;
 use crate::lock_order::Place;
 use crate::recent::RecentAccesses;
-use crate::session::CheckSession;
+use crate::session::{CheckSession, PlainHandling};
 use crate::stacks::ThreadStack;
 
 /// Per-thread state; lives in the thread's store, so it is never shared.
@@ -87,7 +87,11 @@ impl ThreadMonitor for CheckThread {
                 }
                 _ => continue,
             };
-            if self.session.libc_sync[site as usize] {
+            let handling = self.session.plain[site as usize];
+            if handling == PlainHandling::Ignore {
+                continue;
+            }
+            if handling == PlainHandling::AsAtomic {
                 // Keep program order: the plain accesses before it go first.
                 self.flush(&mut batch);
                 self.recent.new_epoch();

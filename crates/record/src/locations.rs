@@ -87,6 +87,7 @@ mod tests {
         let info = vec![
             SiteInfo {
                 libc_sync: false,
+                allocator: false,
                 location: Some(LocationInfo {
                     function: 3,
                     offset: 7,
@@ -95,6 +96,7 @@ mod tests {
             SiteInfo::default(),
             SiteInfo {
                 libc_sync: false,
+                allocator: false,
                 location: Some(LocationInfo {
                     function: 4,
                     offset: 9,

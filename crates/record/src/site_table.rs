@@ -13,9 +13,13 @@ use wasmgrind_trace::metadata::LocationInfo;
 /// Per-site facts the event mapping reads on its hot path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SiteInfo {
-    /// A plain access made directly inside the C library's synchronization code
-    /// (`wasmgrind_check::libc_sync`): recorded like an atomic, as `check` treats it.
+    /// A plain access made inside the C library's synchronization code
+    /// (`wasmgrind_check::libc_sync`), or the plain load of an atomic operation the
+    /// compiler expanded (`fetch_max`): recorded like an atomic, as `check` treats it.
     pub libc_sync: bool,
+    /// A plain access of the allocator's own bookkeeping: not recorded, as `check`
+    /// ignores it.
+    pub allocator: bool,
     /// Function index and ORIGINAL code offset, `None` for code the user did not
     /// write (added by threadify).
     pub location: Option<LocationInfo>,
@@ -47,13 +51,18 @@ impl SiteTable {
                 });
                 let buffered_access =
                     matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
-                let libc_sync = buffered_access
-                    && match (original, classifier.as_mut()) {
-                        (Some(offset), Some(c)) => c.classify(offset, true).sync,
+                let class = match (original, classifier.as_mut()) {
+                    (Some(offset), Some(c)) if buffered_access => c.classify(offset, true),
+                    _ => Default::default(),
+                };
+                let atomic_expansion = matches!(site.kind, SiteKind::Read { .. })
+                    && match (original, classifier.as_ref()) {
+                        (Some(offset), Some(c)) => c.is_atomic_expansion(offset),
                         _ => false,
                     };
                 SiteInfo {
-                    libc_sync,
+                    libc_sync: class.sync || atomic_expansion,
+                    allocator: class.allocator,
                     location,
                 }
             })

@@ -84,7 +84,11 @@ impl ThreadMonitor for RecordThread {
                     // Call enter/exit records rebuild stacks in `check`; traces have none.
                     _ => continue,
                 };
-                if sites.info(site).libc_sync {
+                let info = sites.info(site);
+                if info.allocator {
+                    continue;
+                }
+                if info.libc_sync {
                     atomic_access(batch, site, addr.into(), Some((op, size.into())));
                 } else {
                     batch.push(variable(op, addr.into(), size.into(), site));
@@ -233,6 +237,7 @@ mod tests {
         let info = (0..kinds.len())
             .map(|i| SiteInfo {
                 libc_sync: i as u32 == LIBC_WRITE,
+                allocator: false,
                 location: Some(LocationInfo {
                     function: 1,
                     offset: 1000 + i as u64,
