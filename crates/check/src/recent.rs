@@ -50,10 +50,12 @@ impl RecentAccesses {
     /// True if `(addr, site)` was already seen in this epoch; records it otherwise.
     #[inline]
     pub fn seen(&mut self, addr: u32, site: u32) -> bool {
-        let key = (u64::from(site) << 32) | u64::from(addr);
-        let hash = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // Slots follow addresses: one site sweeping an array walks the table in order
+        // (cache lines and the prefetcher help), and each site starts at its own
+        // pseudo-random offset so sites sweeping the same array do not collide.
+        let site_offset = site.wrapping_mul(0x9e37_79b1) as usize;
         let len = self.slots.len();
-        let first = (hash >> 40) as usize & (len - 2);
+        let first = ((addr >> 2) as usize).wrapping_add(site_offset) & (len - 2);
         let generation = self.generation;
         let live = |s: &Slot| s.generation == generation;
         let (a, b) = (self.slots[first], self.slots[first + 1]);
@@ -73,7 +75,7 @@ impl RecentAccesses {
                     self.grow();
                     return self.seen(addr, site);
                 }
-                first + ((hash >> 39) as usize & 1)
+                first + ((addr >> 2) as usize & 1)
             }
         };
         self.slots[victim] = Slot {

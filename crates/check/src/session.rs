@@ -15,14 +15,26 @@ use crate::reporter::Reporter;
 use crate::stacks::StackDepot;
 use crate::thread::CheckThread;
 
-/// How a plain load or store of a site is handled.
+/// What a drained record of a site means, decided once per site so the hot loop over
+/// records reads one small entry (see [`crate::libc_sync`] for the plain-access rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PlainHandling {
-    /// Checked as a plain access (the program's code, most of the C library).
-    Check,
-    /// The C library's synchronization code: handled as an atomic.
-    AsAtomic,
-    /// The allocator's own bookkeeping: not looked at.
+pub(crate) enum RecordClass {
+    /// A plain load or store, checked as such (the program's code, most of the C
+    /// library).
+    Check {
+        size: u8,
+        write: bool,
+    },
+    /// A plain access of the C library's synchronization code: handled as an atomic.
+    AsAtomic {
+        size: u8,
+        write: bool,
+    },
+    /// A call is entered (call-stack record).
+    Enter,
+    /// A call returned (call-stack record).
+    Exit,
+    /// Not looked at (the allocator's own bookkeeping, or not a record site).
     Ignore,
 }
 
@@ -30,8 +42,8 @@ pub(crate) enum PlainHandling {
 pub struct CheckSession {
     pub(crate) detector: Detector,
     pub(crate) sites: Arc<[Site]>,
-    /// Per site: how a plain access there is handled (see [`crate::libc_sync`]).
-    pub(crate) plain: Vec<PlainHandling>,
+    /// Per site: what a drained record of it means.
+    pub(crate) records: Vec<RecordClass>,
     pub(crate) stacks: Arc<StackDepot>,
     pub(crate) reporter: Arc<Reporter>,
     /// Per site: what lock inference makes of an atomic there ([`crate::locks`]).
@@ -46,22 +58,27 @@ impl CheckSession {
     /// `sites` are the instrumentation's sites of the module being run.
     pub fn new(sites: Arc<[Site]>, reporter: Arc<Reporter>) -> Arc<Self> {
         let mut classifier = LibcClassifier::new(reporter.symbolizer());
-        let (libc_code, plain): (Vec<bool>, Vec<PlainHandling>) = sites
+        let (libc_code, records): (Vec<bool>, Vec<RecordClass>) = sites
             .iter()
             .map(|site| {
-                let plain = matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
+                let access = match site.kind {
+                    SiteKind::Read { size } => Some((size, false)),
+                    SiteKind::Write { size } => Some((size, true)),
+                    _ => None,
+                };
                 let class = reporter
                     .original_offset(site.offset)
-                    .map(|offset| classifier.classify(offset, plain))
+                    .map(|offset| classifier.classify(offset, access.is_some()))
                     .unwrap_or_default();
-                let handling = if class.sync {
-                    PlainHandling::AsAtomic
-                } else if class.allocator {
-                    PlainHandling::Ignore
-                } else {
-                    PlainHandling::Check
+                let record = match (site.kind, access) {
+                    (SiteKind::CallEnter, _) => RecordClass::Enter,
+                    (SiteKind::CallExit, _) => RecordClass::Exit,
+                    (_, Some(_)) if class.allocator => RecordClass::Ignore,
+                    (_, Some((size, write))) if class.sync => RecordClass::AsAtomic { size, write },
+                    (_, Some((size, write))) => RecordClass::Check { size, write },
+                    _ => RecordClass::Ignore,
                 };
-                (class.c_library, handling)
+                (class.c_library, record)
             })
             .unzip();
         let (lock_roles, hb_roles) = sites
@@ -81,7 +98,7 @@ impl CheckSession {
             .unzip();
         let session = Arc::new(CheckSession {
             detector: Detector::new(Config::default()),
-            plain,
+            records,
             sites,
             stacks: Arc::default(),
             reporter,

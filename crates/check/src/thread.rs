@@ -11,7 +11,7 @@ use wasmgrind_runtime::{LockHook, ThreadId, ThreadMonitor};
 use crate::lock_clocks::HbRole;
 use crate::lock_order::Place;
 use crate::recent::RecentAccesses;
-use crate::session::{CheckSession, PlainHandling};
+use crate::session::{CheckSession, RecordClass};
 use crate::stacks::ThreadStack;
 
 /// Per-thread state; lives in the thread's store, so it is never shared.
@@ -74,35 +74,27 @@ impl ThreadMonitor for CheckThread {
         for record in records.chunks_exact(RECORD_SIZE as usize) {
             let addr = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
             let site = u32::from_le_bytes([record[4], record[5], record[6], record[7]]);
-            let (size, write) = match self.kind(site) {
-                Some(SiteKind::Read { size }) => (size, false),
-                Some(SiteKind::Write { size }) => (size, true),
-                Some(SiteKind::CallEnter) => {
-                    self.stack.enter(&self.session.stacks, site);
-                    continue;
+            let class = self.session.records.get(site as usize);
+            match class.copied().unwrap_or(RecordClass::Ignore) {
+                RecordClass::Check { size, write } => {
+                    if !self.recent.seen(addr, site) {
+                        batch.push(self.access(site, addr.into(), size.into(), write, false));
+                    }
                 }
-                Some(SiteKind::CallExit) => {
-                    self.stack.exit();
-                    continue;
+                RecordClass::AsAtomic { size, write } => {
+                    // Keep program order: the plain accesses before it go first.
+                    self.flush(&mut batch);
+                    self.recent.new_epoch();
+                    let access = self.access(site, addr.into(), size.into(), write, true);
+                    self.session
+                        .detector
+                        .atomic(self.tid, SyncId::Addr(addr.into()), access);
+                    let hb = self.session.hb_roles[site as usize];
+                    self.session.locks.sync_access(self.tid, hb, addr.into());
                 }
-                _ => continue,
-            };
-            let handling = self.session.plain[site as usize];
-            if handling == PlainHandling::Ignore {
-                continue;
-            }
-            if handling == PlainHandling::AsAtomic {
-                // Keep program order: the plain accesses before it go first.
-                self.flush(&mut batch);
-                self.recent.new_epoch();
-                let access = self.access(site, addr.into(), size.into(), write, true);
-                self.session
-                    .detector
-                    .atomic(self.tid, SyncId::Addr(addr.into()), access);
-                let hb = self.session.hb_roles[site as usize];
-                self.session.locks.sync_access(self.tid, hb, addr.into());
-            } else if !self.recent.seen(addr, site) {
-                batch.push(self.access(site, addr.into(), size.into(), write, false));
+                RecordClass::Enter => self.stack.enter(&self.session.stacks, site),
+                RecordClass::Exit => self.stack.exit(),
+                RecordClass::Ignore => {}
             }
         }
         self.flush(&mut batch);
