@@ -26,13 +26,20 @@ const STRIPES: usize = 1024;
 /// `atomic_end` (nothing but the atomic instruction runs in between), or until the
 /// thread ends if the instruction trapped — `ThreadCtx` releases it then.
 pub(crate) struct AtomicStripes {
-    locks: Box<[AtomicBool]>,
+    locks: Box<[Stripe]>,
 }
+
+/// One stripe's lock on a cache line of its own, so threads working on different
+/// stripes never bounce a line between cores.
+#[repr(align(64))]
+struct Stripe(AtomicBool);
 
 impl AtomicStripes {
     pub fn new() -> Self {
         AtomicStripes {
-            locks: (0..STRIPES).map(|_| AtomicBool::new(false)).collect(),
+            locks: (0..STRIPES)
+                .map(|_| Stripe(AtomicBool::new(false)))
+                .collect(),
         }
     }
 
@@ -42,7 +49,7 @@ impl AtomicStripes {
     }
 
     fn lock(&self, stripe: usize) {
-        let lock = &self.locks[stripe];
+        let lock = &self.locks[stripe].0;
         let mut spins = 0u32;
         while lock
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -58,7 +65,7 @@ impl AtomicStripes {
     }
 
     pub fn unlock(&self, stripe: usize) {
-        self.locks[stripe].store(false, Ordering::Release);
+        self.locks[stripe].0.store(false, Ordering::Release);
     }
 }
 
@@ -286,9 +293,9 @@ mod tests {
         let stripes = AtomicStripes::new();
         let s = AtomicStripes::stripe_of(0x1000);
         stripes.lock(s);
-        assert!(stripes.locks[s].load(Ordering::Relaxed));
+        assert!(stripes.locks[s].0.load(Ordering::Relaxed));
         stripes.unlock(s);
-        assert!(!stripes.locks[s].load(Ordering::Relaxed));
+        assert!(!stripes.locks[s].0.load(Ordering::Relaxed));
         let distinct: std::collections::HashSet<usize> = (0..256u64)
             .map(|i| AtomicStripes::stripe_of(0x1000 + 4 * i))
             .collect();

@@ -26,15 +26,21 @@ const SHARDS: usize = 64;
 
 type Shard = FxHashMap<SyncId, VectorClock>;
 
+/// One shard's lock and map on cache lines of their own (no false sharing between
+/// threads synchronizing through different shards).
+#[derive(Default)]
+#[repr(align(128))]
+struct PaddedShard(Mutex<Shard>);
+
 /// The clock of every synchronization object released onto so far.
 pub(crate) struct SyncObjects {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[PaddedShard]>,
 }
 
 impl Default for SyncObjects {
     fn default() -> Self {
         SyncObjects {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..SHARDS).map(|_| PaddedShard::default()).collect(),
         }
     }
 }
@@ -45,7 +51,7 @@ impl SyncObjects {
         let mut h = FxHasher::default();
         sync.hash(&mut h);
         // Fx mixes into the high bits; take the shard index from there.
-        &self.shards[(h.finish() >> (64 - SHARDS.trailing_zeros())) as usize]
+        &self.shards[(h.finish() >> (64 - SHARDS.trailing_zeros())) as usize].0
     }
 
     /// `clock := clock ⊔ L_sync` (nothing if nothing was released onto `sync` yet).
@@ -72,7 +78,7 @@ impl SyncObjects {
     pub(crate) fn clock_entries(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().values().map(VectorClock::len).sum::<usize>())
+            .map(|s| s.0.lock().values().map(VectorClock::len).sum::<usize>())
             .sum()
     }
 }

@@ -67,7 +67,12 @@ const LEAF_SHIFT: u32 = 10;
 /// Leaves needed for every id up to [`MAX_CELL_TID`].
 const LEAVES: usize = ((MAX_CELL_TID as usize) >> LEAF_SHIFT) + 1;
 
-type Leaf = Box<[OnceLock<Mutex<ThreadState>>]>;
+/// A thread's locked state on cache lines of its own: threads lock their own state for
+/// every event, and neighbours sharing a line would bounce it between cores.
+#[repr(align(128))]
+struct Slot(Mutex<ThreadState>);
+
+type Leaf = Box<[OnceLock<Slot>]>;
 
 /// All threads, indexed by id (dense spawn indices, at most [`MAX_CELL_TID`]).
 pub(crate) struct Threads {
@@ -91,7 +96,8 @@ impl Threads {
         let leaf = self.leaves[i >> LEAF_SHIFT]
             .get_or_init(|| (0..1usize << LEAF_SHIFT).map(|_| OnceLock::new()).collect());
         leaf[i & ((1 << LEAF_SHIFT) - 1)]
-            .get_or_init(|| Mutex::new(ThreadState::new(t)))
+            .get_or_init(|| Slot(Mutex::new(ThreadState::new(t))))
+            .0
             .lock()
     }
 
@@ -148,7 +154,7 @@ impl Threads {
     pub(crate) fn for_each(&self, mut f: impl FnMut(&ThreadState)) {
         for leaf in self.leaves.iter().filter_map(OnceLock::get) {
             for slot in leaf.iter().filter_map(OnceLock::get) {
-                f(&slot.lock());
+                f(&slot.0.lock());
             }
         }
     }
