@@ -21,15 +21,9 @@ use crate::thread::CheckThread;
 pub(crate) enum RecordClass {
     /// A plain load or store, checked as such (the program's code, most of the C
     /// library).
-    Check {
-        size: u8,
-        write: bool,
-    },
+    Check { size: u8, write: bool },
     /// A plain access of the C library's synchronization code: handled as an atomic.
-    AsAtomic {
-        size: u8,
-        write: bool,
-    },
+    AsAtomic { size: u8, write: bool },
     /// A call is entered (call-stack record).
     Enter,
     /// A call returned (call-stack record).
