@@ -4,8 +4,30 @@
 //! misuses seen. Everything is reported at the end of the run, once it is known
 //! which candidate words really were locks.
 //!
+//! Lock identity is per *incarnation*: a word's lock state lives from its first
+//! acquisition until the memory is evidently something else (see [`LockTracker::atomic`]
+//! and [`LockTracker::plain_write`]); the lock-order graph and the misuses refer to
+//! incarnations, and one is reported only if it ends up a lock. So a freed mutex
+//! whose bytes the allocator hands to a counter or a pointer is not confused with it.
+//!
+//! An inferred (not named, not hooked) lock must behave like one, or it is not one
+//! (`NotALock`, for good): its holder is the thread that resets it. A word set
+//! non-zero by one thread and reset to 0 by another is a handshake (crossbeam's
+//! select state, a "claimed" flag), not a lock unlocked by another thread.
+//!
+//! A failed attempt to take a held lock is not a self-deadlock by itself (a
+//! `try_lock` returns): only a *blocking* attempt is — the same thread failing twice
+//! on the word without acquiring or releasing anything in between (a retry loop,
+//! std's contended `swap`, musl's `trylock` after its fast path), or waiting on the
+//! word after failing. Such an attempt by the holder is a recursive lock; by another
+//! thread it is a lock request, an edge in the lock order even if it never succeeds.
+//!
 //! Concurrency: one `Mutex`, taken once per atomic and per lock hook, never while
-//! the detector's lock is held (the callers take them one after the other).
+//! the detector's lock is held (the callers take them one after the other); plain
+//! writes take it only when the lock-free [`word_filter`] says they may hit a lock
+//! word.
+
+mod word_filter;
 
 use std::sync::Mutex;
 
@@ -18,6 +40,7 @@ use wasmgrind_runtime::{LockHook, ThreadId};
 use crate::lock_clocks::{HbRole, LockFreeClocks};
 use crate::lock_order::{EdgeRecord, LockOrder, Place};
 use crate::locks::{shape, LockRole, Shape, MAX_LOCK_VALUE};
+use word_filter::WordFilter;
 
 /// What a word is known to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,16 +49,30 @@ enum WordState {
     Candidate,
     /// A lock: released by its holder, named a mutex, or hooked.
     Confirmed,
-    /// Its holder overwrote it with another non-zero value: a state machine.
+    /// Its holder overwrote it with another non-zero value (a state machine), or
+    /// another thread reset it (a handshake).
     NotALock,
 }
+
+/// An incarnation of a lock word: one object's lifetime at one address.
+type LockId = u32;
 
 #[derive(Debug)]
 struct Word {
     state: WordState,
     /// threadlink reports this lock with hooks: its atomics are not inferred.
     hooked: bool,
+    /// Acquired by a known mutex implementation ([`LockRole::KnownMutex`]): its
+    /// misuses are misuses even where an inferred lock would just be no lock.
+    known: bool,
+    /// Width of the atomics that made it a lock.
+    size: u8,
+    id: LockId,
+    /// The thread holding it (also after that thread exited) and where it took it.
     holder: Option<(ThreadId, Place)>,
+    /// An inferred lock its holder exited with: reported once another thread tries
+    /// to take it (until then it may be a claimed flag nobody needs any more).
+    orphaned: bool,
 }
 
 impl Word {
@@ -49,8 +86,16 @@ impl Word {
 #[derive(Debug)]
 struct Held {
     addr: u64,
+    id: LockId,
     at: Place,
     clock: VectorClock,
+}
+
+/// A thread's failed attempts on one word since it last acquired or released a lock.
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    addr: u64,
+    count: u32,
 }
 
 /// A misuse, reported at the end if its word turned out to be a lock.
@@ -68,24 +113,48 @@ pub struct Misuse {
 /// What the run's lock analysis found.
 #[derive(Debug, Default)]
 pub struct LockFindings {
-    /// Potential deadlocks: per cycle, its edges `(held, acquired, instance)`.
+    /// Potential deadlocks: per cycle, its edges `(held, acquired, instance)` (lock
+    /// addresses; the instances' gates hold incarnation ids).
     pub cycles: Vec<Vec<(u64, u64, EdgeRecord)>>,
     pub misuses: Vec<Misuse>,
+}
+
+/// What became of one incarnation.
+#[derive(Debug, Clone, Copy)]
+struct Incarnation {
+    addr: u64,
+    /// Confirmed or hooked, and never found to be no lock.
+    is_lock: bool,
 }
 
 #[derive(Default)]
 struct Inner {
     words: FxHashMap<u64, Word>,
+    /// Indexed by [`LockId`].
+    incarnations: Vec<Incarnation>,
     held: Vec<Vec<Held>>,
+    /// Per thread.
+    attempts: Vec<Option<Attempts>>,
     clocks: LockFreeClocks,
+    /// Over incarnation ids.
     order: LockOrder,
-    misuses: Vec<Misuse>,
+    misuses: Vec<(LockId, Misuse)>,
 }
 
 /// The shared lock state of one run.
 #[derive(Default)]
 pub struct LockTracker {
     inner: Mutex<Inner>,
+    filter: WordFilter,
+}
+
+/// `value` truncated to an atomic of `size` bytes.
+fn masked(value: u64, size: u8) -> u64 {
+    if size >= 8 {
+        value
+    } else {
+        value & ((1u64 << (u32::from(size) * 8)) - 1)
+    }
 }
 
 impl LockTracker {
@@ -94,6 +163,12 @@ impl LockTracker {
     }
 
     /// An atomic of thread `t` at `at`, classified by its site's `role`.
+    ///
+    /// Before its shape is judged, the value it found (`result`; not known for a
+    /// store) is checked against the word's state: a word nobody holds is 0, a held
+    /// one is not. A free word found non-zero was rewritten by something we do not
+    /// see (its memory reused): its lock state is forgotten. A held word found 0 was
+    /// released by something we do not see: the holder is dropped silently.
     #[allow(clippy::too_many_arguments)]
     pub fn atomic(
         &self,
@@ -106,91 +181,159 @@ impl LockTracker {
         at: Place,
     ) {
         let (result, operand, expected) = values;
+        let shape = shape(op, size, result, operand, expected);
+        let known = role == LockRole::KnownMutex;
+        if let Shape::Acquire { value } = shape {
+            if role != LockRole::Ignore && (known || value <= MAX_LOCK_VALUE) {
+                // Before the word can become known, so plain writes find it.
+                self.filter.insert(addr, size);
+            }
+        }
         let mut inner = self.inner();
         let inner = &mut *inner;
         if hb == HbRole::ReleaseOnly {
             inner.exiting(t);
         }
-        let word = inner.words.get(&addr);
-        if word.is_some_and(|w| w.hooked) {
+        if inner.words.get(&addr).is_some_and(|w| w.hooked) {
             return;
         }
+        if inner.words.get(&addr).is_some_and(|w| w.size != size) {
+            // Another width: another object.
+            inner.forget(addr);
+        }
+        if op != AtomicOp::Store {
+            inner.check_value(addr, masked(result, size));
+        }
+        let word = inner.words.get(&addr);
         let lock_like = word.is_some_and(Word::is_lock_like);
+        let not_a_lock = word.is_some_and(|w| w.state == WordState::NotALock);
+        let known_word = word.is_some_and(|w| w.known);
+        let holder = word.and_then(|w| w.holder);
+        let held_by_me = holder.is_some_and(|(h, _)| h == t);
         if role == LockRole::Ignore {
-            if !lock_like {
+            if shape == Shape::Release && held_by_me {
+                // The lock side was classified, this unlock was not (an inlined
+                // helper named otherwise): it still releases what its thread holds.
+                inner.release(t, addr, at, known_word);
+            } else if !lock_like {
                 inner.clocks.access(hb, t, addr);
             }
             return;
         }
-        let not_a_lock = word.is_some_and(|w| w.state == WordState::NotALock);
-        let holder = word.and_then(|w| w.holder);
-        match shape(op, size, result, operand, expected) {
-            Shape::Acquire { value }
-                if !not_a_lock && (value <= MAX_LOCK_VALUE || role == LockRole::KnownMutex) =>
-            {
-                if holder.is_some_and(|(h, _)| h == t) {
-                    // Our view was stale (released by an operation we do not see).
-                    inner.drop_held(t, addr);
+        // An exchange of a non-zero value into a taken word: std's contended
+        // `swap(2)` by a waiter, or by a known mutex's holder; a generic holder doing
+        // it is a state machine moving on (below).
+        let xchg_attempt = op == AtomicOp::Xchg && (!held_by_me || known || known_word);
+        match shape {
+            Shape::Acquire { value } if known || value <= MAX_LOCK_VALUE => {
+                if not_a_lock {
+                    if !known {
+                        inner.clocks.access(hb, t, addr);
+                        return;
+                    }
+                    // A known mutex where a state machine was: a new object.
+                    inner.forget(addr);
                 }
-                inner.acquire(t, addr, at, role == LockRole::KnownMutex);
+                inner.acquire(t, addr, size, at, known);
             }
-            Shape::FailedAttempt if lock_like => {
-                if holder.is_none_or(|(h, _)| h != t) {
-                    // A request that will block (or a failed try-lock): the order
-                    // counts even if the acquisition never happens (a real deadlock).
-                    inner.request(t, addr, at);
+            Shape::Acquire { .. } => {
+                // A pointer or a count into a free word: no lock (any more).
+                if word.is_some() && !not_a_lock {
+                    inner.forget(addr);
                 }
-                if let Some((h, acquired)) = holder.filter(|&(h, _)| h == t) {
-                    inner.misuses.push(Misuse {
-                        kind: MisuseKind::RecursiveLock,
-                        lock: addr,
-                        thread: t,
-                        at,
-                        holder: Some((h, acquired)),
-                    });
-                }
+                inner.clocks.access(hb, t, addr);
             }
-            Shape::Release if lock_like => inner.release(t, addr, at),
-            Shape::Overwrite if holder.is_some_and(|(h, _)| h == t) => {
-                inner.drop_held(t, addr);
-                if let Some(w) = inner.words.get_mut(&addr) {
-                    w.state = WordState::NotALock;
-                    w.holder = None;
-                }
-            }
+            Shape::FailedAttempt if lock_like => inner.attempt(t, addr, at),
+            Shape::Overwrite if lock_like && xchg_attempt => inner.attempt(t, addr, at),
+            Shape::Release if lock_like => inner.release(t, addr, at, known),
+            Shape::Overwrite if held_by_me && !known_word => inner.not_a_lock(addr),
             _ if lock_like => {}
             _ => inner.clocks.access(hb, t, addr),
         }
     }
 
+    /// A plain write (or bulk write) of `len` bytes at `addr`: a lock word it hits
+    /// is no longer that lock (its memory was freed or reinitialized), so its state
+    /// is forgotten. Lock-free unless the write may touch a known word.
+    pub fn plain_write(&self, addr: u64, len: u64) {
+        if !self.filter.may_touch(addr, len) {
+            return;
+        }
+        let mut inner = self.inner();
+        let end = addr.saturating_add(len);
+        // A word starts at most 7 bytes before the write (8-byte atomics): probe
+        // those addresses, or scan the words when there are fewer.
+        let start = addr.saturating_sub(7);
+        let hit: Vec<u64> = if end - start <= inner.words.len() as u64 {
+            (start..end)
+                .filter(|w| inner.words.contains_key(w))
+                .collect()
+        } else {
+            inner
+                .words
+                .keys()
+                .copied()
+                .filter(|&w| w >= start && w < end)
+                .collect()
+        };
+        for w in hit {
+            let overlaps = inner
+                .words
+                .get(&w)
+                .is_some_and(|word| !word.hooked && w + u64::from(word.size) > addr);
+            if overlaps {
+                inner.forget(w);
+            }
+        }
+    }
+
+    /// Thread `t` is about to wait on `addr`: after a failed attempt on that word,
+    /// the attempt blocks.
+    pub fn wait_begin(&self, t: ThreadId, addr: u64, at: Place) {
+        let mut inner = self.inner();
+        let pending = inner
+            .attempts
+            .get(t as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|a| a.addr == addr && a.count == 1);
+        if pending && inner.words.get(&addr).is_some_and(Word::is_lock_like) {
+            inner.attempt(t, addr, at);
+        }
+    }
+
     /// A threadlink lock hook of thread `t` for the mutex at `addr`.
     pub fn hook(&self, t: ThreadId, hook: LockHook, addr: u64, at: Place) {
+        self.filter.insert(addr, 4);
         let mut inner = self.inner();
-        let word = inner.words.entry(addr).or_insert(Word {
-            state: WordState::Confirmed,
-            hooked: true,
-            holder: None,
-        });
-        word.hooked = true;
-        word.state = WordState::Confirmed;
-        let holder = word.holder;
+        let inner = &mut *inner;
+        let id = inner.word_id(addr, 4);
+        inner.incarnations[id as usize].is_lock = true;
+        let mut holder = None;
+        if let Some(word) = inner.words.get_mut(&addr) {
+            word.hooked = true;
+            word.known = true;
+            word.state = WordState::Confirmed;
+            holder = word.holder;
+        }
         match hook {
             LockHook::StartLock => {
                 if holder.is_none_or(|(h, _)| h != t) {
                     inner.request(t, addr, at);
                 }
                 if let Some((h, acquired)) = holder.filter(|&(h, _)| h == t) {
-                    inner.misuses.push(Misuse {
-                        kind: MisuseKind::RecursiveLock,
-                        lock: addr,
-                        thread: t,
+                    inner.misuse(
+                        id,
+                        MisuseKind::RecursiveLock,
+                        addr,
+                        t,
                         at,
-                        holder: Some((h, acquired)),
-                    });
+                        Some((h, acquired)),
+                    );
                 }
             }
-            LockHook::FinishLock => inner.hold(t, addr, at, true),
-            LockHook::StartUnlock => inner.release(t, addr, at),
+            LockHook::FinishLock => inner.hold(t, addr, 4, at, true),
+            LockHook::StartUnlock => inner.release(t, addr, at, true),
             LockHook::FinishUnlock => {}
         }
     }
@@ -238,22 +381,34 @@ impl LockTracker {
         inner.clocks.exit(t);
     }
 
-    /// The potential deadlocks and misuses among words that turned out to be locks.
+    /// The potential deadlocks and misuses among incarnations that turned out to be
+    /// locks.
     pub fn findings(&self) -> LockFindings {
         let inner = self.inner();
-        let is_lock = |addr: u64| {
-            inner
-                .words
-                .get(&addr)
-                .is_some_and(|w| w.hooked || w.state == WordState::Confirmed)
+        let incarnation = |id: u64| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| inner.incarnations.get(i))
         };
+        let is_lock = |id: u64| incarnation(id).is_some_and(|i| i.is_lock);
+        let addr = |id: u64| incarnation(id).map_or(id, |i| i.addr);
         LockFindings {
-            cycles: inner.order.cycles(is_lock),
+            cycles: inner
+                .order
+                .cycles(is_lock)
+                .into_iter()
+                .map(|cycle| {
+                    cycle
+                        .into_iter()
+                        .map(|(held, acquired, e)| (addr(held), addr(acquired), e))
+                        .collect()
+                })
+                .collect(),
             misuses: inner
                 .misuses
                 .iter()
-                .filter(|m| is_lock(m.lock))
-                .cloned()
+                .filter(|(id, _)| is_lock(u64::from(*id)))
+                .map(|(_, m)| m.clone())
                 .collect(),
         }
     }
@@ -262,25 +417,121 @@ impl LockTracker {
 impl Inner {
     /// Thread `t` is ending (its exit hook, or already the C library's thread-exit
     /// code, which runs before a joiner can return and the program end): every lock
-    /// it still holds is a misuse.
+    /// it still holds is a misuse — a known mutex's at once, an inferred lock's when
+    /// another thread then tries to take it (crossbeam's select state claimed by its
+    /// owner, who exits, is a flag nobody needs again). The words stay held (by a
+    /// thread that is gone): if another thread resets an inferred one, it was a
+    /// handshake, no lock.
     fn exiting(&mut self, t: ThreadId) {
-        let inner = self;
-        let held = inner
+        let held = self
             .held
             .get_mut(t as usize)
             .map(std::mem::take)
             .unwrap_or_default();
         for h in held {
-            if let Some(w) = inner.words.get_mut(&h.addr) {
-                w.holder = None;
+            let known = match self.words.get_mut(&h.addr) {
+                Some(word) if !(word.known || word.hooked) => {
+                    word.orphaned = true;
+                    false
+                }
+                _ => true,
+            };
+            if known {
+                self.misuse(
+                    h.id,
+                    MisuseKind::ExitWhileHolding,
+                    h.addr,
+                    t,
+                    h.at,
+                    Some((t, h.at)),
+                );
             }
-            inner.misuses.push(Misuse {
-                kind: MisuseKind::ExitWhileHolding,
-                lock: h.addr,
-                thread: t,
-                at: h.at,
-                holder: Some((t, h.at)),
-            });
+        }
+    }
+
+    fn misuse(
+        &mut self,
+        id: LockId,
+        kind: MisuseKind,
+        lock: u64,
+        thread: ThreadId,
+        at: Place,
+        holder: Option<(ThreadId, Place)>,
+    ) {
+        let misuse = Misuse {
+            kind,
+            lock,
+            thread,
+            at,
+            holder,
+        };
+        self.misuses.push((id, misuse));
+    }
+
+    /// The current incarnation of the word at `addr`, created if there is none.
+    fn word_id(&mut self, addr: u64, size: u8) -> LockId {
+        let Inner {
+            words,
+            incarnations,
+            ..
+        } = self;
+        words
+            .entry(addr)
+            .or_insert_with(|| {
+                let id = LockId::try_from(incarnations.len()).unwrap_or(LockId::MAX);
+                incarnations.push(Incarnation {
+                    addr,
+                    is_lock: false,
+                });
+                Word {
+                    state: WordState::Candidate,
+                    hooked: false,
+                    known: false,
+                    size,
+                    id,
+                    holder: None,
+                    orphaned: false,
+                }
+            })
+            .id
+    }
+
+    /// The word at `addr` is no longer the object it was: its lock state ends (the
+    /// incarnation keeps its verdict), and nobody holds it any more.
+    fn forget(&mut self, addr: u64) {
+        if let Some(word) = self.words.remove(&addr) {
+            if let Some((h, _)) = word.holder {
+                self.drop_held(h, addr);
+            }
+        }
+    }
+
+    /// Checks the value an atomic found in the word at `addr` against its state
+    /// (see [`LockTracker::atomic`]).
+    fn check_value(&mut self, addr: u64, found: u64) {
+        let Some(word) = self.words.get_mut(&addr) else {
+            return;
+        };
+        match word.holder {
+            None if found != 0 && word.state != WordState::NotALock => self.forget(addr),
+            Some((h, _)) if found == 0 => {
+                word.holder = None;
+                self.drop_held(h, addr);
+            }
+            _ => {}
+        }
+    }
+
+    /// The word at `addr` is a state machine or a handshake, not a lock, for good.
+    fn not_a_lock(&mut self, addr: u64) {
+        let Some(word) = self.words.get_mut(&addr) else {
+            return;
+        };
+        word.state = WordState::NotALock;
+        let holder = word.holder.take();
+        self.incarnations[word.id as usize].is_lock = false;
+        if let Some((h, _)) = holder {
+            self.drop_held(h, addr);
         }
     }
 
@@ -292,6 +543,14 @@ impl Inner {
         &mut self.held[i]
     }
 
+    fn attempts_of(&mut self, t: ThreadId) -> &mut Option<Attempts> {
+        let i = t as usize;
+        if i >= self.attempts.len() {
+            self.attempts.resize(i + 1, None);
+        }
+        &mut self.attempts[i]
+    }
+
     fn drop_held(&mut self, t: ThreadId, addr: u64) {
         let held = self.held_of(t);
         if let Some(pos) = held.iter().rposition(|h| h.addr == addr) {
@@ -300,74 +559,134 @@ impl Inner {
     }
 
     /// `t` acquires the lock at `addr`: requests it, then holds it.
-    fn acquire(&mut self, t: ThreadId, addr: u64, at: Place, confirmed: bool) {
+    fn acquire(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, known: bool) {
+        self.word_id(addr, size);
         self.request(t, addr, at);
-        self.hold(t, addr, at, confirmed);
+        self.hold(t, addr, size, at, known);
+    }
+
+    /// `t` failed to take the lock at `addr`. The second failure in a row blocks: a
+    /// recursive lock if `t` holds it, else a request.
+    fn attempt(&mut self, t: ThreadId, addr: u64, at: Place) {
+        if let Some(word) = self.words.get_mut(&addr).filter(|w| w.orphaned) {
+            word.orphaned = false;
+            if let Some((h, acquired)) = word.holder {
+                let id = word.id;
+                self.misuse(
+                    id,
+                    MisuseKind::ExitWhileHolding,
+                    addr,
+                    h,
+                    acquired,
+                    Some((h, acquired)),
+                );
+            }
+        }
+        let attempts = self.attempts_of(t);
+        let count = match attempts {
+            Some(a) if a.addr == addr => {
+                a.count = a.count.saturating_add(1);
+                a.count
+            }
+            _ => {
+                *attempts = Some(Attempts { addr, count: 1 });
+                1
+            }
+        };
+        if count != 2 {
+            return;
+        }
+        let Some(word) = self.words.get(&addr) else {
+            return;
+        };
+        let (id, holder) = (word.id, word.holder);
+        match holder {
+            Some((h, acquired)) if h == t => {
+                self.misuse(
+                    id,
+                    MisuseKind::RecursiveLock,
+                    addr,
+                    t,
+                    at,
+                    Some((h, acquired)),
+                );
+            }
+            // The order counts even if the acquisition never happens (a deadlock).
+            _ => self.request(t, addr, at),
+        }
     }
 
     /// `t` asks for the lock at `addr`: an edge from every lock it holds.
     fn request(&mut self, t: ThreadId, addr: u64, at: Place) {
+        let Some(id) = self.words.get(&addr).map(|w| w.id) else {
+            return;
+        };
         let now = self.clocks.now(t);
         let Inner { held, order, .. } = self;
         let Some(mine) = held.get(t as usize).filter(|m| !m.is_empty()) else {
             return;
         };
-        let mut gate: Vec<u64> = mine.iter().map(|h| h.addr).collect();
+        let mut gate: Vec<u64> = mine.iter().map(|h| u64::from(h.id)).collect();
         gate.sort_unstable();
         gate.dedup();
-        for h in mine.iter().filter(|h| h.addr != addr) {
-            order.edge(t, h.addr, addr, &gate, h.at, &h.clock, at, now);
+        for h in mine.iter().filter(|h| h.id != id) {
+            order.edge(t, h.id.into(), id.into(), &gate, h.at, &h.clock, at, now);
         }
     }
 
     /// `t` now holds the lock at `addr`.
-    fn hold(&mut self, t: ThreadId, addr: u64, at: Place, confirmed: bool) {
+    fn hold(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, known: bool) {
+        *self.attempts_of(t) = None;
+        let id = self.word_id(addr, size);
         let clock = self.clocks.clock(t).clone();
-        self.held_of(t).push(Held { addr, at, clock });
-        let words = &mut self.words;
-        let word = words.entry(addr).or_insert(Word {
-            state: WordState::Candidate,
-            hooked: false,
-            holder: None,
+        self.held_of(t).push(Held {
+            addr,
+            id,
+            at,
+            clock,
         });
-        if confirmed {
-            word.state = WordState::Confirmed;
+        if let Some(word) = self.words.get_mut(&addr) {
+            if known {
+                word.known = true;
+                word.state = WordState::Confirmed;
+                self.incarnations[id as usize].is_lock = true;
+            }
+            word.holder = Some((t, at));
         }
-        word.holder = Some((t, at));
     }
 
-    /// `t` releases the lock at `addr` (at `at`): confirms it if `t` held it, else
-    /// records the misuse.
-    fn release(&mut self, t: ThreadId, addr: u64, at: Place) {
+    /// `t` releases the lock at `addr` (at `at`; `known` when by a known mutex's
+    /// code): confirms it if `t` held it. Another thread's release is a misuse of a
+    /// known mutex, and shows an inferred word to be a handshake.
+    fn release(&mut self, t: ThreadId, addr: u64, at: Place, known: bool) {
+        *self.attempts_of(t) = None;
         let Some(word) = self.words.get_mut(&addr) else {
             return;
         };
-        let holder = word.holder.take();
-        match holder {
+        let id = word.id;
+        match word.holder {
             Some((h, _)) if h == t => {
-                word.state = match word.state {
-                    WordState::Candidate => WordState::Confirmed,
-                    s => s,
-                };
+                word.holder = None;
+                if word.state == WordState::Candidate {
+                    word.state = WordState::Confirmed;
+                    self.incarnations[id as usize].is_lock = true;
+                }
                 self.drop_held(t, addr);
             }
-            Some((h, acquired)) => {
-                self.misuses.push(Misuse {
-                    kind: MisuseKind::UnlockByOtherThread,
-                    lock: addr,
-                    thread: t,
+            Some((h, acquired)) if known || word.known || word.hooked => {
+                word.holder = None;
+                self.misuse(
+                    id,
+                    MisuseKind::UnlockByOtherThread,
+                    addr,
+                    t,
                     at,
-                    holder: Some((h, acquired)),
-                });
+                    Some((h, acquired)),
+                );
                 self.drop_held(h, addr);
             }
-            None => self.misuses.push(Misuse {
-                kind: MisuseKind::UnlockNotHeld,
-                lock: addr,
-                thread: t,
-                at,
-                holder: None,
-            }),
+            Some(_) => self.not_a_lock(addr),
+            None => self.misuse(id, MisuseKind::UnlockNotHeld, addr, t, at, None),
         }
     }
 }
@@ -377,6 +696,8 @@ mod tests {
     use super::*;
 
     const G: LockRole = LockRole::Generic;
+    const K: LockRole = LockRole::KnownMutex;
+    const I: LockRole = LockRole::Ignore;
 
     fn at(site: u32) -> Place {
         Place {
@@ -385,28 +706,46 @@ mod tests {
         }
     }
 
-    fn lock(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
-        tr.atomic(
-            t,
-            (G, HbRole::Sync),
-            AtomicOp::Cmpxchg,
-            4,
-            addr,
-            (0, 1, 0),
-            at(site),
-        );
+    /// A 4-byte atomic of `t`: `(result, operand, expected)`.
+    #[allow(clippy::too_many_arguments)]
+    fn op(
+        tr: &LockTracker,
+        t: ThreadId,
+        role: LockRole,
+        op: AtomicOp,
+        addr: u64,
+        values: (u64, u64, u64),
+        site: u32,
+    ) {
+        tr.atomic(t, (role, HbRole::Sync), op, 4, addr, values, at(site));
     }
 
+    /// cmpxchg(0 → 1) that succeeds.
+    fn lock(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
+        op(tr, t, G, AtomicOp::Cmpxchg, addr, (0, 1, 0), site);
+    }
+
+    /// cmpxchg(0 → 1) that finds 1.
+    fn fail(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
+        op(tr, t, G, AtomicOp::Cmpxchg, addr, (1, 1, 0), site);
+    }
+
+    /// swap(0) finding 1.
     fn unlock(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
-        tr.atomic(
-            t,
-            (G, HbRole::Sync),
-            AtomicOp::Xchg,
-            4,
-            addr,
-            (1, 0, 0),
-            at(site),
-        );
+        op(tr, t, G, AtomicOp::Xchg, addr, (1, 0, 0), site);
+    }
+
+    /// store(0): the value found is not known.
+    fn store0(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
+        op(tr, t, G, AtomicOp::Store, addr, (0, 0, 0), site);
+    }
+
+    fn misuses(tr: &LockTracker) -> Vec<(MisuseKind, Option<u32>)> {
+        tr.findings()
+            .misuses
+            .iter()
+            .map(|m| (m.kind, m.at.site))
+            .collect()
     }
 
     #[test]
@@ -423,17 +762,16 @@ mod tests {
         // Words never released by their holder are no locks: no cycle through them.
         lock(&tr, 1, 0x30, 11);
         lock(&tr, 1, 0x40, 12);
-        lock(&tr, 2, 0x40, 13);
-        lock(&tr, 2, 0x30, 14);
+        lock(&tr, 2, 0x50, 13);
         unlock(&tr, 2, 0x10, 7);
         unlock(&tr, 2, 0x20, 8);
         let f = tr.findings();
         assert_eq!(f.cycles.len(), 1);
-        let sites: Vec<Option<u32>> = f.cycles[0]
+        let edges: Vec<(u64, u64, Option<u32>)> = f.cycles[0]
             .iter()
-            .map(|(_, _, e)| e.acquired_at.site)
+            .map(|(held, acquired, e)| (*held, *acquired, e.acquired_at.site))
             .collect();
-        assert_eq!(sites, vec![Some(2), Some(6)]);
+        assert_eq!(edges, vec![(0x10, 0x20, Some(2)), (0x20, 0x10, Some(6))]);
         assert!(f.misuses.is_empty());
     }
 
@@ -446,24 +784,8 @@ mod tests {
         lock(&tr, 1, 0x20, 2);
         unlock(&tr, 1, 0x20, 3);
         unlock(&tr, 1, 0x10, 4);
-        tr.atomic(
-            1,
-            (G, HbRole::Sync),
-            AtomicOp::Store,
-            4,
-            0x99,
-            (0, 1, 0),
-            at(9),
-        );
-        tr.atomic(
-            2,
-            (G, HbRole::Sync),
-            AtomicOp::Load,
-            4,
-            0x99,
-            (1, 0, 0),
-            at(9),
-        );
+        op(&tr, 1, G, AtomicOp::Store, 0x99, (0, 1, 0), 9);
+        op(&tr, 2, G, AtomicOp::Load, 0x99, (1, 0, 0), 9);
         lock(&tr, 2, 0x20, 5);
         lock(&tr, 2, 0x10, 6);
         unlock(&tr, 2, 0x10, 7);
@@ -472,92 +794,279 @@ mod tests {
     }
 
     #[test]
-    fn misuses_of_confirmed_locks() {
+    fn misuses_of_inferred_locks() {
         let tr = LockTracker::default();
+        // Unlock of a lock nobody holds (the word is 0, as a free lock is).
         lock(&tr, 1, 0x10, 1);
         unlock(&tr, 1, 0x10, 2);
-        // Unlock nobody held, by another thread, exit holding, recursive attempt.
-        unlock(&tr, 1, 0x10, 3);
-        lock(&tr, 1, 0x10, 4);
-        unlock(&tr, 2, 0x10, 5);
-        lock(&tr, 2, 0x10, 6);
-        tr.atomic(
-            2,
-            (G, HbRole::Sync),
-            AtomicOp::Cmpxchg,
-            4,
-            0x10,
-            (1, 1, 0),
-            at(7),
-        );
+        store0(&tr, 1, 0x10, 3);
+        // Exit holding.
+        lock(&tr, 1, 0x20, 4);
+        unlock(&tr, 1, 0x20, 5);
+        lock(&tr, 2, 0x20, 6);
+        // A retried attempt by the holder blocks for good: reported once.
+        lock(&tr, 1, 0x30, 7);
+        unlock(&tr, 1, 0x30, 8);
+        lock(&tr, 1, 0x30, 9);
+        fail(&tr, 1, 0x30, 10);
+        fail(&tr, 1, 0x30, 11);
+        fail(&tr, 1, 0x30, 12);
+        unlock(&tr, 1, 0x30, 13);
+        // Reported when another thread tries to take what the exited one held.
         tr.exit(2);
-        let kinds: Vec<(MisuseKind, Option<u32>)> = tr
-            .findings()
-            .misuses
-            .iter()
-            .map(|m| (m.kind, m.at.site))
-            .collect();
+        fail(&tr, 1, 0x20, 14);
         assert_eq!(
-            kinds,
+            misuses(&tr),
             vec![
                 (MisuseKind::UnlockNotHeld, Some(3)),
-                (MisuseKind::UnlockByOtherThread, Some(5)),
-                (MisuseKind::RecursiveLock, Some(7)),
+                (MisuseKind::RecursiveLock, Some(11)),
                 (MisuseKind::ExitWhileHolding, Some(6)),
             ]
         );
     }
 
     #[test]
+    fn a_failed_try_lock_by_the_holder_is_no_misuse_unless_it_waits() {
+        let tr = LockTracker::default();
+        lock(&tr, 1, 0x10, 1);
+        unlock(&tr, 1, 0x10, 2);
+        lock(&tr, 1, 0x10, 3);
+        fail(&tr, 1, 0x10, 4);
+        unlock(&tr, 1, 0x10, 5);
+        // Failing once each time, with a release in between, never blocks.
+        lock(&tr, 1, 0x10, 6);
+        fail(&tr, 1, 0x10, 7);
+        unlock(&tr, 1, 0x10, 8);
+        assert!(misuses(&tr).is_empty());
+        // A wait on the word after the failure does block.
+        lock(&tr, 1, 0x10, 9);
+        fail(&tr, 1, 0x10, 10);
+        tr.wait_begin(1, 0x10, at(11));
+        assert_eq!(misuses(&tr), vec![(MisuseKind::RecursiveLock, Some(11))]);
+    }
+
+    #[test]
+    fn std_mutex_relocked_by_its_holder_is_a_recursive_lock() {
+        // std's futex Mutex: cmpxchg(0 → 1) fails, then lock_contended's swap(2).
+        let tr = LockTracker::default();
+        op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (0, 1, 0), 1);
+        op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (1, 1, 0), 2);
+        op(&tr, 1, K, AtomicOp::Load, 0x10, (1, 0, 0), 3);
+        op(&tr, 1, K, AtomicOp::Xchg, 0x10, (1, 2, 0), 4);
+        assert_eq!(misuses(&tr), vec![(MisuseKind::RecursiveLock, Some(4))]);
+    }
+
+    #[test]
+    fn only_blocking_attempts_are_lock_requests() {
+        // Thread 1 nests 0x10 → 0x20. Thread 2 holds 0x20 and try-locks 0x10 once
+        // (no edge), then blocks on it (an edge, although it never gets it).
+        let tr = LockTracker::default();
+        tr.fork(0, 1);
+        tr.fork(0, 2);
+        lock(&tr, 1, 0x10, 1);
+        lock(&tr, 1, 0x20, 2);
+        unlock(&tr, 1, 0x20, 3);
+        // Thread 2 takes 0x20 while thread 1 still holds 0x10.
+        lock(&tr, 2, 0x20, 4);
+        fail(&tr, 2, 0x10, 5);
+        // 0x10 is a lock: thread 1 releases it, and takes it again.
+        unlock(&tr, 1, 0x10, 20);
+        assert!(
+            tr.findings().cycles.is_empty(),
+            "a try-lock cannot deadlock"
+        );
+        lock(&tr, 1, 0x10, 21);
+        fail(&tr, 2, 0x10, 6);
+        let cycles = tr.findings().cycles;
+        assert_eq!(cycles.len(), 1);
+        assert!(cycles[0]
+            .iter()
+            .any(|(_, _, e)| e.acquired_at.site == Some(6)));
+    }
+
+    #[test]
+    fn an_inferred_lock_left_held_by_an_exited_thread_counts_once_someone_wants_it() {
+        // crossbeam's select state: the owner claims its own context (a timed-out
+        // wait) and exits; nobody needs the word again.
+        let tr = LockTracker::default();
+        lock(&tr, 1, 0x10, 1);
+        unlock(&tr, 1, 0x10, 2);
+        lock(&tr, 1, 0x10, 3);
+        tr.exit(1);
+        assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+        // Another thread tries it: the exit was a misuse (reported once).
+        fail(&tr, 2, 0x10, 4);
+        fail(&tr, 2, 0x10, 5);
+        let found = tr.findings().misuses;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, MisuseKind::ExitWhileHolding);
+        assert_eq!((found[0].thread, found[0].at.site), (1, Some(3)));
+    }
+
+    #[test]
+    fn a_word_reset_by_another_thread_is_a_handshake_not_a_lock() {
+        // crossbeam's select state: the owner claims and resets its own context, a
+        // peer claims it later and exits, the owner resets it again.
+        let tr = LockTracker::default();
+        lock(&tr, 0, 0x10, 1);
+        store0(&tr, 0, 0x10, 2);
+        op(&tr, 1, G, AtomicOp::Cmpxchg, 0x10, (0, 2, 0), 3);
+        tr.exit(1);
+        store0(&tr, 0, 0x10, 2);
+        // Later claims of the word are no lock operations either.
+        lock(&tr, 0, 0x10, 1);
+        tr.exit(0);
+        // A peer's claim while the owner holds a lock adds no order through it.
+        assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+        // An inferred lock unlocked by another thread is not reported either.
+        lock(&tr, 2, 0x20, 4);
+        unlock(&tr, 2, 0x20, 5);
+        lock(&tr, 2, 0x20, 6);
+        unlock(&tr, 3, 0x20, 7);
+        assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+    }
+
+    #[test]
+    fn misuses_of_known_mutexes() {
+        let tr = LockTracker::default();
+        // Unlocked by another thread (pthread mutexes allow it, std's do not).
+        op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 1);
+        op(&tr, 2, K, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 2);
+        // Held when its thread exits, then unlocked by another one: both.
+        op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 16, 0), 3);
+        tr.exit(1);
+        op(&tr, 2, K, AtomicOp::Cmpxchg, 0x20, (16, 0, 16), 4);
+        assert_eq!(
+            misuses(&tr),
+            vec![
+                (MisuseKind::UnlockByOtherThread, Some(2)),
+                (MisuseKind::ExitWhileHolding, Some(3)),
+                (MisuseKind::UnlockByOtherThread, Some(4)),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unlock_classified_otherwise_still_releases_its_holders_lock() {
+        // wasi-libc: the lock's cmpxchg is in `pthread_mutex_lock`, the unlock's
+        // in an inlined `a_swap` that was not recognized.
+        let tr = LockTracker::default();
+        op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 1);
+        op(&tr, 1, I, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 2);
+        tr.exit(1);
+        assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+        // An ignored site releasing a word another thread holds does nothing.
+        op(&tr, 2, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 3);
+        op(&tr, 3, I, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 4);
+        tr.exit(2);
+        assert_eq!(misuses(&tr), vec![(MisuseKind::ExitWhileHolding, Some(3))]);
+    }
+
+    #[test]
+    fn a_plain_write_ends_the_lock_at_that_word() {
+        let tr = LockTracker::default();
+        lock(&tr, 1, 0x10, 1);
+        unlock(&tr, 1, 0x10, 2);
+        // Freed and reused: the new object's constructor writes the word plainly,
+        // then stores 0 into it.
+        tr.plain_write(0x0c, 8);
+        store0(&tr, 1, 0x10, 3);
+        // Writes next to a word leave it alone.
+        lock(&tr, 1, 0x20, 4);
+        unlock(&tr, 1, 0x20, 5);
+        tr.plain_write(0x24, 4);
+        tr.plain_write(0x1c, 4);
+        store0(&tr, 1, 0x20, 6);
+        // Long writes (a memset) are checked too.
+        lock(&tr, 1, 0x30, 7);
+        unlock(&tr, 1, 0x30, 8);
+        tr.plain_write(0, 0x1000);
+        store0(&tr, 1, 0x30, 9);
+        assert_eq!(misuses(&tr), vec![(MisuseKind::UnlockNotHeld, Some(6))]);
+    }
+
+    #[test]
+    fn a_free_word_found_non_zero_is_something_else_now() {
+        let tr = LockTracker::default();
+        lock(&tr, 1, 0x10, 1);
+        unlock(&tr, 1, 0x10, 2);
+        // A counter now: fetch_add finds 5, fetch_sub leaves 0.
+        op(&tr, 2, G, AtomicOp::Add, 0x10, (5, 1, 0), 3);
+        op(&tr, 2, G, AtomicOp::Sub, 0x10, (1, 1, 0), 4);
+        // A pointer word: null → pointer, swapped back to null by another thread.
+        lock(&tr, 1, 0x20, 5);
+        unlock(&tr, 1, 0x20, 6);
+        op(&tr, 1, G, AtomicOp::Cmpxchg, 0x20, (0, 0x11_0000, 0), 7);
+        op(&tr, 2, G, AtomicOp::Xchg, 0x20, (0x11_0000, 0, 0), 8);
+        // A 1-byte flag at a 4-byte lock's address.
+        lock(&tr, 1, 0x30, 9);
+        unlock(&tr, 1, 0x30, 10);
+        tr.atomic(
+            1,
+            (G, HbRole::Sync),
+            AtomicOp::Store,
+            1,
+            0x30,
+            (0, 0, 0),
+            at(11),
+        );
+        tr.atomic(
+            1,
+            (G, HbRole::Sync),
+            AtomicOp::Xchg,
+            1,
+            0x30,
+            (0, 0, 0),
+            at(12),
+        );
+        assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+    }
+
+    #[test]
+    fn a_reused_address_is_a_new_lock_in_the_lock_order() {
+        let tr = LockTracker::default();
+        tr.fork(0, 1);
+        tr.fork(0, 2);
+        lock(&tr, 1, 0x10, 1);
+        lock(&tr, 1, 0x20, 2);
+        unlock(&tr, 1, 0x20, 3);
+        unlock(&tr, 1, 0x10, 4);
+        // 0x20 is freed and becomes another mutex.
+        tr.plain_write(0x20, 4);
+        lock(&tr, 2, 0x20, 5);
+        lock(&tr, 2, 0x10, 6);
+        unlock(&tr, 2, 0x10, 7);
+        unlock(&tr, 2, 0x20, 8);
+        assert!(tr.findings().cycles.is_empty());
+    }
+
+    #[test]
+    fn a_misuse_survives_the_words_reuse() {
+        let tr = LockTracker::default();
+        lock(&tr, 1, 0x10, 1);
+        tr.exit(1);
+        unlock(&tr, 2, 0x10, 2);
+        assert!(misuses(&tr).is_empty(), "a handshake");
+        lock(&tr, 1, 0x20, 3);
+        unlock(&tr, 1, 0x20, 4);
+        lock(&tr, 2, 0x20, 5);
+        tr.exit(2);
+        fail(&tr, 3, 0x20, 7);
+        tr.plain_write(0x20, 4);
+        store0(&tr, 3, 0x20, 6);
+        assert_eq!(misuses(&tr), vec![(MisuseKind::ExitWhileHolding, Some(5))]);
+    }
+
+    #[test]
     fn state_words_and_pointers_are_not_locks() {
         let tr = LockTracker::default();
         // A Once: 0 → RUNNING, then RUNNING → COMPLETE by its holder.
-        tr.atomic(
-            1,
-            (G, HbRole::Sync),
-            AtomicOp::Cmpxchg,
-            4,
-            0x30,
-            (0, 2, 0),
-            at(1),
-        );
-        tr.atomic(
-            1,
-            (G, HbRole::Sync),
-            AtomicOp::Xchg,
-            4,
-            0x30,
-            (2, 4, 0),
-            at(2),
-        );
-        tr.atomic(
-            2,
-            (G, HbRole::Sync),
-            AtomicOp::Store,
-            4,
-            0x30,
-            (0, 0, 0),
-            at(3),
-        );
+        op(&tr, 1, G, AtomicOp::Cmpxchg, 0x30, (0, 2, 0), 1);
+        op(&tr, 1, G, AtomicOp::Xchg, 0x30, (2, 4, 0), 2);
+        store0(&tr, 2, 0x30, 3);
         // A list head: null → pointer, later swapped back to null by another thread.
-        tr.atomic(
-            1,
-            (G, HbRole::Sync),
-            AtomicOp::Cmpxchg,
-            4,
-            0x40,
-            (0, 0x11_0000, 0),
-            at(4),
-        );
-        tr.atomic(
-            2,
-            (G, HbRole::Sync),
-            AtomicOp::Xchg,
-            4,
-            0x40,
-            (0x11_0000, 0, 0),
-            at(5),
-        );
+        op(&tr, 1, G, AtomicOp::Cmpxchg, 0x40, (0, 0x11_0000, 0), 4);
+        op(&tr, 2, G, AtomicOp::Xchg, 0x40, (0x11_0000, 0, 0), 5);
         // A candidate never released: its holder exiting is no misuse.
         lock(&tr, 1, 0x50, 6);
         tr.exit(1);
@@ -575,10 +1084,17 @@ mod tests {
         hook(1, LockHook::FinishLock, 3);
         hook(1, LockHook::StartLock, 4);
         hook(2, LockHook::StartUnlock, 5);
+        // Plain writes do not end a hooked lock.
+        tr.plain_write(0x10, 4);
+        hook(2, LockHook::StartUnlock, 6);
         let kinds: Vec<MisuseKind> = tr.findings().misuses.iter().map(|m| m.kind).collect();
         assert_eq!(
             kinds,
-            vec![MisuseKind::RecursiveLock, MisuseKind::UnlockByOtherThread]
+            vec![
+                MisuseKind::RecursiveLock,
+                MisuseKind::UnlockByOtherThread,
+                MisuseKind::UnlockNotHeld
+            ]
         );
     }
 }

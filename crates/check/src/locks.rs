@@ -21,7 +21,8 @@
 //!   `RUNNING` → `COMPLETE`) shows it is a state machine: never a lock again.
 //!
 //! Refinements by function name (the innermost inlined frame outside
-//! `core::sync::atomic`, from DWARF, else the name section; see [`role_of`]): the
+//! `core::sync::atomic`, from DWARF, else the name section; in the C library any
+//! frame of the inline chain, see [`role_of`]): the
 //! mutex functions of Rust std's futex `Mutex` and wasi-libc's `pthread_mutex_*`
 //! confirm their words at once; Rust std's other atomics (channel contexts, thread
 //! parkers, once cells — state machines that can look like locks), the C library's
@@ -30,10 +31,15 @@
 //! inferred at all — readers share a reader-writer lock, so its state word is not a
 //! mutex word.
 //!
+//! How a word stops being a lock (freed memory reused, a handshake that looked like
+//! a lock, a try-lock that is no self-deadlock) is the tracker's business: see
+//! [`crate::lock_tracker`].
+//!
 //! Limits: a lock whose release is not a store/exchange/rmw to 0 (a ticket lock)
-//! is never confirmed; a lock word reused as an ordinary atomic after being freed
-//! may be confused for the lock it was; rwlocks are not part of the lock-order
-//! graph.
+//! is never confirmed; an inferred lock unlocked by another thread than its locker
+//! is taken for a handshake, not reported, and one left held by an exiting thread is
+//! reported only once another thread tries to take it; rwlocks are not part of the
+//! lock-order graph.
 
 use wasmgrind_instrument::AtomicOp;
 
@@ -80,11 +86,22 @@ pub fn role_of(functions: &[&str], c_library: bool) -> LockRole {
         .iter()
         .any(|p| f.starts_with(p))
     };
+    if c_library {
+        // The C library's atomics are musl's helpers (`a_cas`, `a_swap`, `a_store`)
+        // inlined into the function they serve: its inline chain, not its innermost
+        // frame, says whose they are, so a mutex's lock and unlock agree.
+        return if functions.iter().any(rwlock_or_once) {
+            LockRole::Ignore
+        } else if functions.iter().any(known_mutex) {
+            LockRole::KnownMutex
+        } else {
+            LockRole::Ignore
+        };
+    }
     match owner {
         Some(f) if rwlock_or_once(f) => LockRole::Ignore,
         Some(f) if known_mutex(f) => LockRole::KnownMutex,
         Some(f) if std_internal(f) => LockRole::Ignore,
-        _ if c_library => LockRole::Ignore,
         Some(f) if is_c_internal(f) => LockRole::Ignore,
         _ => LockRole::Generic,
     }
@@ -242,5 +259,43 @@ mod tests {
             LockRole::Generic
         );
         assert_eq!(role_of(&[], false), LockRole::Generic);
+    }
+
+    #[test]
+    fn c_library_atomics_belong_to_their_inline_chain() {
+        // wasi-libc's unlock: musl's `a_cas` inlined into `a_swap` inlined into
+        // `__pthread_mutex_unlock`; the lock's `a_cas` into `__pthread_mutex_trylock`
+        // inlined into `__pthread_mutex_timedlock`.
+        assert_eq!(
+            role_of(&["a_cas", "a_swap", "__pthread_mutex_unlock"], true),
+            LockRole::KnownMutex
+        );
+        assert_eq!(
+            role_of(
+                &[
+                    "a_cas",
+                    "__pthread_mutex_trylock",
+                    "__pthread_mutex_timedlock"
+                ],
+                true
+            ),
+            LockRole::KnownMutex
+        );
+        // The condition variable's own lock and its waiter bit on the mutex word.
+        assert_eq!(
+            role_of(&["a_cas", "lock", "__pthread_cond_timedwait"], true),
+            LockRole::Ignore
+        );
+        assert_eq!(
+            role_of(&["a_cas", "__pthread_rwlock_trywrlock"], true),
+            LockRole::Ignore
+        );
+        assert_eq!(role_of(&["a_swap", "__unlock"], true), LockRole::Ignore);
+        // In the program's code only the innermost frame counts: a closure inlined
+        // into `call_once` is the program's.
+        assert_eq!(
+            role_of(&["app::Spin::unlock", "std::sync::Once::call_once"], false),
+            LockRole::Generic
+        );
     }
 }

@@ -78,6 +78,10 @@ impl ThreadMonitor for CheckThread {
             match class.copied().unwrap_or(RecordClass::Ignore) {
                 RecordClass::Check { size, write } => {
                     if !self.recent.seen(addr, site) {
+                        if write {
+                            // A lock word written plainly is a new object now.
+                            self.session.locks.plain_write(addr.into(), size.into());
+                        }
                         batch.push(self.access(site, addr.into(), size.into(), write, false));
                     }
                 }
@@ -131,6 +135,15 @@ impl ThreadMonitor for CheckThread {
         self.session.report_new_races();
     }
 
+    fn wait_begin(&mut self, site: u32, addr: u64, _timeout: i64) {
+        // A wait on a lock word after failing to take it: the attempt blocks.
+        let place = Place {
+            site: Some(site),
+            stack: self.stack.current(),
+        };
+        self.session.locks.wait_begin(self.tid, addr, place);
+    }
+
     fn wait_end(&mut self, site: u32, addr: u64, result: u32) {
         self.recent.new_epoch();
         // Only a wait that was woken (result 0) synchronizes with the notify.
@@ -162,6 +175,7 @@ impl ThreadMonitor for CheckThread {
         if len == 0 {
             return;
         }
+        self.session.locks.plain_write(dst, len);
         let len = u32::try_from(len).unwrap_or(u32::MAX);
         let mut accesses = vec![self.access(site, dst, len, true, false)];
         if op == BulkOp::Copy {

@@ -275,6 +275,7 @@ corpus! {
         safe_heap_reuse,
         safe_join_then_read,
         safe_lazylock,
+        safe_lock_word_reuse,
         safe_message_bool,
         safe_message_usize,
         safe_mpsc,
@@ -282,12 +283,15 @@ corpus! {
         safe_neighbour_bytes,
         safe_once,
         safe_oncelock,
+        safe_pthread_mutex,
         safe_ring_buffer,
         safe_rwlock,
         safe_scope_chunks,
+        safe_select_handshake,
         safe_spawn_after_write,
         safe_spin_lock,
         safe_thread_local,
+        safe_try_lock_held,
     ];
     Threadlink expect_races: [
         racy_tl_counter,
