@@ -26,8 +26,8 @@
 //! acquire joins the previous release's `H`, and each release clock is joined with its
 //! predecessor to keep that so on ill-formed traces): the join of the `H` clocks at
 //! the releases that accessed a variable is just the latest one's. So each (lock,
-//! variable) keeps a shared pointer to the latest release clock and its sequence
-//! number, a release allocates one clock shared by all its variables and its log
+//! variable) keeps a shared pointer to the latest release (its clock and sequence
+//! number), a release allocates one clock shared by all its variables and its log
 //! entry, and an open critical section remembers the newest release of its lock it
 //! joined into `P`, so an access joins a clock only when it is newer.
 //!
@@ -49,9 +49,16 @@ use crate::race_collector::RaceCollector;
 use crate::report::Report;
 use crate::run::Prefetch;
 
-/// `H` at one release of a lock, shared by its log entry and its variables (`Rc`: an
-/// engine runs on one thread; no atomic reference counts on the release path).
-type RelClock = Rc<VectorClock>;
+/// One release of a lock: its sequence number among the lock's releases and `H` at it.
+#[derive(Debug, Default)]
+struct Release {
+    seq: u64,
+    h: VectorClock,
+}
+
+/// A release, shared by its lock's log and state and by its variables (`Rc`: an engine
+/// runs on one thread; no atomic reference counts on the release path).
+type RelClock = Rc<Release>;
 
 /// A critical section of a thread in progress.
 #[derive(Debug)]
@@ -64,12 +71,13 @@ struct OpenCs {
     joined: u64,
 }
 
-/// Rule (a) state of one (lock, variable): the latest release (sequence number, `H`)
-/// of a critical section on the lock that read / wrote the variable.
+/// Rule (a) state of one (lock, variable): the latest release of a critical section on
+/// the lock that read / wrote the variable (16 bytes: there is one per variable and
+/// lock it was accessed under).
 #[derive(Debug, Default)]
 struct CsAccess {
-    read: Option<(u64, RelClock)>,
-    write: Option<(u64, RelClock)>,
+    read: Option<RelClock>,
+    write: Option<RelClock>,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +91,9 @@ struct ThreadState {
     /// `p` because these orderings must not compose with HB (they are not ≺ facts).
     po: VectorClock,
     held: Vec<OpenCs>,
+    /// Emptied variable lists of closed critical sections, reused by the next ones
+    /// (spares an allocation per critical section).
+    spare: Vec<Vec<u64>>,
 }
 
 /// One critical section in a lock's log.
@@ -96,10 +107,8 @@ struct CsEntry {
 
 #[derive(Debug, Default)]
 struct LockState {
-    /// `H` at the last release.
-    h: RelClock,
-    /// Releases so far (the sequence number of the last one).
-    releases: u64,
+    /// The last release (`H` and sequence number: the number of releases so far).
+    last: RelClock,
     p: VectorClock,
     log: VecDeque<CsEntry>,
     /// Absolute index of `log[0]`.
@@ -167,15 +176,15 @@ impl WcpEngine {
                 let mut newest = a.write.as_ref();
                 if is_write {
                     if let Some(r) = &a.read {
-                        if newest.is_none_or(|w| r.0 > w.0) {
+                        if newest.is_none_or(|w| r.seq > w.seq) {
                             newest = Some(r);
                         }
                     }
                 }
-                if let Some((seq, c)) = newest {
-                    if *seq > cs.joined {
-                        s.p.join(c);
-                        cs.joined = *seq;
+                if let Some(c) = newest {
+                    if c.seq > cs.joined {
+                        s.p.join(&c.h);
+                        cs.joined = c.seq;
                     }
                 }
             }
@@ -197,7 +206,7 @@ impl WcpEngine {
         self.thread(t);
         let l = self.locks.entry(lock);
         let s = &mut self.threads[t as usize];
-        s.h.join(&l.h);
+        s.h.join(&l.last.h);
         s.p.join(&l.p);
         l.log.push_back(CsEntry {
             owner: t,
@@ -206,8 +215,8 @@ impl WcpEngine {
         });
         s.held.push(OpenCs {
             lock,
-            reads: Vec::new(),
-            writes: Vec::new(),
+            reads: s.spare.pop().unwrap_or_default(),
+            writes: s.spare.pop().unwrap_or_default(),
             joined: 0,
         });
     }
@@ -243,21 +252,22 @@ impl WcpEngine {
             // Failed: join the pending clock and re-check this entry, or stop.
             let Some(k) = pending.take() else { break };
             if let Some(r) = &l.log[(k - l.base) as usize].rel {
-                s.p.join(r);
+                s.p.join(&r.h);
             }
         }
         if let Some(k) = pending {
             if let Some(r) = &l.log[(k - l.base) as usize].rel {
-                s.p.join(r);
+                s.p.join(&r.h);
             }
         }
         l.cursor[t as usize] = cur;
         // This release's clock, kept monotone along the lock's releases.
         let mut h = s.h.clone();
-        h.join(&l.h);
-        let rel: RelClock = Rc::new(h);
-        l.releases += 1;
-        let seq = l.releases;
+        h.join(&l.last.h);
+        let rel: RelClock = Rc::new(Release {
+            seq: l.last.seq + 1,
+            h,
+        });
         // Rule (a) bookkeeping: this critical section's accesses, at this release's H.
         if let Some(pos) = s.held.iter().rposition(|cs| cs.lock == lock) {
             let mut cs = s.held.remove(pos);
@@ -265,11 +275,15 @@ impl WcpEngine {
             cs.reads.dedup();
             cs.writes.sort_unstable();
             cs.writes.dedup();
-            for x in cs.reads {
-                cs_access(&mut self.lock_vars, lock, x).read = Some((seq, rel.clone()));
+            for &x in &cs.reads {
+                cs_access(&mut self.lock_vars, lock, x).read = Some(rel.clone());
             }
-            for x in cs.writes {
-                cs_access(&mut self.lock_vars, lock, x).write = Some((seq, rel.clone()));
+            for &x in &cs.writes {
+                cs_access(&mut self.lock_vars, lock, x).write = Some(rel.clone());
+            }
+            for mut list in [cs.reads, cs.writes] {
+                list.clear();
+                s.spare.push(list);
             }
             if let Some(entry) = l
                 .log
@@ -280,7 +294,7 @@ impl WcpEngine {
                 entry.rel = Some(rel.clone());
             }
         }
-        l.h = rel;
+        l.last = rel;
         l.p.copy_from(&s.p);
         s.h.inc(t);
         // Drop log entries every thread has scanned past.
@@ -333,6 +347,10 @@ fn cs_access(map: &mut IdMap<Vec<(u64, CsAccess)>>, lock: u64, x: u64) -> &mut C
     let i = match v.iter().position(|(l, _)| *l == lock) {
         Some(i) => i,
         None => {
+            // Most variables are accessed under one lock: no spare room for a first.
+            if v.capacity() == 0 {
+                v.reserve_exact(1);
+            }
             v.push((lock, CsAccess::default()));
             v.len() - 1
         }

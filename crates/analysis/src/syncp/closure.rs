@@ -25,6 +25,10 @@ pub(super) struct Closure {
     pub c: Vec<u32>,
     /// Per thread, the prefix already processed (equal to `c` after a close).
     done: Vec<u32>,
+    /// Per thread `v`, where the processed prefix ends in its log: the number of its
+    /// TRF deltas and of its acquires at positions below `done[v]`. Both only grow,
+    /// so a growth resumes there instead of searching the (trace-long) logs.
+    cursor: Vec<[u32; 2]>,
     /// Per lock, 1 + trace index of the latest acquire in the set (0: none).
     latest: Vec<u64>,
     /// Per lock, (thread + 1, index in the thread's acquires) of the last thread seen
@@ -38,6 +42,7 @@ impl Closure {
     pub fn copy_from(&mut self, other: &Closure) {
         self.c.clone_from(&other.c);
         self.done.clone_from(&other.done);
+        self.cursor.clone_from(&other.cursor);
         self.latest.clone_from(&other.latest);
         self.holder.clone_from(&other.holder);
     }
@@ -82,6 +87,7 @@ impl History {
         let n = self.thread_count();
         cl.c.resize(n, 0);
         cl.done.resize(n, 0);
+        cl.cursor.resize(n, [0, 0]);
         cl.latest.resize(self.lock_count(), 0);
         cl.holder.resize(self.lock_count(), (0, 0));
         s.queued.clear();
@@ -101,12 +107,12 @@ impl History {
                 continue;
             }
             cl.done[v] = to;
+            let [deltas, lo] = cl.cursor[v];
             // Thread order, reads-from, fork/join.
-            self.join_deltas(&mut cl.c, v, from, to, s);
+            let deltas = self.join_deltas(&mut cl.c, v, deltas as usize, to, s);
             // Acquires added: a later latest acquire makes the holder release.
             let acqs = &self.threads[v].acquires;
-            let lo = acqs.partition_point(|a| a.pos < from);
-            let mut hi = lo;
+            let mut hi = lo as usize;
             while hi < acqs.len() && acqs[hi].pos < to {
                 let a = &acqs[hi];
                 let l = a.lock as usize;
@@ -116,6 +122,7 @@ impl History {
                 }
                 hi += 1;
             }
+            cl.cursor[v] = [deltas as u32, hi as u32];
             // Critical sections open at the new cut: the cut's last acquire and those
             // open around it.
             if hi > 0 {
@@ -167,20 +174,18 @@ impl History {
         }
     }
 
-    /// Joins into `c` the TRF deltas of thread `v` at positions `from..to`.
+    /// Joins into `c` the TRF deltas of thread `v` from its `lo`-th on, at positions
+    /// below `to`; returns the index of the first delta not joined.
     #[inline]
-    fn join_deltas(&self, c: &mut [u32], v: usize, from: u32, to: u32, s: &mut Scratch) {
+    fn join_deltas(&self, c: &mut [u32], v: usize, lo: usize, to: u32, s: &mut Scratch) -> usize {
         let log = &self.threads[v];
-        let lo = log.delta_pos.partition_point(|&p| p < from);
         let mut start = if lo == 0 {
             0
         } else {
             log.delta_end[lo - 1] as usize
         };
-        for (k, &p) in log.delta_pos.iter().enumerate().skip(lo) {
-            if p >= to {
-                break;
-            }
+        let mut k = lo;
+        while k < log.delta_pos.len() && log.delta_pos[k] < to {
             let end = log.delta_end[k] as usize;
             for &(u, val) in &log.delta_items[start..end] {
                 let e = &mut c[u as usize];
@@ -190,6 +195,8 @@ impl History {
                 }
             }
             start = end;
+            k += 1;
         }
+        k
     }
 }

@@ -119,15 +119,11 @@ impl History {
         self.threads.get(t as usize).map_or(0, |l| l.len)
     }
 
-    /// Entry `u` of the TRF timestamp of thread `t`'s latest event (before its first
-    /// event: of its fork).
+    /// The TRF timestamp of thread `t`'s latest event (before its first event: of its
+    /// fork), indexed by thread; missing entries are 0.
     #[inline]
-    pub fn trf_entry(&self, t: u32, u: usize) -> u32 {
-        self.threads
-            .get(t as usize)
-            .and_then(|l| l.trf.get(u))
-            .copied()
-            .unwrap_or(0)
+    pub fn trf_of(&self, t: u32) -> &[u32] {
+        self.threads.get(t as usize).map_or(&[], |l| &l.trf)
     }
 
     fn ensure_thread(&mut self, t: usize) {

@@ -44,7 +44,7 @@ use wasmgrind_trace::{Event, Op};
 use crate::access_history::AccessHistory;
 use crate::clock::VectorClock;
 use crate::engine::Engine;
-use crate::id_map::IdMap;
+use crate::id_map::{prefetch, IdMap};
 use crate::race_collector::RaceCollector;
 use crate::report::{EventRef, Report};
 use crate::run::Prefetch;
@@ -53,39 +53,114 @@ use crate::sync_clocks::SyncClocks;
 use closure::{Closure, Scratch};
 use history::History;
 
-/// One access kept as a candidate first event.
+/// One access kept as a candidate first event: 16 bytes (the candidates are the bulk
+/// of the engine's memory on traces of many variables).
 #[derive(Debug, Clone, Copy)]
 struct Cand {
     /// Position in its thread.
     pos: u32,
     loc: u32,
-    /// Trace index.
-    index: u64,
-    write: bool,
+    /// Trace index, with [`WRITE_BIT`] set for a write (trace indices stay far below).
+    index_w: u64,
 }
 
-/// One thread's accesses to one variable: `all` are the candidates of a later write,
-/// `writes` those of a later read.
-#[derive(Debug, Default)]
-struct Cands {
-    all: Vec<Cand>,
-    writes: Vec<Cand>,
+/// [`Cand::index_w`]: the access is a write.
+const WRITE_BIT: u64 = 1 << 63;
+
+impl Cand {
+    #[inline]
+    fn write(&self) -> bool {
+        self.index_w & WRITE_BIT != 0
+    }
+
+    #[inline]
+    fn index(&self) -> u64 {
+        self.index_w & !WRITE_BIT
+    }
 }
 
-/// One variable's candidates. `ends[t]` = 1 + the position of thread `t`'s last
-/// access and last write (0: none), kept inline so the check "does any other thread
-/// have a candidate outside K" reads one contiguous array, not one list per thread.
+/// One thread's accesses to one variable, in order (all are candidates of a later
+/// write, the writes among them of a later read).
+#[derive(Debug)]
+struct ThreadCands {
+    thread: u32,
+    /// 1 + the position of the thread's last access and last write (0: none).
+    end: [u32; 2],
+    list: Vec<Cand>,
+}
+
+/// One variable's candidates: an entry per thread that accessed it, by thread id.
+/// Sparse, because most variables are accessed by one thread (24 bytes per variable,
+/// plus one entry and its list on the heap); once [`DENSE_FROM`] threads accessed it,
+/// dense (`threads[u].thread == u`, empty entries for the others) so a thread finds
+/// its entry without a search.
 #[derive(Debug, Default)]
 struct VarCands {
-    per_thread: Vec<Cands>,
-    ends: Vec<[u32; 2]>,
+    threads: Vec<ThreadCands>,
+}
+
+/// Threads accessing a variable from which its [`VarCands`] turns dense.
+const DENSE_FROM: usize = 8;
+
+impl ThreadCands {
+    fn new(thread: u32) -> Self {
+        ThreadCands {
+            thread,
+            end: [0, 0],
+            list: Vec::new(),
+        }
+    }
+}
+
+impl VarCands {
+    /// The index of thread `t`'s entry, created if new.
+    #[inline]
+    fn slot(&mut self, t: u32) -> usize {
+        let u = t as usize;
+        if self.threads.get(u).is_some_and(|tc| tc.thread == t) {
+            return u;
+        }
+        match self.threads.binary_search_by_key(&t, |tc| tc.thread) {
+            Ok(i) => i,
+            Err(i) => {
+                let n = self.threads.len() + 1;
+                // Dense only while ids are not far sparser than the threads seen.
+                if n >= DENSE_FROM && u < 4 * n {
+                    self.densify(u);
+                    return u;
+                }
+                // Most variables have one accessor: no spare room for a first entry.
+                if self.threads.capacity() == 0 {
+                    self.threads.reserve_exact(1);
+                }
+                self.threads.insert(i, ThreadCands::new(t));
+                i
+            }
+        }
+    }
+
+    /// Makes `threads` dense up to thread id `max` (and its highest id).
+    #[cold]
+    fn densify(&mut self, max: usize) {
+        let last = self.threads.last().map_or(0, |tc| tc.thread as usize);
+        let mut old = std::mem::take(&mut self.threads).into_iter().peekable();
+        let mut dense = Vec::with_capacity(max.max(last) + 1);
+        for id in 0..=max.max(last) as u32 {
+            match old.next_if(|tc| tc.thread == id) {
+                Some(tc) => dense.push(tc),
+                None => dense.push(ThreadCands::new(id)),
+            }
+        }
+        self.threads = dense;
+    }
 }
 
 /// Candidates beyond `K` up to which a sweep goes without its dead pointer (rechecking
 /// at most this many per (access, thread) keeps the sweep linear and spares a lookup).
 const SHORT_TAIL: usize = 8;
 
-/// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `all`, `writes`.
+/// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `t1`'s list, for
+/// a later write and a later read of `t2`.
 type DeadPtrs = [u32; 2];
 
 /// The sync-preserving race engine (streaming).
@@ -128,14 +203,7 @@ impl SyncPEngine {
         // Candidates inside the previous K of this thread (a subset of the new one)
         // are dead: when that is all of them, nothing needs computing.
         // So are those inside the TRF timestamp of pred(e2), also a subset of it.
-        let old_k = &self.k[t2];
-        let history = &self.history;
-        let live = |(t1, end): (usize, &[u32; 2])| {
-            t1 != t2
-                && end[kind] > old_k.c.get(t1).copied().unwrap_or(0)
-                && end[kind] > history.trf_entry(e2.thread, t1)
-        };
-        if !var.ends.iter().enumerate().any(live) {
+        if !any_live(var, kind, &self.k[t2].c, self.history.trf_of(e2.thread)) {
             return None;
         }
         // K := SPClosure(pred(e2)), grown from the previous K of this thread.
@@ -143,13 +211,13 @@ impl SyncPEngine {
         self.history.seed(k, e2.thread, p2);
         self.history.close(k, &mut self.scratch);
         let k = &self.k[t2];
-        for (t1, end) in var.ends.iter().enumerate() {
+        for tc in &var.threads {
+            let (t1, end) = (tc.thread as usize, &tc.end);
             if t1 == t2 || end[kind] <= k.c[t1] {
                 // None, or all inside K: dead (the pointer may lag; it is a shortcut).
                 continue;
             }
-            let cands = &var.per_thread[t1];
-            let list = if is_write { &cands.all } else { &cands.writes };
+            let list = &tc.list;
             // Candidates inside K are dead; so are those before the pointer, which is
             // only kept when enough candidates lie beyond K to be worth a lookup.
             let key = (e2.decor, t1 as u32, t2 as u32);
@@ -162,6 +230,11 @@ impl SyncPEngine {
             if i < list.len() {
                 self.cl.copy_from(k);
                 while i < list.len() {
+                    if !is_write && !list[i].write() {
+                        // A read races only with writes.
+                        i += 1;
+                        continue;
+                    }
                     let p = list[i].pos;
                     if self.cl.c[t1] <= p {
                         self.history.seed(&mut self.cl, t1 as u32, p);
@@ -184,13 +257,27 @@ impl SyncPEngine {
                 return Some(EventRef {
                     thread: t1 as u32,
                     loc: c.loc,
-                    index: c.index,
-                    op: if c.write { Op::Write } else { Op::Read },
+                    index: c.index(),
+                    op: if c.write() { Op::Write } else { Op::Read },
                 });
             }
         }
         None
     }
+}
+
+/// Whether some thread's last candidate (`end[kind]`, 1 + its position) lies outside
+/// both `k` and `trf` (per-thread prefix lengths; missing entries are 0).
+///
+/// The accessing thread itself never counts: its candidates precede the access, which
+/// `trf` (its latest event's timestamp) covers.
+#[inline]
+fn any_live(var: &VarCands, kind: usize, k: &[u32], trf: &[u32]) -> bool {
+    var.threads.iter().any(|tc| {
+        let t1 = tc.thread as usize;
+        let known = k.get(t1).copied().unwrap_or(0);
+        tc.end[kind] > known.max(trf.get(t1).copied().unwrap_or(0))
+    })
 }
 
 impl Prefetch for SyncPEngine {
@@ -206,6 +293,11 @@ impl Prefetch for SyncPEngine {
     fn prefetch_indirect(&self, e: &Event) {
         if e.op.is_access() {
             self.shb_history.prefetch_rest(e.decor);
+            // The variable's per-thread entries (one level below its record, which the
+            // first stage fetched).
+            if let Some(tc) = self.cands.get(e.decor).and_then(|v| v.threads.first()) {
+                prefetch(tc);
+            }
         }
     }
 }
@@ -243,27 +335,120 @@ impl Engine for SyncPEngine {
             c.inc(t);
         }
         let var = self.cands.entry(e.decor);
-        if var.per_thread.len() <= t as usize {
-            var.per_thread.resize_with(t as usize + 1, Cands::default);
-            var.ends.resize(t as usize + 1, [0, 0]);
-        }
-        let cand = Cand {
+        let i = var.slot(t);
+        let is_write = e.op == Op::Write;
+        let mine = &mut var.threads[i];
+        mine.list.push(Cand {
             pos: p,
             loc: e.loc,
-            index: r.index,
-            write: e.op == Op::Write,
-        };
-        let mine = &mut var.per_thread[t as usize];
-        let end = &mut var.ends[t as usize];
-        mine.all.push(cand);
-        end[0] = p + 1;
-        if e.op == Op::Write {
-            mine.writes.push(cand);
-            end[1] = p + 1;
+            index_w: r.index | if is_write { WRITE_BIT } else { 0 },
+        });
+        mine.end[0] = p + 1;
+        if is_write {
+            mine.end[1] = p + 1;
         }
     }
 
     fn finish(self) -> Report {
         self.races.into_report("syncp")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::run_engine;
+
+    /// Racy events (trace indices of second accesses) of a run.
+    fn racy(r: &Report) -> Vec<u64> {
+        let mut v: Vec<u64> = r.races.iter().map(|p| p.second.index).collect();
+        v.sort_unstable();
+        assert!(!r.races_truncated);
+        assert_eq!(v.len() as u64, r.racy_events, "one pair per racy event");
+        v
+    }
+
+    #[test]
+    fn var_cands_turn_dense_and_keep_every_thread() {
+        let mut v = VarCands::default();
+        let order = [9u32, 2, 30, 0, 5, 17, 3, 11, 40, 1, 2, 9, 64, 7];
+        for (n, &t) in order.iter().enumerate() {
+            let i = v.slot(t);
+            assert_eq!(v.threads[i].thread, t);
+            v.threads[i].list.push(Cand {
+                pos: n as u32,
+                loc: 0,
+                index_w: n as u64,
+            });
+            // Sorted by thread id, each id once, and every access kept.
+            assert!(v.threads.windows(2).all(|w| w[0].thread < w[1].thread));
+            let kept: usize = v.threads.iter().map(|tc| tc.list.len()).sum();
+            assert_eq!(kept, n + 1);
+        }
+        // Dense since DENSE_FROM threads: an entry at every id up to the highest.
+        assert_eq!(v.threads.len(), 65);
+        assert!(v
+            .threads
+            .iter()
+            .enumerate()
+            .all(|(i, tc)| tc.thread as usize == i));
+        // A far sparser id is inserted in order, without filling the gap.
+        let i = v.slot(10_000);
+        assert_eq!((i, v.threads.len()), (65, 66));
+    }
+
+    /// The engine against the reference on random traces of more threads than
+    /// [`DENSE_FROM`] (the oracle tests use few), with nested well-formed locking.
+    #[test]
+    fn equals_reference_with_many_threads() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut swept = 0;
+        for _ in 0..300 {
+            let threads = 9 + next(6) as u32;
+            let mut ev: Vec<Event> = (1..threads)
+                .map(|u| Event::new(0, Op::Fork, u.into(), 0))
+                .collect();
+            let mut owner = [u32::MAX; 3];
+            let mut held: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
+            for _ in 0..150 {
+                let t = next(threads.into()) as u32;
+                // Unique locations: races are reported once per location pair.
+                let loc = ev.len() as u32;
+                match next(10) {
+                    0 | 1 => {
+                        let l = next(3);
+                        if owner[l as usize] == u32::MAX {
+                            owner[l as usize] = t;
+                            held[t as usize].push(l);
+                            ev.push(Event::new(t, Op::Acquire, l, loc));
+                        }
+                    }
+                    2 => {
+                        if let Some(l) = held[t as usize].pop() {
+                            owner[l as usize] = u32::MAX;
+                            ev.push(Event::new(t, Op::Release, l, loc));
+                        }
+                    }
+                    k => {
+                        let op = if k < 7 { Op::Read } else { Op::Write };
+                        ev.push(Event::new(t, op, next(3), loc));
+                    }
+                }
+            }
+            let mut engine = SyncPEngine::new();
+            ev.iter().for_each(|e| engine.process(e));
+            swept += engine.k.len();
+            let got = engine.finish();
+            let want = run_engine(reference::ReferenceSyncP::new(), ev.iter().copied().map(Ok))
+                .expect("in-memory events");
+            assert_eq!(racy(&got), racy(&want), "trace {ev:?}");
+        }
+        assert!(swept > 0, "some accesses needed the sweep");
     }
 }
