@@ -1,0 +1,406 @@
+//! Rule-by-rule tests of the lock tracker through its public API.
+
+use super::*;
+
+const G: LockRole = LockRole::Generic;
+const K: LockRole = LockRole::KnownMutex;
+const I: LockRole = LockRole::Ignore;
+
+fn at(site: u32) -> Place {
+    Place {
+        site: Some(site),
+        stack: 0,
+    }
+}
+
+/// A 4-byte atomic of `t`: `(result, operand, expected)`.
+#[allow(clippy::too_many_arguments)]
+fn op(
+    tr: &LockTracker,
+    t: ThreadId,
+    role: LockRole,
+    op: AtomicOp,
+    addr: u64,
+    values: (u64, u64, u64),
+    site: u32,
+) {
+    tr.atomic(t, (role, HbRole::Sync), op, 4, addr, values, at(site));
+}
+
+/// cmpxchg(0 → 1) that succeeds.
+fn lock(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
+    op(tr, t, G, AtomicOp::Cmpxchg, addr, (0, 1, 0), site);
+}
+
+/// cmpxchg(0 → 1) that finds 1.
+fn fail(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
+    op(tr, t, G, AtomicOp::Cmpxchg, addr, (1, 1, 0), site);
+}
+
+/// swap(0) finding 1.
+fn unlock(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
+    op(tr, t, G, AtomicOp::Xchg, addr, (1, 0, 0), site);
+}
+
+/// store(0): the value found is not known.
+fn store0(tr: &LockTracker, t: ThreadId, addr: u64, site: u32) {
+    op(tr, t, G, AtomicOp::Store, addr, (0, 0, 0), site);
+}
+
+fn misuses(tr: &LockTracker) -> Vec<(MisuseKind, Option<u32>)> {
+    tr.findings()
+        .misuses
+        .iter()
+        .map(|m| (m.kind, m.at.site))
+        .collect()
+}
+
+#[test]
+fn inversion_between_concurrent_threads_is_found_only_for_confirmed_locks() {
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    lock(&tr, 1, 0x10, 1);
+    lock(&tr, 1, 0x20, 2);
+    unlock(&tr, 1, 0x20, 3);
+    unlock(&tr, 1, 0x10, 4);
+    lock(&tr, 2, 0x20, 5);
+    lock(&tr, 2, 0x10, 6);
+    // Words never released by their holder are no locks: no cycle through them.
+    lock(&tr, 1, 0x30, 11);
+    lock(&tr, 1, 0x40, 12);
+    lock(&tr, 2, 0x50, 13);
+    unlock(&tr, 2, 0x10, 7);
+    unlock(&tr, 2, 0x20, 8);
+    let f = tr.findings();
+    assert_eq!(f.cycles.len(), 1);
+    let edges: Vec<(u64, u64, Option<u32>)> = f.cycles[0]
+        .iter()
+        .map(|(held, acquired, e)| (*held, *acquired, e.acquired_at.site))
+        .collect();
+    assert_eq!(edges, vec![(0x10, 0x20, Some(2)), (0x20, 0x10, Some(6))]);
+    assert!(f.misuses.is_empty());
+}
+
+#[test]
+fn an_atomic_flag_between_the_sections_orders_them() {
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    lock(&tr, 1, 0x10, 1);
+    lock(&tr, 1, 0x20, 2);
+    unlock(&tr, 1, 0x20, 3);
+    unlock(&tr, 1, 0x10, 4);
+    op(&tr, 1, G, AtomicOp::Store, 0x99, (0, 1, 0), 9);
+    op(&tr, 2, G, AtomicOp::Load, 0x99, (1, 0, 0), 9);
+    lock(&tr, 2, 0x20, 5);
+    lock(&tr, 2, 0x10, 6);
+    unlock(&tr, 2, 0x10, 7);
+    unlock(&tr, 2, 0x20, 8);
+    assert!(tr.findings().cycles.is_empty());
+}
+
+#[test]
+fn misuses_of_inferred_locks() {
+    let tr = LockTracker::default();
+    // Unlock of a lock nobody holds (the word is 0, as a free lock is).
+    lock(&tr, 1, 0x10, 1);
+    unlock(&tr, 1, 0x10, 2);
+    store0(&tr, 1, 0x10, 3);
+    // Exit holding.
+    lock(&tr, 1, 0x20, 4);
+    unlock(&tr, 1, 0x20, 5);
+    lock(&tr, 2, 0x20, 6);
+    // A retried attempt by the holder blocks for good: reported once.
+    lock(&tr, 1, 0x30, 7);
+    unlock(&tr, 1, 0x30, 8);
+    lock(&tr, 1, 0x30, 9);
+    fail(&tr, 1, 0x30, 10);
+    fail(&tr, 1, 0x30, 11);
+    fail(&tr, 1, 0x30, 12);
+    unlock(&tr, 1, 0x30, 13);
+    // Reported when another thread tries to take what the exited one held.
+    tr.exit(2);
+    fail(&tr, 1, 0x20, 14);
+    assert_eq!(
+        misuses(&tr),
+        vec![
+            (MisuseKind::UnlockNotHeld, Some(3)),
+            (MisuseKind::RecursiveLock, Some(11)),
+            (MisuseKind::ExitWhileHolding, Some(6)),
+        ]
+    );
+}
+
+#[test]
+fn a_failed_try_lock_by_the_holder_is_no_misuse_unless_it_waits() {
+    let tr = LockTracker::default();
+    lock(&tr, 1, 0x10, 1);
+    unlock(&tr, 1, 0x10, 2);
+    lock(&tr, 1, 0x10, 3);
+    fail(&tr, 1, 0x10, 4);
+    unlock(&tr, 1, 0x10, 5);
+    // Failing once each time, with a release in between, never blocks.
+    lock(&tr, 1, 0x10, 6);
+    fail(&tr, 1, 0x10, 7);
+    unlock(&tr, 1, 0x10, 8);
+    assert!(misuses(&tr).is_empty());
+    // A wait on the word after the failure does block.
+    lock(&tr, 1, 0x10, 9);
+    fail(&tr, 1, 0x10, 10);
+    tr.wait_begin(1, 0x10, at(11));
+    assert_eq!(misuses(&tr), vec![(MisuseKind::RecursiveLock, Some(11))]);
+}
+
+#[test]
+fn std_mutex_relocked_by_its_holder_is_a_recursive_lock() {
+    // std's futex Mutex: cmpxchg(0 → 1) fails, then lock_contended's swap(2).
+    let tr = LockTracker::default();
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (0, 1, 0), 1);
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (1, 1, 0), 2);
+    op(&tr, 1, K, AtomicOp::Load, 0x10, (1, 0, 0), 3);
+    op(&tr, 1, K, AtomicOp::Xchg, 0x10, (1, 2, 0), 4);
+    assert_eq!(misuses(&tr), vec![(MisuseKind::RecursiveLock, Some(4))]);
+}
+
+#[test]
+fn only_blocking_attempts_are_lock_requests() {
+    // Thread 1 nests 0x10 → 0x20. Thread 2 holds 0x20 and try-locks 0x10 once
+    // (no edge), then blocks on it (an edge, although it never gets it).
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    lock(&tr, 1, 0x10, 1);
+    lock(&tr, 1, 0x20, 2);
+    unlock(&tr, 1, 0x20, 3);
+    // Thread 2 takes 0x20 while thread 1 still holds 0x10.
+    lock(&tr, 2, 0x20, 4);
+    fail(&tr, 2, 0x10, 5);
+    // 0x10 is a lock: thread 1 releases it, and takes it again.
+    unlock(&tr, 1, 0x10, 20);
+    assert!(
+        tr.findings().cycles.is_empty(),
+        "a try-lock cannot deadlock"
+    );
+    lock(&tr, 1, 0x10, 21);
+    fail(&tr, 2, 0x10, 6);
+    let cycles = tr.findings().cycles;
+    assert_eq!(cycles.len(), 1);
+    assert!(cycles[0]
+        .iter()
+        .any(|(_, _, e)| e.acquired_at.site == Some(6)));
+}
+
+#[test]
+fn an_inferred_lock_left_held_by_an_exited_thread_counts_once_someone_wants_it() {
+    // crossbeam's select state: the owner claims its own context (a timed-out
+    // wait) and exits; nobody needs the word again.
+    let tr = LockTracker::default();
+    lock(&tr, 1, 0x10, 1);
+    unlock(&tr, 1, 0x10, 2);
+    lock(&tr, 1, 0x10, 3);
+    tr.exit(1);
+    assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+    // Another thread tries it: the exit was a misuse (reported once).
+    fail(&tr, 2, 0x10, 4);
+    fail(&tr, 2, 0x10, 5);
+    let found = tr.findings().misuses;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].kind, MisuseKind::ExitWhileHolding);
+    assert_eq!((found[0].thread, found[0].at.site), (1, Some(3)));
+}
+
+#[test]
+fn a_word_reset_by_another_thread_is_a_handshake_not_a_lock() {
+    // crossbeam's select state: the owner claims and resets its own context, a
+    // peer claims it later and exits, the owner resets it again.
+    let tr = LockTracker::default();
+    lock(&tr, 0, 0x10, 1);
+    store0(&tr, 0, 0x10, 2);
+    op(&tr, 1, G, AtomicOp::Cmpxchg, 0x10, (0, 2, 0), 3);
+    tr.exit(1);
+    store0(&tr, 0, 0x10, 2);
+    // Later claims of the word are no lock operations either.
+    lock(&tr, 0, 0x10, 1);
+    tr.exit(0);
+    // A peer's claim while the owner holds a lock adds no order through it.
+    assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+    // An inferred lock unlocked by another thread is not reported either.
+    lock(&tr, 2, 0x20, 4);
+    unlock(&tr, 2, 0x20, 5);
+    lock(&tr, 2, 0x20, 6);
+    unlock(&tr, 3, 0x20, 7);
+    assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+}
+
+#[test]
+fn misuses_of_known_mutexes() {
+    let tr = LockTracker::default();
+    // Unlocked by another thread (pthread mutexes allow it, std's do not).
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 1);
+    op(&tr, 2, K, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 2);
+    // Held when its thread exits, then unlocked by another one: both.
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 16, 0), 3);
+    tr.exit(1);
+    op(&tr, 2, K, AtomicOp::Cmpxchg, 0x20, (16, 0, 16), 4);
+    assert_eq!(
+        misuses(&tr),
+        vec![
+            (MisuseKind::UnlockByOtherThread, Some(2)),
+            (MisuseKind::ExitWhileHolding, Some(3)),
+            (MisuseKind::UnlockByOtherThread, Some(4)),
+        ]
+    );
+}
+
+#[test]
+fn an_unlock_classified_otherwise_still_releases_its_holders_lock() {
+    // wasi-libc: the lock's cmpxchg is in `pthread_mutex_lock`, the unlock's
+    // in an inlined `a_swap` that was not recognized.
+    let tr = LockTracker::default();
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 1);
+    op(&tr, 1, I, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 2);
+    tr.exit(1);
+    assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+    // An ignored site releasing a word another thread holds does nothing.
+    op(&tr, 2, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 3);
+    op(&tr, 3, I, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 4);
+    tr.exit(2);
+    assert_eq!(misuses(&tr), vec![(MisuseKind::ExitWhileHolding, Some(3))]);
+}
+
+#[test]
+fn a_plain_write_ends_the_lock_at_that_word() {
+    let tr = LockTracker::default();
+    lock(&tr, 1, 0x10, 1);
+    unlock(&tr, 1, 0x10, 2);
+    // Freed and reused: the new object's constructor writes the word plainly,
+    // then stores 0 into it.
+    tr.plain_write(0x0c, 8);
+    store0(&tr, 1, 0x10, 3);
+    // Writes next to a word leave it alone.
+    lock(&tr, 1, 0x20, 4);
+    unlock(&tr, 1, 0x20, 5);
+    tr.plain_write(0x24, 4);
+    tr.plain_write(0x1c, 4);
+    store0(&tr, 1, 0x20, 6);
+    // Long writes (a memset) are checked too.
+    lock(&tr, 1, 0x30, 7);
+    unlock(&tr, 1, 0x30, 8);
+    tr.plain_write(0, 0x1000);
+    store0(&tr, 1, 0x30, 9);
+    assert_eq!(misuses(&tr), vec![(MisuseKind::UnlockNotHeld, Some(6))]);
+}
+
+#[test]
+fn a_free_word_found_non_zero_is_something_else_now() {
+    let tr = LockTracker::default();
+    lock(&tr, 1, 0x10, 1);
+    unlock(&tr, 1, 0x10, 2);
+    // A counter now: fetch_add finds 5, fetch_sub leaves 0.
+    op(&tr, 2, G, AtomicOp::Add, 0x10, (5, 1, 0), 3);
+    op(&tr, 2, G, AtomicOp::Sub, 0x10, (1, 1, 0), 4);
+    // A pointer word: null → pointer, swapped back to null by another thread.
+    lock(&tr, 1, 0x20, 5);
+    unlock(&tr, 1, 0x20, 6);
+    op(&tr, 1, G, AtomicOp::Cmpxchg, 0x20, (0, 0x11_0000, 0), 7);
+    op(&tr, 2, G, AtomicOp::Xchg, 0x20, (0x11_0000, 0, 0), 8);
+    // A 1-byte flag at a 4-byte lock's address.
+    lock(&tr, 1, 0x30, 9);
+    unlock(&tr, 1, 0x30, 10);
+    tr.atomic(
+        1,
+        (G, HbRole::Sync),
+        AtomicOp::Store,
+        1,
+        0x30,
+        (0, 0, 0),
+        at(11),
+    );
+    tr.atomic(
+        1,
+        (G, HbRole::Sync),
+        AtomicOp::Xchg,
+        1,
+        0x30,
+        (0, 0, 0),
+        at(12),
+    );
+    assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
+}
+
+#[test]
+fn a_reused_address_is_a_new_lock_in_the_lock_order() {
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    lock(&tr, 1, 0x10, 1);
+    lock(&tr, 1, 0x20, 2);
+    unlock(&tr, 1, 0x20, 3);
+    unlock(&tr, 1, 0x10, 4);
+    // 0x20 is freed and becomes another mutex.
+    tr.plain_write(0x20, 4);
+    lock(&tr, 2, 0x20, 5);
+    lock(&tr, 2, 0x10, 6);
+    unlock(&tr, 2, 0x10, 7);
+    unlock(&tr, 2, 0x20, 8);
+    assert!(tr.findings().cycles.is_empty());
+}
+
+#[test]
+fn a_misuse_survives_the_words_reuse() {
+    let tr = LockTracker::default();
+    lock(&tr, 1, 0x10, 1);
+    tr.exit(1);
+    unlock(&tr, 2, 0x10, 2);
+    assert!(misuses(&tr).is_empty(), "a handshake");
+    lock(&tr, 1, 0x20, 3);
+    unlock(&tr, 1, 0x20, 4);
+    lock(&tr, 2, 0x20, 5);
+    tr.exit(2);
+    fail(&tr, 3, 0x20, 7);
+    tr.plain_write(0x20, 4);
+    store0(&tr, 3, 0x20, 6);
+    assert_eq!(misuses(&tr), vec![(MisuseKind::ExitWhileHolding, Some(5))]);
+}
+
+#[test]
+fn state_words_and_pointers_are_not_locks() {
+    let tr = LockTracker::default();
+    // A Once: 0 → RUNNING, then RUNNING → COMPLETE by its holder.
+    op(&tr, 1, G, AtomicOp::Cmpxchg, 0x30, (0, 2, 0), 1);
+    op(&tr, 1, G, AtomicOp::Xchg, 0x30, (2, 4, 0), 2);
+    store0(&tr, 2, 0x30, 3);
+    // A list head: null → pointer, later swapped back to null by another thread.
+    op(&tr, 1, G, AtomicOp::Cmpxchg, 0x40, (0, 0x11_0000, 0), 4);
+    op(&tr, 2, G, AtomicOp::Xchg, 0x40, (0x11_0000, 0, 0), 5);
+    // A candidate never released: its holder exiting is no misuse.
+    lock(&tr, 1, 0x50, 6);
+    tr.exit(1);
+    let f = tr.findings();
+    assert!(f.misuses.is_empty(), "{:?}", f.misuses);
+}
+
+#[test]
+fn threadlink_hooks_define_the_lock() {
+    let tr = LockTracker::default();
+    let hook = |t, h, site| tr.hook(t, h, 0x10, at(site));
+    hook(1, LockHook::StartLock, 1);
+    // The mutex's own cmpxchg is not inferred again.
+    lock(&tr, 1, 0x10, 2);
+    hook(1, LockHook::FinishLock, 3);
+    hook(1, LockHook::StartLock, 4);
+    hook(2, LockHook::StartUnlock, 5);
+    // Plain writes do not end a hooked lock.
+    tr.plain_write(0x10, 4);
+    hook(2, LockHook::StartUnlock, 6);
+    let kinds: Vec<MisuseKind> = tr.findings().misuses.iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            MisuseKind::RecursiveLock,
+            MisuseKind::UnlockByOtherThread,
+            MisuseKind::UnlockNotHeld
+        ]
+    );
+}
