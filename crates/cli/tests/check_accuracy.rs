@@ -10,9 +10,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{repo_root, threadlink_guest, wasi_guest, wasmgrind};
+use common::{json_reports, marked_lines, repo_root, stack_has_line, wasmgrind, Abi};
 use serde_json::Value;
 
 /// Exit status `check` uses when it reported something (its `--error-exitcode` default).
@@ -20,38 +20,11 @@ const REPORTED_EXIT: i32 = 66;
 /// The comment that marks one side of a race.
 const MARK: &str = "// RACE:";
 
-/// Which thread ABI (and so which guest workspace) a guest belongs to.
-#[derive(Clone, Copy, Debug)]
-enum Abi {
-    Wasi,
-    Threadlink,
-}
-
-impl Abi {
-    /// The guest's source file, where the RACE marks are.
-    fn source(self, guest: &str) -> PathBuf {
-        match self {
-            Abi::Wasi => repo_root().join(format!("guests/wasi/src/bin/{guest}.rs")),
-            Abi::Threadlink => {
-                repo_root().join(format!("guests/threadlink/programs/{guest}/src/lib.rs"))
-            }
-        }
-    }
-
-    /// The path suffix a DWARF `file` of this guest's source ends with.
-    fn file_suffix(self, guest: &str) -> String {
-        match self {
-            Abi::Wasi => format!("src/bin/{guest}.rs"),
-            Abi::Threadlink => format!("{guest}/src/lib.rs"),
-        }
-    }
-
-    /// The built module.
-    fn module(self, guest: &str) -> PathBuf {
-        match self {
-            Abi::Wasi => wasi_guest(guest),
-            Abi::Threadlink => threadlink_guest(guest),
-        }
+/// The path suffix a DWARF `file` of this guest's source ends with.
+fn file_suffix(abi: Abi, guest: &str) -> String {
+    match abi {
+        Abi::Wasi => format!("src/bin/{guest}.rs"),
+        Abi::Threadlink => format!("{guest}/src/lib.rs"),
     }
 }
 
@@ -77,15 +50,7 @@ fn check(abi: Abi, guest: &str) -> Outcome {
         .arg(abi.module(guest))
         .output()
         .expect("running wasmgrind");
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let reports = text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{guest}: report line is not JSON ({e}): {line}"))
-        })
-        .collect();
+    let reports = json_reports(&log);
     Outcome {
         code: output.status.code(),
         reports,
@@ -95,45 +60,26 @@ fn check(abi: Abi, guest: &str) -> Outcome {
 
 /// The RACE marks of a source: tag → the 1-based lines carrying it.
 fn race_marks(source: &Path) -> BTreeMap<String, Vec<u64>> {
-    let text = std::fs::read_to_string(source)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", source.display()));
     let mut marks: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (index, line) in text.lines().enumerate() {
-        if let Some((_, tag)) = line.split_once(MARK) {
-            let tag = tag.trim();
-            assert!(
-                !tag.is_empty() && !tag.contains(char::is_whitespace),
-                "{}:{}: malformed race mark `{line}`",
-                source.display(),
-                index + 1
-            );
-            marks
-                .entry(tag.to_string())
-                .or_default()
-                .push(index as u64 + 1);
-        }
+    for (line, tag) in marked_lines(source, MARK) {
+        assert!(
+            !tag.is_empty() && !tag.contains(char::is_whitespace),
+            "{}:{line}: malformed race mark `{tag}`",
+            source.display()
+        );
+        marks.entry(tag).or_default().push(line);
     }
     marks
-}
-
-/// Whether some frame of `access`'s stack is `line` of the guest's source file.
-fn stack_has_line(access: &Value, suffix: &str, line: u64) -> bool {
-    access["stack"].as_array().is_some_and(|frames| {
-        frames.iter().any(|frame| {
-            frame["line"].as_u64() == Some(line)
-                && frame["file"]
-                    .as_str()
-                    .is_some_and(|file| file.replace('\\', "/").ends_with(suffix))
-        })
-    })
 }
 
 /// Whether `report` is a data race between marked lines `a` and `b` (in either order).
 fn report_matches(report: &Value, suffix: &str, a: u64, b: u64) -> bool {
     let (current, previous) = (&report["current"], &report["previous"]);
     report["kind"] == "data_race"
-        && ((stack_has_line(current, suffix, a) && stack_has_line(previous, suffix, b))
-            || (stack_has_line(current, suffix, b) && stack_has_line(previous, suffix, a)))
+        && ((stack_has_line(&current["stack"], suffix, a)
+            && stack_has_line(&previous["stack"], suffix, b))
+            || (stack_has_line(&current["stack"], suffix, b)
+                && stack_has_line(&previous["stack"], suffix, a)))
 }
 
 /// The reports as readable lines, for failure messages.
@@ -178,7 +124,7 @@ fn expect_races(abi: Abi, guest: &str) {
         );
     }
     let outcome = check(abi, guest);
-    let suffix = abi.file_suffix(guest);
+    let suffix = file_suffix(abi, guest);
     let missing: Vec<String> = marks
         .iter()
         .filter(|(_, lines)| {

@@ -9,10 +9,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{repo_root, threadlink_guest, wasi_guest, wasmgrind};
+use common::{wasmgrind, Abi};
 use serde_json::Value;
 
 /// Exit status of a program stopped because every thread was blocked.
@@ -22,12 +21,6 @@ const EXIT_TIMEOUT: i32 = 124;
 /// A guard far above the detection's few hundred milliseconds.
 const GUARD: Duration = Duration::from_secs(120);
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Abi {
-    Wasi,
-    Threadlink,
-}
-
 #[derive(Clone, Copy, Debug)]
 enum Mode {
     /// `run`: text report on stderr.
@@ -36,22 +29,11 @@ enum Mode {
     Check,
 }
 
-impl Abi {
-    fn source(self, guest: &str) -> PathBuf {
-        match self {
-            Abi::Wasi => repo_root().join(format!("guests/wasi/src/bin/{guest}.rs")),
-            Abi::Threadlink => {
-                repo_root().join(format!("guests/threadlink/programs/{guest}/src/lib.rs"))
-            }
-        }
-    }
-
-    /// How the guest's source file ends in reports (DWARF path, or text display).
-    fn file_suffix(self, guest: &str) -> String {
-        match self {
-            Abi::Wasi => format!("src/bin/{guest}.rs"),
-            Abi::Threadlink => "src/lib.rs".to_string(),
-        }
+/// How the guest's source file ends in reports (DWARF path, or text display).
+fn file_suffix(abi: Abi, guest: &str) -> String {
+    match abi {
+        Abi::Wasi => format!("src/bin/{guest}.rs"),
+        Abi::Threadlink => "src/lib.rs".to_string(),
     }
 }
 
@@ -80,10 +62,7 @@ struct Seen {
 }
 
 fn wasmgrind_on(mode: Mode, abi: Abi, guest: &str, extra: &[&str]) -> Seen {
-    let module = match abi {
-        Abi::Wasi => wasi_guest(guest),
-        Abi::Threadlink => threadlink_guest(guest),
-    };
+    let module = abi.module(guest);
     let dir = tempfile::tempdir().expect("temporary directory");
     let log = dir.path().join("reports.jsonl");
     let mut cmd = wasmgrind();
@@ -260,7 +239,7 @@ fn assert_deadlock(mode: Mode, abi: Abi, guest: &str, cycle_len: usize) {
     assert_eq!(seen.kind.as_deref(), Some("deadlock"), "{context}");
     assert_eq!(seen.cycle.len(), cycle_len, "{context}");
     let marks = blocks_marks(abi, guest);
-    let suffix = abi.file_suffix(guest);
+    let suffix = file_suffix(abi, guest);
     let mut blocked_at = Vec::new();
     for line in &marks {
         let at = threads_at(&seen, &suffix, *line);
@@ -295,7 +274,7 @@ fn assert_all_blocked(mode: Mode, guest: &str) {
     assert_eq!(seen.code, Some(EXIT_DEADLOCK), "{context}");
     assert_eq!(seen.kind.as_deref(), Some("all_blocked"), "{context}");
     assert!(seen.cycle.is_empty(), "{context}");
-    let suffix = Abi::Wasi.file_suffix(guest);
+    let suffix = file_suffix(Abi::Wasi, guest);
     for line in blocks_marks(Abi::Wasi, guest) {
         let at = threads_at(&seen, &suffix, line);
         assert!(
@@ -402,7 +381,7 @@ fn assert_timeout(mode: Mode) {
         .iter()
         .find(|t| t.state == "running")
         .unwrap_or_else(|| panic!("a running thread: {context}"));
-    let suffix = Abi::Wasi.file_suffix(guest);
+    let suffix = file_suffix(Abi::Wasi, guest);
     assert!(
         spinner
             .lines
@@ -454,7 +433,7 @@ fn correct_blocking_programs_run_normally() {
 fn timeout_must_be_positive_seconds() {
     wasmgrind()
         .args(["run", "--timeout", "-1"])
-        .arg(wasi_guest("hang_sleepers"))
+        .arg(Abi::Wasi.module("hang_sleepers"))
         .timeout(GUARD)
         .assert()
         .failure()

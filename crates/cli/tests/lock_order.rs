@@ -11,7 +11,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{repo_root, threadlink_guest, wasi_guest, wasmgrind};
+use common::{
+    json_reports, marked_lines, repo_root, stack_has_line, threadlink_guest, wasi_guest, wasmgrind,
+    Abi,
+};
 use serde_json::Value;
 
 const MARK: &str = "// LOCK:";
@@ -28,41 +31,16 @@ fn check(module: &Path, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
         .arg(module)
         .output()
         .expect("running wasmgrind");
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let reports = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("JSON report line"))
-        .collect();
+    let reports = json_reports(&log);
     (output.status.code(), reports)
 }
 
 /// Tag → 1-based line of each `// LOCK: <tag>` mark.
 fn marks(source: &Path) -> BTreeMap<String, u64> {
-    let text = std::fs::read_to_string(source).expect("guest source");
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let (_, tag) = line.split_once(MARK)?;
-            Some((tag.trim().to_string(), i as u64 + 1))
-        })
+    marked_lines(source, MARK)
+        .into_iter()
+        .map(|(line, tag)| (tag, line))
         .collect()
-}
-
-fn wasi_source(guest: &str) -> std::path::PathBuf {
-    repo_root().join(format!("guests/wasi/src/bin/{guest}.rs"))
-}
-
-/// Whether a stack (JSON frames) has `line` of a file ending in `suffix`.
-fn has_line(stack: &Value, suffix: &str, line: u64) -> bool {
-    stack.as_array().is_some_and(|frames| {
-        frames.iter().any(|f| {
-            f["line"].as_u64() == Some(line)
-                && f["file"]
-                    .as_str()
-                    .is_some_and(|file| file.replace('\\', "/").ends_with(suffix))
-        })
-    })
 }
 
 fn of_kind<'a>(reports: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -79,8 +57,8 @@ fn expect_inversion(reports: &[Value], suffix: &str, edges: &[(u64, u64)], len: 
         assert!(
             cycle
                 .iter()
-                .any(|e| has_line(&e["held_stack"], suffix, held)
-                    && has_line(&e["acquired_stack"], suffix, acquired)),
+                .any(|e| stack_has_line(&e["held_stack"], suffix, held)
+                    && stack_has_line(&e["acquired_stack"], suffix, acquired)),
             "no edge held at line {held}, acquired at line {acquired}: {cycle:#?}"
         );
     }
@@ -93,7 +71,7 @@ fn expect_inversion(reports: &[Value], suffix: &str, edges: &[(u64, u64)], len: 
 #[test]
 fn two_thread_inversion_is_reported_with_both_edges() {
     let guest = "lockorder_two_threads";
-    let m = marks(&wasi_source(guest));
+    let m = marks(&Abi::Wasi.source(guest));
     let (code, reports) = check(&wasi_guest(guest), &[]);
     assert_eq!(code, Some(66), "{reports:#?}");
     let suffix = format!("src/bin/{guest}.rs");
@@ -112,7 +90,7 @@ fn two_thread_inversion_is_reported_with_both_edges() {
 #[test]
 fn three_lock_cycle_is_reported_once() {
     let guest = "lockorder_three_locks";
-    let m = marks(&wasi_source(guest));
+    let m = marks(&Abi::Wasi.source(guest));
     let (code, reports) = check(&wasi_guest(guest), &[]);
     assert_eq!(code, Some(66), "{reports:#?}");
     let suffix = format!("src/bin/{guest}.rs");
@@ -155,7 +133,7 @@ fn std_locks_produce_no_lock_reports() {
 
 /// Every misuse `guest` marks is reported exactly once, at its line, and nothing else.
 fn expect_misuses(guest: &str, kinds: &[&str]) {
-    let m = marks(&wasi_source(guest));
+    let m = marks(&Abi::Wasi.source(guest));
     let (code, reports) = check(&wasi_guest(guest), &[]);
     assert_eq!(code, Some(66), "{guest}: {reports:#?}");
     let suffix = format!("src/bin/{guest}.rs");
@@ -165,12 +143,12 @@ fn expect_misuses(guest: &str, kinds: &[&str]) {
         assert_eq!(found.len(), 1, "{guest}: {kind}: {reports:#?}");
         let report = found[0];
         assert!(
-            has_line(&report["stack"], &suffix, m[kind]),
+            stack_has_line(&report["stack"], &suffix, m[kind]),
             "{guest}: {kind}: {report:#?}"
         );
         if let Some(&line) = m.get(&format!("{kind}-acquired")) {
             assert!(
-                has_line(&report["acquired_stack"], &suffix, line),
+                stack_has_line(&report["acquired_stack"], &suffix, line),
                 "{guest}: {kind}: {report:#?}"
             );
         }

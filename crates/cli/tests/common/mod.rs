@@ -73,3 +73,69 @@ pub fn threadlink_guest(name: &str) -> PathBuf {
 pub fn wasmgrind() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("wasmgrind").unwrap()
 }
+
+/// Which thread ABI (and so which guest workspace) a guest belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abi {
+    Wasi,
+    Threadlink,
+}
+
+impl Abi {
+    /// The guest's source file (where its expectation marks are).
+    pub fn source(self, guest: &str) -> PathBuf {
+        match self {
+            Abi::Wasi => repo_root().join(format!("guests/wasi/src/bin/{guest}.rs")),
+            Abi::Threadlink => {
+                repo_root().join(format!("guests/threadlink/programs/{guest}/src/lib.rs"))
+            }
+        }
+    }
+
+    /// The built module.
+    pub fn module(self, guest: &str) -> PathBuf {
+        match self {
+            Abi::Wasi => wasi_guest(guest),
+            Abi::Threadlink => threadlink_guest(guest),
+        }
+    }
+}
+
+/// Every line of `source` carrying `mark` (e.g. `// RACE:`), as (1-based line, the text
+/// after the mark, trimmed), in line order.
+pub fn marked_lines(source: &Path, mark: &str) -> Vec<(u64, String)> {
+    let text = std::fs::read_to_string(source)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", source.display()));
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let (_, rest) = line.split_once(mark)?;
+            Some((i as u64 + 1, rest.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The reports of a `--format json --log-file` run: one JSON object per non-empty line
+/// (none if the file is missing).
+pub fn json_reports(log: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("report line is not JSON ({e}): {line}"))
+        })
+        .collect()
+}
+
+/// Whether a JSON stack (array of frames) has `line` of a file ending in `suffix`.
+pub fn stack_has_line(stack: &serde_json::Value, suffix: &str, line: u64) -> bool {
+    stack.as_array().is_some_and(|frames| {
+        frames.iter().any(|frame| {
+            frame["line"].as_u64() == Some(line)
+                && frame["file"]
+                    .as_str()
+                    .is_some_and(|file| file.replace('\\', "/").ends_with(suffix))
+        })
+    })
+}
