@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::measure::{measure, measure_expecting, tail, ExitKind, Measurement};
 use crate::stats::geomean;
-use crate::suites::{command, num, Sample, SampleSummary};
-use crate::table::Table;
+use crate::suites::{command, ratios, render_comparison, ComparisonRow, Sample};
 use crate::workloads::Workload;
 use crate::BenchError;
 
@@ -156,18 +155,6 @@ fn timed_run(
     Ok(Sample::from(&m))
 }
 
-/// Median check/run ratios of time and of peak RSS for one measured row.
-fn ratios(run: &[Sample], check: &[Sample]) -> Option<(SampleSummary, SampleSummary, f64, f64)> {
-    let r = SampleSummary::of(run)?;
-    let c = SampleSummary::of(check)?;
-    Some((
-        r,
-        c,
-        c.time.median / r.time.median,
-        c.rss.median / r.rss.median,
-    ))
-}
-
 impl Report {
     /// Geometric means of the time ratios and of the memory ratios over measured rows.
     pub fn geomeans(&self) -> Option<(f64, f64)> {
@@ -185,61 +172,31 @@ impl Report {
     /// The pasteable result: one table row per workload, then the geometric means and
     /// the reasons of any failed rows.
     pub fn render(&self) -> String {
-        let mut table = Table::new([
-            "workload",
-            "scale",
-            "runs",
-            "run s",
-            "check s",
-            "time x",
-            "run MiB",
-            "check MiB",
-            "mem x",
-        ]);
-        let mut failures = String::new();
-        for row in &self.rows {
-            match row {
+        let rows: Vec<ComparisonRow<'_>> = self
+            .rows
+            .iter()
+            .map(|row| match row {
                 Row::Measured {
                     workload,
                     run,
                     check,
-                } => match ratios(run, check) {
-                    Some((r, c, t, m)) => table.row([
-                        workload.guest.to_string(),
-                        workload.scale.to_string(),
-                        format!("{}/{}", run.len(), check.len()),
-                        num(r.time.median, 3),
-                        num(c.time.median, 3),
-                        num(t, 2),
-                        num(r.rss.median, 1),
-                        num(c.rss.median, 1),
-                        num(m, 2),
-                    ]),
-                    None => table.row([workload.guest, "no samples"]),
+                } => ComparisonRow::Measured {
+                    workload: *workload,
+                    runs: format!("{}/{}", run.len(), check.len()),
+                    base: run,
+                    subject: check,
                 },
-                Row::Failed { workload, reason } => {
-                    table.row([workload.guest, "FAILED"]);
-                    failures.push_str(&format!("{}: {reason}\n", workload.guest));
-                }
-            }
-        }
-        let mut out = String::from(
-            "check-overhead: wasmgrind check vs wasmgrind run, medians (runs = run/check)\n\n",
-        );
-        out.push_str(&table.render());
-        match self.geomeans() {
-            Some((t, m)) => out.push_str(&format!(
-                "\ngeometric mean of ratios: time {}, memory {}\n",
-                num(t, 2),
-                num(m, 2)
-            )),
-            None => out.push_str("\ngeometric mean of ratios: - (no measured workload)\n"),
-        }
-        if !failures.is_empty() {
-            out.push_str("\nfailed workloads:\n");
-            out.push_str(&failures);
-        }
-        out
+                Row::Failed { workload, reason } => ComparisonRow::Failed {
+                    workload: *workload,
+                    reason,
+                },
+            })
+            .collect();
+        render_comparison(
+            "check-overhead: wasmgrind check vs wasmgrind run, medians (runs = run/check)",
+            ("run", "check"),
+            &rows,
+        )
     }
 }
 

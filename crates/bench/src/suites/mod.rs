@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::measure::Measurement;
-use crate::stats::Summary;
+use crate::stats::{geomean, Summary};
+use crate::table::Table;
+use crate::workloads::Workload;
 
 /// One measured run, reduced to what the reports use.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,4 +70,101 @@ pub fn machine_line() -> String {
 /// Formats a number with `decimals` places.
 pub(crate) fn num(value: f64, decimals: usize) -> String {
     format!("{value:.decimals$}")
+}
+
+/// Medians of a baseline's and a subject's samples, and the subject/baseline ratios of
+/// time and of peak RSS; `None` if either side has no sample.
+pub(crate) fn ratios(
+    base: &[Sample],
+    subject: &[Sample],
+) -> Option<(SampleSummary, SampleSummary, f64, f64)> {
+    let b = SampleSummary::of(base)?;
+    let s = SampleSummary::of(subject)?;
+    Some((
+        b,
+        s,
+        s.time.median / b.time.median,
+        s.rss.median / b.rss.median,
+    ))
+}
+
+/// One workload's line in a baseline-vs-subject comparison.
+pub(crate) enum ComparisonRow<'a> {
+    /// Measured on both sides; `runs` is what the `runs` column shows.
+    Measured {
+        workload: Workload,
+        runs: String,
+        base: &'a [Sample],
+        subject: &'a [Sample],
+    },
+    /// Could not be measured, and why.
+    Failed { workload: Workload, reason: &'a str },
+}
+
+/// The pasteable comparison both overhead suites print: `title`, one table row per
+/// workload (medians of both sides, titled `(base, subject)`, and their ratios), the geometric
+/// means of the ratios, then the reasons of failed workloads.
+pub(crate) fn render_comparison(
+    title: &str,
+    (base, subject): (&str, &str),
+    rows: &[ComparisonRow<'_>],
+) -> String {
+    let mut table = Table::new([
+        "workload".to_string(),
+        "scale".to_string(),
+        "runs".to_string(),
+        format!("{base} s"),
+        format!("{subject} s"),
+        "time x".to_string(),
+        format!("{base} MiB"),
+        format!("{subject} MiB"),
+        "mem x".to_string(),
+    ]);
+    let (mut times, mut mems, mut failures) = (Vec::new(), Vec::new(), String::new());
+    for row in rows {
+        match row {
+            ComparisonRow::Measured {
+                workload,
+                runs,
+                base,
+                subject,
+            } => match ratios(base, subject) {
+                Some((b, s, t, m)) => {
+                    times.push(t);
+                    mems.push(m);
+                    table.row([
+                        workload.guest.to_string(),
+                        workload.scale.to_string(),
+                        runs.clone(),
+                        num(b.time.median, 3),
+                        num(s.time.median, 3),
+                        num(t, 2),
+                        num(b.rss.median, 1),
+                        num(s.rss.median, 1),
+                        num(m, 2),
+                    ]);
+                }
+                None => table.row([workload.guest, "no samples"]),
+            },
+            ComparisonRow::Failed { workload, reason } => {
+                table.row([workload.guest, "FAILED"]);
+                failures.push_str(&format!("{}: {reason}\n", workload.guest));
+            }
+        }
+    }
+    let mut out = format!("{title}\n\n");
+    out.push_str(&table.render());
+    match (geomean(&times), geomean(&mems)) {
+        (Some(t), Some(m)) => out.push_str(&format!(
+            "\ngeometric mean of ratios: time {}, memory {}\n",
+            num(t, 2),
+            num(m, 2)
+        )),
+        _ => out.push_str("\ngeometric mean of ratios: - (no measured workload)\n"),
+    }
+    if !failures.is_empty() {
+        out.push_str("\nfailed workloads:\n");
+        out.push_str(&failures);
+    }
+    out
 }

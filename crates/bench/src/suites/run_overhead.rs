@@ -6,8 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::measure::{measure_expecting, Measurement};
-use crate::stats::geomean;
-use crate::suites::{command, num, Sample, SampleSummary};
+use crate::suites::{command, num, render_comparison, ComparisonRow, Sample, SampleSummary};
 use crate::table::Table;
 use crate::workloads::Workload;
 use crate::BenchError;
@@ -172,64 +171,26 @@ pub fn measure_many(
 /// One table row per workload (medians and ratios), then the geometric means of the
 /// ratios and the errors of workloads that could not be measured.
 pub fn render_many(results: &[(Workload, Result<Report, String>)]) -> String {
-    let mut table = Table::new([
-        "workload",
-        "scale",
-        "runs",
-        "plain s",
-        "run s",
-        "time x",
-        "plain MiB",
-        "run MiB",
-        "mem x",
-    ]);
-    let (mut times, mut mems, mut failures) = (Vec::new(), Vec::new(), String::new());
-    for (w, result) in results {
-        let summaries = result
-            .as_ref()
-            .ok()
-            .and_then(|r| Some((r, SampleSummary::of(&r.plain)?, SampleSummary::of(&r.run)?)));
-        match (result, summaries) {
-            (_, Some((r, p, g))) => {
-                let (t, m) = (g.time.median / p.time.median, g.rss.median / p.rss.median);
-                times.push(t);
-                mems.push(m);
-                table.row([
-                    w.guest.to_string(),
-                    w.scale.to_string(),
-                    r.run.len().to_string(),
-                    num(p.time.median, 3),
-                    num(g.time.median, 3),
-                    num(t, 2),
-                    num(p.rss.median, 1),
-                    num(g.rss.median, 1),
-                    num(m, 2),
-                ]);
-            }
-            (Err(e), _) => {
-                table.row([w.guest, "FAILED"]);
-                failures.push_str(&format!("{}: {e}\n", w.guest));
-            }
-            (Ok(_), None) => table.row([w.guest, "no samples"]),
-        }
-    }
-    let mut out = String::from(
-        "run-overhead on the check workloads: wasmgrind run vs plain-wasmtime, medians\n\n",
-    );
-    out.push_str(&table.render());
-    match (geomean(&times), geomean(&mems)) {
-        (Some(t), Some(m)) => out.push_str(&format!(
-            "\ngeometric mean of ratios: time {}, memory {}\n",
-            num(t, 2),
-            num(m, 2)
-        )),
-        _ => out.push_str("\ngeometric mean of ratios: - (no measured workload)\n"),
-    }
-    if !failures.is_empty() {
-        out.push_str("\nfailed workloads:\n");
-        out.push_str(&failures);
-    }
-    out
+    let rows: Vec<ComparisonRow<'_>> = results
+        .iter()
+        .map(|(workload, result)| match result {
+            Ok(r) => ComparisonRow::Measured {
+                workload: *workload,
+                runs: r.run.len().to_string(),
+                base: &r.plain,
+                subject: &r.run,
+            },
+            Err(reason) => ComparisonRow::Failed {
+                workload: *workload,
+                reason,
+            },
+        })
+        .collect();
+    render_comparison(
+        "run-overhead on the check workloads: wasmgrind run vs plain-wasmtime, medians",
+        ("plain", "run"),
+        &rows,
+    )
 }
 
 #[cfg(test)]
