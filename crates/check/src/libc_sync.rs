@@ -32,12 +32,36 @@ pub struct LibcClass {
     pub allocator: bool,
 }
 
-/// What is known of one function.
-#[derive(Clone, Copy)]
-struct FunctionClass {
-    c_library: bool,
+/// What is known of one function (the same for all its sites).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FunctionClass {
+    /// The C library's code (by DWARF, or a synchronization or allocator function by
+    /// name).
+    pub c_library: bool,
     sync_by_name: bool,
     allocator: bool,
+}
+
+impl FunctionClass {
+    /// Whether classifying a site of this function needs the function names at the site
+    /// (innermost inlined frame first): only for plain accesses of C library code that
+    /// is not a synchronization function as a whole.
+    pub fn needs_inline_names(self, plain: bool) -> bool {
+        plain && self.c_library && !self.sync_by_name
+    }
+
+    /// The class of one site; `inline_names` are the function names at the site, read
+    /// only when [`FunctionClass::needs_inline_names`] says so.
+    pub fn site(self, plain: bool, inline_names: &[&str]) -> LibcClass {
+        let sync = self.sync_by_name
+            || (self.needs_inline_names(plain)
+                && inline_names.iter().any(|name| is_libc_sync_function(name)));
+        LibcClass {
+            c_library: self.c_library,
+            sync,
+            allocator: self.allocator && plain && !sync,
+        }
+    }
 }
 
 /// Classifies sites of the module the user gave, caching per function.
@@ -55,14 +79,13 @@ impl<'a> LibcClassifier<'a> {
         }
     }
 
-    /// The class of the site at `original_offset`; `plain` for a plain load or store.
-    /// Only plain sites of C library functions are symbolized one by one.
-    pub fn classify(&mut self, original_offset: u32, plain: bool) -> LibcClass {
+    /// The class of the function holding `original_offset` (computed once per function).
+    pub fn function_class(&mut self, original_offset: u32) -> FunctionClass {
         let Some(func) = self.symbolizer.function_of(original_offset) else {
-            return LibcClass::default();
+            return FunctionClass::default();
         };
         let symbolizer = self.symbolizer;
-        let f = *self.by_function.entry(func).or_insert_with(|| {
+        *self.by_function.entry(func).or_insert_with(|| {
             let name = symbolizer.function_name(func);
             let sync_by_name = name.is_some_and(is_libc_sync_function);
             let file = c_library_file(symbolizer, original_offset);
@@ -74,24 +97,25 @@ impl<'a> LibcClassifier<'a> {
                 sync_by_name,
                 allocator,
             }
-        });
-        let sync_inlined = || {
-            symbolizer
-                .frames(original_offset)
-                .iter()
-                .filter_map(|frame| frame.function.as_deref())
-                .any(is_libc_sync_function)
-        };
-        let sync = f.sync_by_name || (f.c_library && plain && sync_inlined());
-        LibcClass {
-            c_library: f.c_library,
-            sync,
-            allocator: f.allocator && plain && !sync,
-        }
+        })
     }
-}
 
-impl LibcClassifier<'_> {
+    /// The class of the site at `original_offset`; `plain` for a plain load or store.
+    /// Only plain sites of C library functions are symbolized one by one.
+    pub fn classify(&mut self, original_offset: u32, plain: bool) -> LibcClass {
+        let function = self.function_class(original_offset);
+        let frames = if function.needs_inline_names(plain) {
+            self.symbolizer.frames(original_offset)
+        } else {
+            Vec::new()
+        };
+        let names: Vec<&str> = frames
+            .iter()
+            .filter_map(|frame| frame.function.as_deref())
+            .collect();
+        function.site(plain, &names)
+    }
+
     /// Whether a plain access at `original_offset` is part of an atomic operation as
     /// the compiler expanded it: LLVM lowers `fetch_max`, `fetch_nand` and friends on
     /// wasm to a plain load of the current value followed by a cmpxchg loop, so that

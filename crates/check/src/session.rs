@@ -51,45 +51,50 @@ pub struct CheckSession {
 impl CheckSession {
     /// `sites` are the instrumentation's sites of the module being run.
     pub fn new(sites: Arc<[Site]>, reporter: Arc<Reporter>) -> Arc<Self> {
+        // One pass, symbolizing a site at most once: its inline function names serve
+        // both the C library classification and the lock roles.
         let mut classifier = LibcClassifier::new(reporter.symbolizer());
-        let (libc_code, records): (Vec<bool>, Vec<RecordClass>) = sites
-            .iter()
-            .map(|site| {
-                let access = match site.kind {
-                    SiteKind::Read { size } => Some((size, false)),
-                    SiteKind::Write { size } => Some((size, true)),
-                    _ => None,
-                };
-                let class = reporter
-                    .original_offset(site.offset)
-                    .map(|offset| classifier.classify(offset, access.is_some()))
-                    .unwrap_or_default();
-                let record = match (site.kind, access) {
-                    (SiteKind::CallEnter, _) => RecordClass::Enter,
-                    (SiteKind::CallExit, _) => RecordClass::Exit,
-                    (_, Some(_)) if class.allocator => RecordClass::Ignore,
-                    (_, Some((size, write))) if class.sync => RecordClass::AsAtomic { size, write },
-                    (_, Some((size, write))) => RecordClass::Check { size, write },
-                    _ => RecordClass::Ignore,
-                };
-                (class.c_library, record)
-            })
-            .unzip();
-        let (lock_roles, hb_roles) = sites
-            .iter()
-            .zip(&libc_code)
-            .map(|(site, &libc)| {
-                let plain = matches!(site.kind, SiteKind::Read { .. } | SiteKind::Write { .. });
-                if plain && !libc {
-                    return (LockRole::Generic, HbRole::Sync);
-                }
-                let names = reporter.function_names_at(site.offset);
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                // `libc` already covers "the C library's code, by DWARF" (classified
-                // per function above), so no second symbolization per site.
-                (role_of(&names, libc), hb_role(&names, libc))
-            })
-            .unzip();
+        let mut records = Vec::with_capacity(sites.len());
+        let mut lock_roles = Vec::with_capacity(sites.len());
+        let mut hb_roles = Vec::with_capacity(sites.len());
+        for site in sites.iter() {
+            let access = match site.kind {
+                SiteKind::Read { size } => Some((size, false)),
+                SiteKind::Write { size } => Some((size, true)),
+                _ => None,
+            };
+            let plain = access.is_some();
+            let function = reporter
+                .original_offset(site.offset)
+                .map(|offset| classifier.function_class(offset))
+                .unwrap_or_default();
+            // Lock roles look at every atomic and at plain accesses of the C library.
+            let names = if !plain || function.c_library {
+                reporter.function_names_at(site.offset)
+            } else {
+                Vec::new()
+            };
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let class = function.site(plain, &names);
+            records.push(match (site.kind, access) {
+                (SiteKind::CallEnter, _) => RecordClass::Enter,
+                (SiteKind::CallExit, _) => RecordClass::Exit,
+                (_, Some(_)) if class.allocator => RecordClass::Ignore,
+                (_, Some((size, write))) if class.sync => RecordClass::AsAtomic { size, write },
+                (_, Some((size, write))) => RecordClass::Check { size, write },
+                _ => RecordClass::Ignore,
+            });
+            let (lock, hb) = if plain && !class.c_library {
+                (LockRole::Generic, HbRole::Sync)
+            } else {
+                (
+                    role_of(&names, class.c_library),
+                    hb_role(&names, class.c_library),
+                )
+            };
+            lock_roles.push(lock);
+            hb_roles.push(hb);
+        }
         let session = Arc::new(CheckSession {
             detector: Detector::new(Config::default()),
             records,
