@@ -349,14 +349,11 @@ mod tests {
     use wasmgrind_trace::{open_trace, Op};
 
     /// The race engines (the deadlock engine ignores accesses).
-    const RACE_ENGINES: [EngineKind; 6] = [
-        EngineKind::Hb,
-        EngineKind::FastTrack,
-        EngineKind::Shb,
-        EngineKind::Wcp,
-        EngineKind::SyncP,
-        EngineKind::Lockset,
-    ];
+    fn race_engines() -> impl Iterator<Item = EngineKind> {
+        EngineKind::ALL
+            .into_iter()
+            .filter(|&kind| kind != EngineKind::Deadlock)
+    }
 
     fn vars(list: &[(u64, u64, u32)]) -> BTreeMap<u64, VariableInfo> {
         list.iter()
@@ -463,7 +460,7 @@ mod tests {
         let s = OverlapSplit::new(&layout(), 0);
         // An 8-byte write, then another thread's 1-byte write inside it.
         let trace = [Event::new(0, Op::Fork, 1, 1), w(0, 0, 2), w(1, 2, 3)];
-        for kind in RACE_ENGINES {
+        for kind in race_engines() {
             let split = run(kind, &trace, Some(&s));
             assert_eq!(split.racy_events, 1, "{kind}");
             assert_eq!(split.events, 3, "{kind}: pieces are not events");
@@ -483,7 +480,7 @@ mod tests {
             w(1, 4, 4),
             r(1, 3, 5),
         ];
-        for kind in RACE_ENGINES {
+        for kind in race_engines() {
             assert_eq!(run(kind, &trace, Some(&s)).racy_events, 0, "{kind}");
         }
     }
@@ -529,7 +526,7 @@ mod tests {
         // not in the metadata and must not collide with each other or with atoms.
         let text = "T0|fork(T1)|1\nT1|w(V2)|2\nT0|w(V0)|3\nT1|r(X)|4\nT0|w(V7)|5\nT1|w(V4)|6\n";
         std::fs::write(&path, text).unwrap();
-        for kind in RACE_ENGINES {
+        for kind in race_engines() {
             let mut reader = open_trace(&path).unwrap();
             let rep = analyze_split(kind, &mut reader, None, &layout()).unwrap();
             assert_eq!((rep.events, rep.racy_events), (6, 1), "{kind}");
@@ -633,7 +630,7 @@ mod tests {
             let s = OverlapSplit::new(&variables, n);
             prop_assert!(s.is_empty());
             let trace = trace_of(threads, &steps, n);
-            for kind in RACE_ENGINES {
+            for kind in race_engines() {
                 prop_assert_eq!(run(kind, &trace, Some(&s)), run(kind, &trace, None), "{}", kind);
             }
         }
@@ -650,7 +647,7 @@ mod tests {
             let s = OverlapSplit::new(&variables, 0);
             let trace = trace_of(threads, &steps, list.len() as u64);
             let bytes = per_byte(&trace, &variables);
-            for kind in RACE_ENGINES {
+            for kind in race_engines() {
                 let atoms = run(kind, &trace, Some(&s));
                 let reference = run(kind, &bytes, None);
                 prop_assert_eq!(atoms.events, reference.events, "{}", kind);

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashSet;
 use wasmgrind_check::libc_sync::LibcClassifier;
 use wasmgrind_instrument::{Site, SiteKind};
 use wasmgrind_report::Symbolizer;
@@ -39,6 +40,13 @@ impl SiteTable {
     pub fn new(sites: Arc<[Site]>, code_map: &CodeMap, symbolizer: Option<&Symbolizer>) -> Self {
         // Classified as `wasmgrind check` does.
         let mut classifier = symbolizer.map(LibcClassifier::new);
+        // An expanded atomic's plain load sits in the function of its cmpxchg loop, so
+        // only reads of functions with atomics need symbolizing for it.
+        let with_atomics: FxHashSet<u32> = sites
+            .iter()
+            .filter(|site| matches!(site.kind, SiteKind::Atomic { .. }))
+            .map(|site| site.func)
+            .collect();
         let info = sites
             .iter()
             .map(|site| {
@@ -56,6 +64,7 @@ impl SiteTable {
                     _ => Default::default(),
                 };
                 let atomic_expansion = matches!(site.kind, SiteKind::Read { .. })
+                    && with_atomics.contains(&site.func)
                     && match (original, classifier.as_ref()) {
                         (Some(offset), Some(c)) => c.is_atomic_expansion(offset),
                         _ => false,

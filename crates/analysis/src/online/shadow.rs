@@ -57,7 +57,7 @@ pub(crate) struct Chunk {
 }
 
 impl Chunk {
-    /// Application bytes covered by one chunk's inline cells.
+    /// Shadow bytes of one chunk's inline cells.
     const BYTES: usize = GRANULES_PER_CHUNK * std::mem::size_of::<Slots>();
 
     fn new() -> Chunk {
