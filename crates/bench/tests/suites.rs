@@ -85,13 +85,13 @@ fn run_overhead_interleaves_and_counts() {
     assert!(report.time_ratio().is_some());
 }
 
-#[test]
-fn run_overhead_rejects_differing_outputs() {
+/// One run-overhead round with stand-in sides running these shell bodies; its error.
+fn run_overhead_error(plain_body: &str, wasmgrind_body: &str) -> BenchError {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let plain = script(dir.path(), "plain", "echo one");
-    let wasmgrind = script(dir.path(), "wasmgrind", "echo two");
-    let err = run_overhead::measure(
+    let plain = script(dir.path(), "plain", plain_body);
+    let wasmgrind = script(dir.path(), "wasmgrind", wasmgrind_body);
+    run_overhead::measure(
         &run_overhead::Config {
             plain: &plain,
             wasmgrind: &wasmgrind,
@@ -101,27 +101,18 @@ fn run_overhead_rejects_differing_outputs() {
         },
         &mut |_| {},
     )
-    .unwrap_err();
+    .unwrap_err()
+}
+
+#[test]
+fn run_overhead_rejects_differing_outputs() {
+    let err = run_overhead_error("echo one", "echo two");
     assert!(matches!(err, BenchError::OutputMismatch { .. }), "{err}");
 }
 
 #[test]
 fn run_overhead_stops_on_a_failing_side() {
-    let _serial = serial();
-    let dir = tempfile::tempdir().unwrap();
-    let plain = script(dir.path(), "plain", "echo ok");
-    let wasmgrind = script(dir.path(), "wasmgrind", "echo trapped >&2; exit 134");
-    let err = run_overhead::measure(
-        &run_overhead::Config {
-            plain: &plain,
-            wasmgrind: &wasmgrind,
-            guest: Path::new("g.wasm"),
-            workload: COMPUTE,
-            runs: 1,
-        },
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = run_overhead_error("echo ok", "echo trapped >&2; exit 134");
     assert!(err.to_string().contains("trapped"), "{err}");
 }
 
