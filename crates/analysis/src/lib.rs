@@ -18,6 +18,7 @@ pub mod run;
 pub mod shb;
 pub mod sync_clocks;
 pub mod syncp;
+pub mod thread_table;
 pub mod wcp;
 
 pub use engine::Engine;

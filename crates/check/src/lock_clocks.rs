@@ -19,8 +19,10 @@
 //! release, so an event at own-clock value `e` of thread `t` happens before an event
 //! of `u` iff `u`'s clock then has entry `t` ≥ `e`.
 
+use parking_lot::{Mutex, MutexGuard};
 use rustc_hash::FxHashMap;
 use wasmgrind_analysis::clock::VectorClock;
+use wasmgrind_analysis::thread_table::ThreadTable;
 use wasmgrind_runtime::ThreadId;
 
 /// What a site's synchronization does in the lock-free happens-before.
@@ -58,37 +60,72 @@ pub fn hb_role(functions: &[&str], c_library: bool) -> HbRole {
     }
 }
 
-/// Thread and sync-object clocks of the lock-free happens-before relation.
+/// Address shards (a power of two): enough that threads on different words rarely
+/// meet on one lock.
+const SHARDS: usize = 64;
+
+/// One shard's address clocks on a cache line of its own.
+#[repr(align(64))]
 #[derive(Default)]
+struct Shard(Mutex<FxHashMap<u64, VectorClock>>);
+
+/// Thread and sync-object clocks of the lock-free happens-before relation, shared by
+/// all threads without a global lock: every atomic of the program updates them, so
+/// they must not serialize the threads. A thread's clock is locked only by that
+/// thread (and by a fork of it, before it runs); address clocks are locked per hashed
+/// shard. Lock order: thread → shard; never two of a kind.
 pub struct LockFreeClocks {
-    threads: Vec<VectorClock>,
+    threads: ThreadTable<Mutex<VectorClock>>,
     /// Final clocks of exited threads, for joins.
-    exited: FxHashMap<ThreadId, VectorClock>,
-    addrs: FxHashMap<u64, VectorClock>,
-    fence: VectorClock,
+    exited: Mutex<FxHashMap<ThreadId, VectorClock>>,
+    addrs: Box<[Shard]>,
+    fence: Mutex<VectorClock>,
 }
 
+impl Default for LockFreeClocks {
+    fn default() -> Self {
+        LockFreeClocks {
+            threads: ThreadTable::new(MAX_THREAD_ID),
+            exited: Mutex::default(),
+            addrs: (0..SHARDS).map(|_| Shard::default()).collect(),
+            fence: Mutex::default(),
+        }
+    }
+}
+
+/// Threads past this id are not ordered with anything (the detector's limit too).
+const MAX_THREAD_ID: ThreadId = (1 << 22) - 1;
+
 impl LockFreeClocks {
-    /// Thread `t`'s current clock (created at 1@t when first seen).
-    pub fn clock(&mut self, t: ThreadId) -> &mut VectorClock {
-        let i = t as usize;
-        if i >= self.threads.len() {
-            self.threads.resize_with(i + 1, VectorClock::new);
-        }
-        let clock = &mut self.threads[i];
-        if clock.get(t) == 0 {
+    /// Thread `t`'s current clock, locked (created at 1@t when first seen); `None`
+    /// for an id past the supported range.
+    fn lock(&self, t: ThreadId) -> Option<MutexGuard<'_, VectorClock>> {
+        let slot = self.threads.get_or_init(t, || {
+            let mut clock = VectorClock::new();
             clock.set(t, 1);
-        }
-        clock
+            Mutex::new(clock)
+        })?;
+        Some(slot.lock())
+    }
+
+    /// The shard holding `addr`'s clock.
+    fn shard(&self, addr: u64) -> MutexGuard<'_, FxHashMap<u64, VectorClock>> {
+        let i = (addr >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58;
+        self.addrs[i as usize & (SHARDS - 1)].0.lock()
+    }
+
+    /// A copy of thread `t`'s current clock.
+    pub fn snapshot(&self, t: ThreadId) -> VectorClock {
+        self.lock(t).map(|c| c.clone()).unwrap_or_default()
     }
 
     /// Thread `t`'s own entry: the logical time of its current event.
-    pub fn now(&mut self, t: ThreadId) -> u32 {
-        self.clock(t).get(t)
+    pub fn now(&self, t: ThreadId) -> u32 {
+        self.lock(t).map_or(0, |c| c.get(t))
     }
 
     /// A synchronizing access to a non-lock word at a site of `role`.
-    pub fn access(&mut self, role: HbRole, t: ThreadId, addr: u64) {
+    pub fn access(&self, role: HbRole, t: ThreadId, addr: u64) {
         match role {
             HbRole::Sync => self.sync(t, addr),
             HbRole::ReleaseOnly => self.release(t, addr),
@@ -97,54 +134,69 @@ impl LockFreeClocks {
         }
     }
 
-    /// An atomic access to a non-lock word: acquire + release on `addr`.
-    pub fn sync(&mut self, t: ThreadId, addr: u64) {
-        self.acquire(t, addr);
-        self.release(t, addr);
+    /// An atomic access to a non-lock word: acquire + release on `addr`, as one step
+    /// (the shard stays locked in between).
+    pub fn sync(&self, t: ThreadId, addr: u64) {
+        let Some(mut c) = self.lock(t) else { return };
+        let mut addrs = self.shard(addr);
+        let l = addrs.entry(addr).or_default();
+        c.join(l);
+        l.join(&c);
+        c.inc(t);
     }
 
     /// `C_t ⊔= L_addr`.
-    pub fn acquire(&mut self, t: ThreadId, addr: u64) {
-        if let Some(l) = self.addrs.get(&addr) {
-            let l = l.clone();
-            self.clock(t).join(&l);
+    pub fn acquire(&self, t: ThreadId, addr: u64) {
+        let Some(mut c) = self.lock(t) else { return };
+        if let Some(l) = self.shard(addr).get(&addr) {
+            c.join(l);
         }
     }
 
     /// `L_addr ⊔= C_t`, then `t` moves on.
-    pub fn release(&mut self, t: ThreadId, addr: u64) {
-        let c = self.clock(t).clone();
-        self.addrs.entry(addr).or_default().join(&c);
-        self.clock(t).inc(t);
+    pub fn release(&self, t: ThreadId, addr: u64) {
+        let Some(mut c) = self.lock(t) else { return };
+        self.shard(addr).entry(addr).or_default().join(&c);
+        c.inc(t);
     }
 
     /// A fence: acquire + release on one global object.
-    pub fn fence(&mut self, t: ThreadId) {
-        let f = self.fence.clone();
-        let c = self.clock(t);
+    pub fn fence(&self, t: ThreadId) {
+        let Some(mut c) = self.lock(t) else { return };
+        let mut f = self.fence.lock();
         c.join(&f);
-        let c = c.clone();
-        self.fence.join(&c);
-        self.clock(t).inc(t);
+        f.join(&c);
+        c.inc(t);
     }
 
     /// `parent` spawned `child`.
-    pub fn fork(&mut self, parent: ThreadId, child: ThreadId) {
-        let p = self.clock(parent).clone();
-        self.clock(child).join(&p);
-        self.clock(parent).inc(parent);
+    pub fn fork(&self, parent: ThreadId, child: ThreadId) {
+        let p = {
+            let Some(mut p) = self.lock(parent) else {
+                return;
+            };
+            let before = p.clone();
+            p.inc(parent);
+            before
+        };
+        if let Some(mut c) = self.lock(child) {
+            c.join(&p);
+        }
     }
 
     /// `t` ended: its clock stays available to joins.
-    pub fn exit(&mut self, t: ThreadId) {
-        let c = self.clock(t).clone();
-        self.exited.insert(t, c);
+    pub fn exit(&self, t: ThreadId) {
+        let c = self.snapshot(t);
+        self.exited.lock().insert(t, c);
     }
 
     /// `joiner` waited for `joined` to end.
-    pub fn join(&mut self, joiner: ThreadId, joined: ThreadId) {
-        if let Some(c) = self.exited.get(&joined).cloned() {
-            self.clock(joiner).join(&c);
+    pub fn join(&self, joiner: ThreadId, joined: ThreadId) {
+        let Some(c) = self.exited.lock().get(&joined).cloned() else {
+            return;
+        };
+        if let Some(mut j) = self.lock(joiner) {
+            j.join(&c);
         }
     }
 }
@@ -154,8 +206,8 @@ mod tests {
     use super::*;
 
     /// Whether `t`'s event at `e` happens before `u`'s current event.
-    fn before(c: &mut LockFreeClocks, t: ThreadId, e: u32, u: ThreadId) -> bool {
-        c.clock(u).get(t) >= e
+    fn before(c: &LockFreeClocks, t: ThreadId, e: u32, u: ThreadId) -> bool {
+        c.snapshot(u).get(t) >= e
     }
 
     #[test]
@@ -174,35 +226,61 @@ mod tests {
         );
         assert_eq!(hb_role(&["__pthread_join"], true), HbRole::AcquireOnly);
         assert_eq!(hb_role(&["__lock"], true), HbRole::Skip);
-        let mut c = LockFreeClocks::default();
+        let c = LockFreeClocks::default();
         c.fork(0, 1);
         let e = c.now(1);
         c.access(HbRole::Skip, 1, 0x8);
         c.access(HbRole::Sync, 0, 0x8);
-        assert!(!before(&mut c, 1, e, 0), "skipped");
+        assert!(!before(&c, 1, e, 0), "skipped");
         c.access(HbRole::ReleaseOnly, 1, 0x8);
         c.access(HbRole::AcquireOnly, 0, 0x8);
-        assert!(before(&mut c, 1, e, 0), "exit → join");
+        assert!(before(&c, 1, e, 0), "exit → join");
     }
 
     #[test]
     fn atomics_fork_and_join_order_but_nothing_else_does() {
-        let mut c = LockFreeClocks::default();
+        let c = LockFreeClocks::default();
         c.fork(0, 1);
         c.fork(0, 2);
         let e1 = c.now(1);
-        assert!(!before(&mut c, 1, e1, 2), "siblings are concurrent");
+        assert!(!before(&c, 1, e1, 2), "siblings are concurrent");
         c.sync(1, 0x10);
         c.sync(2, 0x10);
-        assert!(before(&mut c, 1, e1, 2), "through the atomic at 0x10");
+        assert!(before(&c, 1, e1, 2), "through the atomic at 0x10");
         let e2 = c.now(2);
         c.exit(2);
-        assert!(!before(&mut c, 2, e2, 0));
+        assert!(!before(&c, 2, e2, 0));
         c.join(0, 2);
-        assert!(before(&mut c, 2, e2, 0), "through the join");
+        assert!(before(&c, 2, e2, 0), "through the join");
         let e0 = c.now(0);
         c.fence(0);
         c.fence(1);
-        assert!(before(&mut c, 0, e0, 1), "through fences");
+        assert!(before(&c, 0, e0, 1), "through fences");
+    }
+
+    #[test]
+    fn threads_syncing_concurrently_lose_no_update() {
+        let c = LockFreeClocks::default();
+        let threads: Vec<ThreadId> = (1..=4).collect();
+        for &t in &threads {
+            c.fork(0, t);
+        }
+        std::thread::scope(|s| {
+            for &t in &threads {
+                let c = &c;
+                s.spawn(move || {
+                    // A shared word, then one of this thread's own.
+                    for i in 0..2000u64 {
+                        c.sync(t, 0x40);
+                        c.sync(t, 0x1000 * u64::from(t) + 8 * (i % 16));
+                    }
+                });
+            }
+        });
+        // Every thread's last release reached the shared word's clock.
+        c.acquire(9, 0x40);
+        for &t in &threads {
+            assert_eq!(c.snapshot(9).get(t), c.now(t) - 2, "thread {t}");
+        }
     }
 }

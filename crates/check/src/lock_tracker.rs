@@ -22,10 +22,12 @@
 //! word after failing. Such an attempt by the holder is a recursive lock; by another
 //! thread it is a lock request, an edge in the lock order even if it never succeeds.
 //!
-//! Concurrency: one `Mutex`, taken once per atomic and per lock hook, never while
-//! the detector's lock is held (the callers take them one after the other); plain
-//! writes take it only when the lock-free [`word_filter`] says they may hit a lock
-//! word.
+//! Concurrency: the lock state is behind one `Mutex`, taken by lock hooks and by
+//! atomics, plain writes, waits and notifies that the lock-free [`word_filter`] says
+//! may touch a lock word (or that take a lock), never while the detector's locks are
+//! held (the callers take them one after the other). Every other atomic — most of a
+//! program's — only updates the lock-free clocks, which have locks of their own
+//! (thread, then address shard; taken after the mutex when both are).
 
 mod word_filter;
 
@@ -135,7 +137,6 @@ struct Inner {
     held: Vec<Vec<Held>>,
     /// Per thread.
     attempts: Vec<Option<Attempts>>,
-    clocks: LockFreeClocks,
     /// Over incarnation ids.
     order: LockOrder,
     misuses: Vec<(LockId, Misuse)>,
@@ -146,6 +147,8 @@ struct Inner {
 pub struct LockTracker {
     inner: Mutex<Inner>,
     filter: WordFilter,
+    /// Outside `inner`: atomics on words that are no locks only need these.
+    clocks: LockFreeClocks,
 }
 
 /// `value` truncated to an atomic of `size` bytes.
@@ -183,11 +186,18 @@ impl LockTracker {
         let (result, operand, expected) = values;
         let shape = shape(op, size, result, operand, expected);
         let known = role == LockRole::KnownMutex;
-        if let Shape::Acquire { value } = shape {
-            if role != LockRole::Ignore && (known || value <= MAX_LOCK_VALUE) {
-                // Before the word can become known, so plain writes find it.
-                self.filter.insert(addr, size);
-            }
+        let takes_lock = matches!(shape, Shape::Acquire { value }
+            if role != LockRole::Ignore && (known || value <= MAX_LOCK_VALUE));
+        if takes_lock {
+            // Before the word can become known, so plain writes find it.
+            self.filter.insert(addr, size);
+        } else if hb != HbRole::ReleaseOnly && !self.filter.may_touch(addr, size.into()) {
+            // No word is known here (the filter's misses are exact) and none is made:
+            // every rule below comes down to the lock-free clocks. Atomics on one
+            // address reach us one at a time (the runtime serializes them), so no
+            // other thread makes a word here meanwhile.
+            self.clocks.access(hb, t, addr);
+            return;
         }
         let mut inner = self.inner();
         let inner = &mut *inner;
@@ -216,7 +226,7 @@ impl LockTracker {
                 // helper named otherwise): it still releases what its thread holds.
                 inner.release(t, addr, at, known_word);
             } else if !lock_like {
-                inner.clocks.access(hb, t, addr);
+                self.clocks.access(hb, t, addr);
             }
             return;
         }
@@ -228,27 +238,29 @@ impl LockTracker {
             Shape::Acquire { value } if known || value <= MAX_LOCK_VALUE => {
                 if not_a_lock {
                     if !known {
-                        inner.clocks.access(hb, t, addr);
+                        self.clocks.access(hb, t, addr);
                         return;
                     }
                     // A known mutex where a state machine was: a new object.
                     inner.forget(addr);
                 }
-                inner.acquire(t, addr, size, at, known);
+                inner.acquire(&self.clocks, t, addr, size, at, known);
             }
             Shape::Acquire { .. } => {
                 // A pointer or a count into a free word: no lock (any more).
                 if word.is_some() && !not_a_lock {
                     inner.forget(addr);
                 }
-                inner.clocks.access(hb, t, addr);
+                self.clocks.access(hb, t, addr);
             }
-            Shape::FailedAttempt if lock_like => inner.attempt(t, addr, at),
-            Shape::Overwrite if lock_like && xchg_attempt => inner.attempt(t, addr, at),
+            Shape::FailedAttempt if lock_like => inner.attempt(&self.clocks, t, addr, at),
+            Shape::Overwrite if lock_like && xchg_attempt => {
+                inner.attempt(&self.clocks, t, addr, at)
+            }
             Shape::Release if lock_like => inner.release(t, addr, at, known),
             Shape::Overwrite if held_by_me && !known_word => inner.not_a_lock(addr),
             _ if lock_like => {}
-            _ => inner.clocks.access(hb, t, addr),
+            _ => self.clocks.access(hb, t, addr),
         }
     }
 
@@ -298,7 +310,7 @@ impl LockTracker {
             .flatten()
             .is_some_and(|a| a.addr == addr && a.count == 1);
         if pending && inner.words.get(&addr).is_some_and(Word::is_lock_like) {
-            inner.attempt(t, addr, at);
+            inner.attempt(&self.clocks, t, addr, at);
         }
     }
 
@@ -319,7 +331,7 @@ impl LockTracker {
         match hook {
             LockHook::StartLock => {
                 if holder.is_none_or(|(h, _)| h != t) {
-                    inner.request(t, addr, at);
+                    inner.request(&self.clocks, t, addr, at);
                 }
                 if let Some((h, acquired)) = holder.filter(|&(h, _)| h == t) {
                     inner.misuse(
@@ -332,7 +344,7 @@ impl LockTracker {
                     );
                 }
             }
-            LockHook::FinishLock => inner.hold(t, addr, 4, at, true),
+            LockHook::FinishLock => inner.hold(&self.clocks, t, addr, 4, at, true),
             LockHook::StartUnlock => inner.release(t, addr, at, true),
             LockHook::FinishUnlock => {}
         }
@@ -340,45 +352,57 @@ impl LockTracker {
 
     /// A plain access the checker treats as atomic (C library synchronization).
     pub fn sync_access(&self, t: ThreadId, hb: HbRole, addr: u64) {
-        let mut inner = self.inner();
-        if hb == HbRole::ReleaseOnly {
+        let lock_like = if hb == HbRole::ReleaseOnly {
+            let mut inner = self.inner();
             inner.exiting(t);
+            inner.words.get(&addr).is_some_and(Word::is_lock_like)
+        } else {
+            self.is_lock_like(addr)
+        };
+        if !lock_like {
+            self.clocks.access(hb, t, addr);
         }
-        if !inner.words.get(&addr).is_some_and(Word::is_lock_like) {
-            inner.clocks.access(hb, t, addr);
-        }
+    }
+
+    /// Whether atomics on `addr` are lock operations now (lock-free when the filter
+    /// rules a word out).
+    fn is_lock_like(&self, addr: u64) -> bool {
+        self.filter.may_touch(addr, 1)
+            && self
+                .inner()
+                .words
+                .get(&addr)
+                .is_some_and(Word::is_lock_like)
     }
 
     /// A woken wait (`acquire`) or a notify (`!acquire`) on `addr`.
     pub fn wait_or_notify(&self, t: ThreadId, hb: HbRole, addr: u64, acquire: bool) {
-        let mut inner = self.inner();
-        if inner.words.get(&addr).is_some_and(Word::is_lock_like) {
+        if self.is_lock_like(addr) {
             return;
         }
         match (acquire, hb) {
-            (true, HbRole::Sync | HbRole::AcquireOnly) => inner.clocks.acquire(t, addr),
-            (false, HbRole::Sync | HbRole::ReleaseOnly) => inner.clocks.release(t, addr),
+            (true, HbRole::Sync | HbRole::AcquireOnly) => self.clocks.acquire(t, addr),
+            (false, HbRole::Sync | HbRole::ReleaseOnly) => self.clocks.release(t, addr),
             _ => {}
         }
     }
 
     pub fn fence(&self, t: ThreadId) {
-        self.inner().clocks.fence(t);
+        self.clocks.fence(t);
     }
 
     pub fn fork(&self, parent: ThreadId, child: ThreadId) {
-        self.inner().clocks.fork(parent, child);
+        self.clocks.fork(parent, child);
     }
 
     pub fn join(&self, joiner: ThreadId, joined: ThreadId) {
-        self.inner().clocks.join(joiner, joined);
+        self.clocks.join(joiner, joined);
     }
 
     /// Thread `t` ended: every lock it still holds is a misuse.
     pub fn exit(&self, t: ThreadId) {
-        let mut inner = self.inner();
-        inner.exiting(t);
-        inner.clocks.exit(t);
+        self.inner().exiting(t);
+        self.clocks.exit(t);
     }
 
     /// The potential deadlocks and misuses among incarnations that turned out to be
@@ -559,15 +583,23 @@ impl Inner {
     }
 
     /// `t` acquires the lock at `addr`: requests it, then holds it.
-    fn acquire(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, known: bool) {
+    fn acquire(
+        &mut self,
+        clocks: &LockFreeClocks,
+        t: ThreadId,
+        addr: u64,
+        size: u8,
+        at: Place,
+        known: bool,
+    ) {
         self.word_id(addr, size);
-        self.request(t, addr, at);
-        self.hold(t, addr, size, at, known);
+        self.request(clocks, t, addr, at);
+        self.hold(clocks, t, addr, size, at, known);
     }
 
     /// `t` failed to take the lock at `addr`. The second failure in a row blocks: a
     /// recursive lock if `t` holds it, else a request.
-    fn attempt(&mut self, t: ThreadId, addr: u64, at: Place) {
+    fn attempt(&mut self, clocks: &LockFreeClocks, t: ThreadId, addr: u64, at: Place) {
         if let Some(word) = self.words.get_mut(&addr).filter(|w| w.orphaned) {
             word.orphaned = false;
             if let Some((h, acquired)) = word.holder {
@@ -612,16 +644,16 @@ impl Inner {
                 );
             }
             // The order counts even if the acquisition never happens (a deadlock).
-            _ => self.request(t, addr, at),
+            _ => self.request(clocks, t, addr, at),
         }
     }
 
     /// `t` asks for the lock at `addr`: an edge from every lock it holds.
-    fn request(&mut self, t: ThreadId, addr: u64, at: Place) {
+    fn request(&mut self, clocks: &LockFreeClocks, t: ThreadId, addr: u64, at: Place) {
         let Some(id) = self.words.get(&addr).map(|w| w.id) else {
             return;
         };
-        let now = self.clocks.now(t);
+        let now = clocks.now(t);
         let Inner { held, order, .. } = self;
         let Some(mine) = held.get(t as usize).filter(|m| !m.is_empty()) else {
             return;
@@ -635,10 +667,18 @@ impl Inner {
     }
 
     /// `t` now holds the lock at `addr`.
-    fn hold(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, known: bool) {
+    fn hold(
+        &mut self,
+        clocks: &LockFreeClocks,
+        t: ThreadId,
+        addr: u64,
+        size: u8,
+        at: Place,
+        known: bool,
+    ) {
         *self.attempts_of(t) = None;
         let id = self.word_id(addr, size);
-        let clock = self.clocks.clock(t).clone();
+        let clock = clocks.snapshot(t);
         self.held_of(t).push(Held {
             addr,
             id,

@@ -10,13 +10,12 @@
 //! lock is uncontended except at the few points where another thread touches it: fork
 //! (the parent writes the child's clock before the child runs), join (the joiner reads
 //! the joined thread's final clock) and statistics. No code holds two thread locks at
-//! once. The table itself is lock-free: two levels of `OnceLock`, filled on first sight.
-
-use std::sync::OnceLock;
+//! once. The table itself is lock-free ([`ThreadTable`]).
 
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::clock::VectorClock;
+use crate::thread_table::ThreadTable;
 
 use super::access::ThreadId;
 use super::cell::MAX_CELL_TID;
@@ -62,27 +61,17 @@ impl ThreadState {
     }
 }
 
-/// log2 of the thread slots per leaf of the table.
-const LEAF_SHIFT: u32 = 10;
-/// Leaves needed for every id up to [`MAX_CELL_TID`].
-const LEAVES: usize = ((MAX_CELL_TID as usize) >> LEAF_SHIFT) + 1;
-
-/// A thread's locked state on cache lines of its own: threads lock their own state for
-/// every event, and neighbours sharing a line would bounce it between cores.
-#[repr(align(128))]
-struct Slot(Mutex<ThreadState>);
-
-type Leaf = Box<[OnceLock<Slot>]>;
-
-/// All threads, indexed by id (dense spawn indices, at most [`MAX_CELL_TID`]).
+/// All threads, indexed by id (dense spawn indices, at most [`MAX_CELL_TID`]), each
+/// state on cache lines of its own: threads lock their own state for every event, and
+/// neighbours sharing a line would bounce it between cores.
 pub(crate) struct Threads {
-    leaves: Box<[OnceLock<Leaf>]>,
+    table: ThreadTable<Mutex<ThreadState>>,
 }
 
 impl Default for Threads {
     fn default() -> Self {
         Threads {
-            leaves: (0..LEAVES).map(|_| OnceLock::new()).collect(),
+            table: ThreadTable::new(MAX_CELL_TID),
         }
     }
 }
@@ -92,12 +81,9 @@ impl Threads {
     /// sight. The caller has checked `t <= MAX_CELL_TID`.
     #[inline]
     pub(crate) fn lock(&self, t: ThreadId) -> MutexGuard<'_, ThreadState> {
-        let i = t as usize;
-        let leaf = self.leaves[i >> LEAF_SHIFT]
-            .get_or_init(|| (0..1usize << LEAF_SHIFT).map(|_| OnceLock::new()).collect());
-        leaf[i & ((1 << LEAF_SHIFT) - 1)]
-            .get_or_init(|| Slot(Mutex::new(ThreadState::new(t))))
-            .0
+        self.table
+            .get_or_init(t, || Mutex::new(ThreadState::new(t)))
+            .expect("thread ids are checked against MAX_CELL_TID")
             .lock()
     }
 
@@ -152,11 +138,7 @@ impl Threads {
 
     /// Visits every thread seen so far (locking each in turn).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&ThreadState)) {
-        for leaf in self.leaves.iter().filter_map(OnceLock::get) {
-            for slot in leaf.iter().filter_map(OnceLock::get) {
-                f(&slot.0.lock());
-            }
-        }
+        self.table.for_each(|state| f(&state.lock()));
     }
 }
 
