@@ -1,12 +1,13 @@
 //! The detector: the API the runtime calls, over state that threads lock piecewise.
 //!
 //! Concurrency (lock order: thread → sync shard → shadow chunk → races; never two of a
-//! kind at once, so no lock-order cycle):
+//! kind at once but chunks, whose second lock is only tried, so no thread waits in a
+//! lock-order cycle):
 //! - each thread's clock and counters have their own lock, uncontended in practice
 //!   (`threads`);
 //! - synchronization objects live in hashed shards (`sync_objects`);
-//! - shadow memory is locked per 64 KiB chunk, held across a run of accesses that stay in
-//!   one chunk (`shadow`), so threads on disjoint data analyze in parallel;
+//! - shadow memory is locked per 64 KiB chunk, held across a batch's accesses while they
+//!   stay within two chunks (`shadow`), so threads on disjoint data analyze in parallel;
 //! - found races go to one set, locked only when a batch found any.
 //!
 //! Soundness needs accesses to reach the shadow in an order consistent with
@@ -27,7 +28,7 @@ use super::config::{Config, Stats};
 use super::granule::{granules, GRANULE_SHIFT};
 use super::race::{Race, RaceAccess};
 use super::race_set::{RaceSet, Verdict};
-use super::shadow::{chunk_of, ChunkGuard, Shadow};
+use super::shadow::{chunk_of, HeldChunks, Shadow};
 use super::sync_id::SyncId;
 use super::sync_objects::SyncObjects;
 use super::threads::{ThreadState, Threads};
@@ -201,7 +202,7 @@ impl Detector {
     }
 
     /// Checks and records `batch` (program order) of thread `t` at its current clock,
-    /// collecting races into `found`. Holds at most one chunk lock at a time.
+    /// collecting races into `found`. Holds at most two chunk locks ([`HeldChunks`]).
     fn analyze(&self, ts: &mut ThreadState, t: ThreadId, batch: &[Access], found: &mut Vec<Race>) {
         let ThreadState {
             clock,
@@ -210,19 +211,11 @@ impl Detector {
             ..
         } = ts;
         let epoch = clock.get(t);
-        let mut held: Option<(u64, ChunkGuard<'_>)> = None;
+        let mut held = HeldChunks::new(&self.shadow);
         for a in batch {
             let cell = Cell::new(t, epoch, 0xFF, a.write, a.atomic, a.site, a.stack);
             for (g, mask) in granules(a.addr, a.size) {
-                let c = chunk_of(g);
-                let chunk = match &mut held {
-                    Some((index, guard)) if *index == c => guard,
-                    _ => {
-                        // Release the previous chunk before taking the next.
-                        held = None;
-                        &mut held.insert((c, self.shadow.lock_chunk(c))).1
-                    }
-                };
+                let chunk = held.chunk(chunk_of(g));
                 counters.granule_checks += 1;
                 let step = check_and_store(
                     &mut chunk.granule(g),

@@ -9,7 +9,8 @@
 //! - Each chunk has its own (parking_lot) lock. A thread analyzing a batch keeps the lock of the chunk it
 //!   is in until an access leaves that chunk, so threads working on different memory never
 //!   wait for each other, and a run of accesses within one chunk pays for one lock.
-//!   A thread holds at most one chunk lock at a time (no lock-order cycles).
+//!   A thread holds at most two chunk locks, the second only ever taken with a try-lock
+//!   ([`HeldChunks`]), so no thread waits while holding a chunk (no deadlock).
 //! - Chunks below 4 GiB (all of wasm32) are found through a flat, lock-free table indexed
 //!   by `addr >> 16` (65536 entries, filled on first touch); higher addresses (memory64)
 //!   through a locked hash map.
@@ -136,6 +137,64 @@ impl std::ops::DerefMut for ChunkGuard<'_> {
     }
 }
 
+/// A chunk, not locked yet.
+enum ChunkRef<'a> {
+    Near(&'a LockedChunk),
+    Far(Arc<LockedChunk>),
+}
+
+/// The chunk locks one thread holds while it analyzes a batch: up to two, so a batch
+/// alternating between two chunks (its stack and the heap, say) does not lock and
+/// unlock on every access.
+///
+/// Deadlock-free although a thread may hold two chunk locks: the second is only ever
+/// *tried*; when that fails, every held lock is released before the thread waits for
+/// the one it wants, so nobody waits while holding a chunk.
+pub(crate) struct HeldChunks<'a> {
+    shadow: &'a Shadow,
+    /// Most recently used first.
+    held: [Option<(u64, ChunkGuard<'a>)>; 2],
+}
+
+impl<'a> HeldChunks<'a> {
+    /// Holds nothing yet.
+    pub(crate) fn new(shadow: &'a Shadow) -> Self {
+        HeldChunks {
+            shadow,
+            held: [None, None],
+        }
+    }
+
+    /// Chunk `index`, locked (see [`chunk_of`]).
+    #[inline]
+    pub(crate) fn chunk(&mut self, index: u64) -> &mut Chunk {
+        let is = |slot: &Option<(u64, ChunkGuard<'a>)>| matches!(slot, Some((i, _)) if *i == index);
+        if !is(&self.held[0]) {
+            if is(&self.held[1]) {
+                self.held.swap(0, 1);
+            } else {
+                let guard = match self.held[0] {
+                    None => self.shadow.lock_chunk(index),
+                    Some(_) => match self.shadow.try_lock_chunk(index) {
+                        Some(guard) => guard,
+                        None => {
+                            self.held = [None, None];
+                            self.shadow.lock_chunk(index)
+                        }
+                    },
+                };
+                // The least recently used lock goes.
+                self.held[1] = self.held[0].take();
+                self.held[0] = Some((index, guard));
+            }
+        }
+        match &mut self.held[0] {
+            Some((_, guard)) => guard,
+            None => unreachable!("slot 0 was just filled"),
+        }
+    }
+}
+
 /// Mutable view of one granule's cells.
 pub(crate) struct GranuleMut<'a> {
     /// The inline cells.
@@ -185,21 +244,39 @@ pub(crate) fn chunk_of(granule: u64) -> u64 {
 }
 
 impl Shadow {
+    /// Chunk `index` (see [`chunk_of`]), allocated on first touch.
+    #[inline]
+    fn chunk(&self, index: u64) -> ChunkRef<'_> {
+        if let Some(slot) = self.near.get(index as usize) {
+            return ChunkRef::Near(slot.get_or_init(|| {
+                self.chunks.fetch_add(1, Ordering::Relaxed);
+                Box::new(Mutex::new(Chunk::new()))
+            }));
+        }
+        ChunkRef::Far(Arc::clone(self.far.lock().entry(index).or_insert_with(
+            || {
+                self.chunks.fetch_add(1, Ordering::Relaxed);
+                Arc::new(Mutex::new(Chunk::new()))
+            },
+        )))
+    }
+
     /// Locks chunk `index` (see [`chunk_of`]), allocating it on first touch.
     #[inline]
     pub(crate) fn lock_chunk(&self, index: u64) -> ChunkGuard<'_> {
-        if let Some(slot) = self.near.get(index as usize) {
-            let chunk = slot.get_or_init(|| {
-                self.chunks.fetch_add(1, Ordering::Relaxed);
-                Box::new(Mutex::new(Chunk::new()))
-            });
-            return ChunkGuard::Near(chunk.lock());
+        match self.chunk(index) {
+            ChunkRef::Near(c) => ChunkGuard::Near(c.lock()),
+            ChunkRef::Far(c) => ChunkGuard::Far(c.lock_arc()),
         }
-        let far = Arc::clone(self.far.lock().entry(index).or_insert_with(|| {
-            self.chunks.fetch_add(1, Ordering::Relaxed);
-            Arc::new(Mutex::new(Chunk::new()))
-        }));
-        ChunkGuard::Far(far.lock_arc())
+    }
+
+    /// Locks chunk `index` unless another thread holds it (never waits).
+    #[inline]
+    fn try_lock_chunk(&self, index: u64) -> Option<ChunkGuard<'_>> {
+        match self.chunk(index) {
+            ChunkRef::Near(c) => c.try_lock().map(ChunkGuard::Near),
+            ChunkRef::Far(c) => c.try_lock_arc().map(ChunkGuard::Far),
+        }
     }
 
     /// Chunks allocated so far.
@@ -242,6 +319,51 @@ mod tests {
 
     fn granule_of(shadow: &Shadow, g: u64, f: impl FnOnce(&mut GranuleMut<'_>)) {
         f(&mut shadow.lock_chunk(chunk_of(g)).granule(g));
+    }
+
+    #[test]
+    fn held_chunks_keep_the_two_most_recent_locks() {
+        let s = Shadow::default();
+        let mut held = HeldChunks::new(&s);
+        held.chunk(1);
+        held.chunk(2);
+        held.chunk(1);
+        assert!(s.try_lock_chunk(1).is_none() && s.try_lock_chunk(2).is_none());
+        held.chunk(3);
+        assert!(
+            s.try_lock_chunk(2).is_some(),
+            "the least recently used went"
+        );
+        assert!(s.try_lock_chunk(1).is_none() && s.try_lock_chunk(3).is_none());
+        drop(held);
+        assert!(s.try_lock_chunk(1).is_some() && s.try_lock_chunk(3).is_some());
+    }
+
+    #[test]
+    fn a_thread_waiting_for_a_chunk_holds_none() {
+        let s = Shadow::default();
+        let (locked, released) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                let b = s.lock_chunk(2);
+                locked.wait();
+                // The main thread holds chunk 1 and now wants 2: it must let 1 go
+                // before it waits, or this would never get it.
+                let got_1 = (0..5000).any(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    s.try_lock_chunk(1).is_some()
+                });
+                drop(b);
+                released.wait();
+                got_1
+            });
+            let mut held = HeldChunks::new(&s);
+            held.chunk(1);
+            locked.wait();
+            held.chunk(2);
+            released.wait();
+            assert!(other.join().unwrap(), "chunk 1 stayed locked while waiting");
+        });
     }
 
     #[test]
