@@ -119,6 +119,14 @@ impl LockFreeClocks {
         self.lock(t).map(|c| c.clone()).unwrap_or_default()
     }
 
+    /// Copies thread `t`'s current clock into `into` (reusing its buffer).
+    pub fn copy_into(&self, t: ThreadId, into: &mut VectorClock) {
+        match self.lock(t) {
+            Some(c) => into.copy_from(&c),
+            None => into.clear(),
+        }
+    }
+
     /// Thread `t`'s own entry: the logical time of its current event.
     pub fn now(&self, t: ThreadId) -> u32 {
         self.lock(t).map_or(0, |c| c.get(t))

@@ -139,6 +139,8 @@ struct Inner {
     attempts: Vec<Option<Attempts>>,
     /// Over incarnation ids.
     order: LockOrder,
+    /// Buffers of released locks' clocks, for the next acquisitions.
+    spare_clocks: Vec<VectorClock>,
     misuses: Vec<(LockId, Misuse)>,
 }
 
@@ -578,7 +580,8 @@ impl Inner {
     fn drop_held(&mut self, t: ThreadId, addr: u64) {
         let held = self.held_of(t);
         if let Some(pos) = held.iter().rposition(|h| h.addr == addr) {
-            held.remove(pos);
+            let gone = held.remove(pos);
+            self.spare_clocks.push(gone.clock);
         }
     }
 
@@ -653,11 +656,11 @@ impl Inner {
         let Some(id) = self.words.get(&addr).map(|w| w.id) else {
             return;
         };
-        let now = clocks.now(t);
         let Inner { held, order, .. } = self;
         let Some(mine) = held.get(t as usize).filter(|m| !m.is_empty()) else {
             return;
         };
+        let now = clocks.now(t);
         let mut gate: Vec<u64> = mine.iter().map(|h| u64::from(h.id)).collect();
         gate.sort_unstable();
         gate.dedup();
@@ -678,7 +681,9 @@ impl Inner {
     ) {
         *self.attempts_of(t) = None;
         let id = self.word_id(addr, size);
-        let clock = clocks.snapshot(t);
+        // Every acquisition keeps a clock: reuse a released one's buffer.
+        let mut clock = self.spare_clocks.pop().unwrap_or_default();
+        clocks.copy_into(t, &mut clock);
         self.held_of(t).push(Held {
             addr,
             id,
