@@ -16,6 +16,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod shb;
+pub mod spin_lock;
 pub mod sync_clocks;
 pub mod syncp;
 pub mod thread_table;

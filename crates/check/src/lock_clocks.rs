@@ -22,6 +22,7 @@
 use parking_lot::{Mutex, MutexGuard};
 use rustc_hash::FxHashMap;
 use wasmgrind_analysis::clock::VectorClock;
+use wasmgrind_analysis::spin_lock::{SpinMutex, SpinMutexGuard};
 use wasmgrind_analysis::thread_table::ThreadTable;
 use wasmgrind_runtime::ThreadId;
 
@@ -72,10 +73,11 @@ struct Shard(Mutex<FxHashMap<u64, VectorClock>>);
 /// Thread and sync-object clocks of the lock-free happens-before relation, shared by
 /// all threads without a global lock: every atomic of the program updates them, so
 /// they must not serialize the threads. A thread's clock is locked only by that
-/// thread (and by a fork of it, before it runs); address clocks are locked per hashed
-/// shard. Lock order: thread → shard; never two of a kind.
+/// thread (and by a fork of it, before it runs), with a [`SpinMutex`] as it is nearly
+/// never contended; address clocks are locked per hashed shard. Lock order: thread →
+/// shard; never two of a kind.
 pub struct LockFreeClocks {
-    threads: ThreadTable<Mutex<VectorClock>>,
+    threads: ThreadTable<SpinMutex<VectorClock>>,
     /// Final clocks of exited threads, for joins.
     exited: Mutex<FxHashMap<ThreadId, VectorClock>>,
     addrs: Box<[Shard]>,
@@ -99,11 +101,11 @@ const MAX_THREAD_ID: ThreadId = (1 << 22) - 1;
 impl LockFreeClocks {
     /// Thread `t`'s current clock, locked (created at 1@t when first seen); `None`
     /// for an id past the supported range.
-    fn lock(&self, t: ThreadId) -> Option<MutexGuard<'_, VectorClock>> {
+    fn lock(&self, t: ThreadId) -> Option<SpinMutexGuard<'_, VectorClock>> {
         let slot = self.threads.get_or_init(t, || {
             let mut clock = VectorClock::new();
             clock.set(t, 1);
-            Mutex::new(clock)
+            SpinMutex::new(clock)
         })?;
         Some(slot.lock())
     }

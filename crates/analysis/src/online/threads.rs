@@ -10,11 +10,12 @@
 //! lock is uncontended except at the few points where another thread touches it: fork
 //! (the parent writes the child's clock before the child runs), join (the joiner reads
 //! the joined thread's final clock) and statistics. No code holds two thread locks at
-//! once. The table itself is lock-free ([`ThreadTable`]).
-
-use parking_lot::{Mutex, MutexGuard};
+//! once. The lock is a [`SpinMutex`] (one atomic instruction per lock and unlock pair
+//! instead of two, as it is nearly never contended); the table itself is lock-free
+//! ([`ThreadTable`]).
 
 use crate::clock::VectorClock;
+use crate::spin_lock::{SpinMutex, SpinMutexGuard};
 use crate::thread_table::ThreadTable;
 
 use super::access::ThreadId;
@@ -65,7 +66,7 @@ impl ThreadState {
 /// state on cache lines of its own: threads lock their own state for every event, and
 /// neighbours sharing a line would bounce it between cores.
 pub(crate) struct Threads {
-    table: ThreadTable<Mutex<ThreadState>>,
+    table: ThreadTable<SpinMutex<ThreadState>>,
 }
 
 impl Default for Threads {
@@ -80,9 +81,9 @@ impl Threads {
     /// Thread `t`'s state, locked, created (own entry 1, knowing nothing else) on first
     /// sight. The caller has checked `t <= MAX_CELL_TID`.
     #[inline]
-    pub(crate) fn lock(&self, t: ThreadId) -> MutexGuard<'_, ThreadState> {
+    pub(crate) fn lock(&self, t: ThreadId) -> SpinMutexGuard<'_, ThreadState> {
         self.table
-            .get_or_init(t, || Mutex::new(ThreadState::new(t)))
+            .get_or_init(t, || SpinMutex::new(ThreadState::new(t)))
             .expect("thread ids are checked against MAX_CELL_TID")
             .lock()
     }
