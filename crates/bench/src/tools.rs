@@ -6,9 +6,14 @@ use std::process::{Command, Stdio};
 
 use crate::BenchError;
 
-/// Root of the repository (this crate lives in `crates/bench`).
+/// Root of the repository (this crate lives in `crates/bench`): where cargo says the
+/// crate is when it runs us (`cargo run`, `cargo test`), else where it was built — a
+/// build cache shared between checkouts may hold a binary built in another one.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../..")
 }
 
 /// The cargo target directory: `$CARGO_TARGET_DIR`, else `<repo>/target`.
