@@ -87,12 +87,16 @@
 //!   import, `return_call_indirect`, `return_call_ref`) become the plain call, the bump and
 //!   `return`. So the host never writes the global; it may read it. An i64 never wraps.
 //! * The **table**: [`FilterLayout::slots`] (= [`Options::filter_slots`], a power of two,
-//!   default 2^17) direct-mapped slots of [`SLOT_BYTES`] = 16 bytes in the events memory at
-//!   [`FilterLayout::table_offset`] (the buffer capacity rounded up to 16; the memory grows
-//!   to hold both). A slot is `i64 record` (as written to the buffer) then `i64 generation`
-//!   (when it was logged), little-endian; all zero initially (generation 0 is never
-//!   current). The access at `addr` of `site` uses slot
-//!   `((addr >> 2) + site * 0x9e3779b1) mod slots`.
+//!   default 2^17) direct-mapped slots of [`SLOT_BYTES`] = 16 bytes reserved in the events
+//!   memory at [`FilterLayout::table_offset`] (the buffer capacity rounded up to 16; the
+//!   memory grows to hold both). A slot is `i64 record` (as written to the buffer) then
+//!   `i64 generation` (when it was logged), little-endian; all zero initially (generation 0
+//!   is never current). Only the first `used` slots are used, `used` starting at
+//!   [`INITIAL_SLOTS`] (64 KiB) or `slots` if smaller: two more mutable i32 globals follow
+//!   the generation, the mask `(used - 1) * 16` and the number of live slots displaced in
+//!   this generation (reset by every bump); when that count exceeds `(used - 1) / 4`, `used`
+//!   doubles (up to `slots`) and the count restarts. The access at `addr` of `site` uses
+//!   slot `((addr >> 2) + site * 0x9e3779b1) mod used`.
 //! * Per plain site, [`Options::plain_policy`] decides ([`PlainPolicy`], missing =
 //!   `Always`): `Filter` sites log only if their slot does not hold the same record with the
 //!   current generation, and then fill the slot; `Always` sites log every time and bump the
@@ -104,9 +108,11 @@
 //! above sees every access its own same-epoch filter would keep. A colliding access only
 //! evicts a slot, costing a repeated record, never a lost one. Exceptions thrown by an import
 //! skip its bump (no host import of wasmgrind throws). Measured on `bench_array` (4 threads
-//! sweeping 64 KiB each with a stencil, `check`): 2^14 slots missed on nearly every access
-//! (slower than no filter), 2^17 slots kept the sweep (about 2.7× faster than no filter);
-//! 2-way sets of the same size were slower on hits than direct mapping.
+//! sweeping 64 KiB each with a stencil, `check`): a fixed 2^14-slot table missed on nearly
+//! every access (no faster than no filter), 2^17 slots kept the sweep (check about 3×
+//! faster); 2-way sets of the same size were slower on hits than direct mapping. Growing
+//! from 64 KiB keeps code that synchronizes often (short generations, all misses) from
+//! scattering its misses over 2 MiB.
 //!
 //! # Locations
 //!
@@ -150,7 +156,7 @@ mod site;
 
 pub use abi::{Hook, CURSOR_EXPORT, EVENTS_EXPORT, GENERATION_EXPORT, IMPORT_MODULE, RECORD_SIZE};
 pub use error::InstrumentError;
-pub use filter::{FilterLayout, SLOT_BYTES};
+pub use filter::{FilterLayout, INITIAL_SLOTS, SLOT_BYTES};
 pub use func_map::FuncMap;
 pub use offset_map::{BodyMap, OffsetMap};
 pub use options::{Options, PlainPolicy, Scope};

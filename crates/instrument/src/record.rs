@@ -108,6 +108,7 @@ impl Buffer {
         put(I::I64Ne);
         put(I::I32Or);
         put(I::If(BlockType::Empty));
+        filter.count_displacement(&mut put, self.memory, slot);
         put(I::LocalGet(slot));
         put(I::LocalGet(record));
         put(I::I64Store(filter.memarg(self.memory, 0)));

@@ -371,16 +371,19 @@ impl Driver<'_> {
             },
             &ConstExpr::i32_const(0),
         );
-        if self.ctx.buffer.filter.is_some() {
+        if let Some(filter) = self.ctx.buffer.filter {
+            let mutable = |val_type| GlobalType {
+                val_type,
+                mutable: true,
+                shared: false,
+            };
             // Generation 1: the zeroed table's slots (generation 0) are all dead.
+            s.global(mutable(ValType::I64), &ConstExpr::i64_const(1));
             s.global(
-                GlobalType {
-                    val_type: ValType::I64,
-                    mutable: true,
-                    shared: false,
-                },
-                &ConstExpr::i64_const(1),
+                mutable(ValType::I32),
+                &ConstExpr::i32_const(filter.initial_mask() as i32),
             );
+            s.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
         }
         self.module.section(&s);
     }

@@ -411,11 +411,47 @@ fn the_table_follows_the_buffer_in_a_memory_large_enough() {
     let layout = out.filter.expect("filter layout");
     assert_eq!(layout.table_offset, 65536 + 16);
     assert_eq!(layout.slots, 1 << 12);
+    assert_eq!(layout.initial_slots, 1 << 12);
     assert_eq!(layout.end(), 65536 + 16 + (1 << 12) * 16);
     let mut h = Harness::run(out);
     let memory = h.instance.get_memory(&mut h.store, EVENTS_EXPORT).unwrap();
     assert!(memory.data_size(&h.store) as u64 >= layout.end());
     assert_eq!(h.generation(), 1);
+}
+
+/// Records of `sum(0, n)`'s load logged by `passes` passes in one generation, per pass.
+fn sweep(max_slots: u32, n: i32, passes: usize) -> Vec<usize> {
+    let input = wat::parse_str(MODULE).unwrap();
+    let first = instrument(&input, &Options::default()).unwrap();
+    let opts = Options {
+        filter_repeats: true,
+        filter_slots: max_slots,
+        plain_policy: vec![PlainPolicy::Filter; first.sites.len()],
+        ..Options::default()
+    };
+    let out = instrument(&input, &opts).unwrap();
+    let mut h = Harness::run(out);
+    let sum_site = h.out.sites.iter().position(|s| s.func == 14).unwrap() as u32;
+    (0..passes)
+        .map(|_| {
+            let (records, _) = h.call_full("sum", &[Val::I32(0), Val::I32(n)]);
+            records.iter().filter(|r| r.1 == sum_site).count()
+        })
+        .collect()
+}
+
+#[test]
+fn a_working_set_larger_than_the_table_makes_it_grow_until_it_fits() {
+    let n = 3 * wasmgrind_instrument::INITIAL_SLOTS as i32;
+    let logged = sweep(1 << 14, n, 6);
+    assert_eq!(logged[0], n as usize, "first pass: all new");
+    assert_eq!(*logged.last().unwrap(), 0, "grown to hold all: {logged:?}");
+    // Capped at the initial size, the same sweep keeps missing.
+    let capped = sweep(wasmgrind_instrument::INITIAL_SLOTS, n, 6);
+    assert!(
+        *capped.last().unwrap() > n as usize / 2,
+        "cannot grow: {capped:?}"
+    );
 }
 
 #[test]

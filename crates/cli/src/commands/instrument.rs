@@ -20,8 +20,8 @@ pub struct Args {
     #[arg(long)]
     pub no_call_stacks: bool,
     /// Write exactly the module `check` runs: same-epoch repeats filtered in wasm, with
-    /// check's per-site policy (overrides the other flags).
-    #[arg(long)]
+    /// check's per-site policy (with check's buffer size and call stacks).
+    #[arg(long, conflicts_with_all = ["buffer_bytes", "no_call_stacks"])]
     pub check: bool,
 }
 
