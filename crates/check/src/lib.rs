@@ -2,6 +2,10 @@
 //! instrumented program's events into happens-before analysis
 //! ([`wasmgrind_analysis::online::Detector`]) and each new race into a report.
 //!
+//! [`instrument()`] instruments the module with the in-module repeat filter and a per-site
+//! policy from [`SiteClasses`] (what each site means to the checker), so same-epoch
+//! repeats and the allocator's bookkeeping never reach the host.
+//!
 //! Per thread, a [`thread::CheckThread`] decodes the drained event buffer, replays
 //! call enter/exit records into a call-stack trie ([`stacks::StackDepot`], as
 //! ThreadSanitizer rebuilds stacks from its trace) and maps synchronization to the
@@ -16,6 +20,7 @@
 //! ([`lock_clocks`]), and lock misuse; potential deadlocks and misuses are reported
 //! when the run ends.
 
+pub mod instrumentation;
 pub mod libc_sync;
 pub mod lock_clocks;
 pub mod lock_order;
@@ -24,8 +29,11 @@ pub mod locks;
 pub mod recent;
 pub mod reporter;
 pub mod session;
+pub mod site_classes;
 pub mod stacks;
 pub mod thread;
 
+pub use instrumentation::{instrument, CheckInstrumentError, CheckModule};
 pub use reporter::{OutputFormat, Reporter, ReporterConfig};
 pub use session::CheckSession;
+pub use site_classes::{RecordClass, SiteClasses};

@@ -8,6 +8,11 @@
 //! so the report is the same. Filtering before the detector's lock is what makes
 //! loops over the same data cheap. (If the detector evicted the first occurrence's
 //! shadow cell meanwhile, a race may be missed — never invented.)
+//!
+//! `check` runs modules whose instrumented code already drops most repeats itself
+//! ([`wasmgrind_instrument::Options::filter_repeats`], whose generations end at least
+//! wherever this filter's epochs do); this filter still catches the repeats that the
+//! module's smaller direct-mapped table forgot.
 
 /// Slots the table starts with (a power of two).
 const MIN_SLOTS: usize = 1 << 12;

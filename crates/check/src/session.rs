@@ -4,33 +4,17 @@
 use std::sync::Arc;
 
 use wasmgrind_analysis::online::{Config, Detector};
-use wasmgrind_instrument::{Site, SiteKind};
+use wasmgrind_instrument::Site;
 use wasmgrind_runtime::{Monitor, ThreadId, ThreadMonitor};
 
-use crate::libc_sync::LibcClassifier;
-use crate::lock_clocks::{hb_role, HbRole};
+use crate::lock_clocks::HbRole;
 use crate::lock_tracker::LockTracker;
-use crate::locks::{role_of, LockRole};
+use crate::locks::LockRole;
 use crate::reporter::Reporter;
+pub(crate) use crate::site_classes::RecordClass;
+use crate::site_classes::SiteClasses;
 use crate::stacks::StackDepot;
 use crate::thread::CheckThread;
-
-/// What a drained record of a site means, decided once per site so the hot loop over
-/// records reads one small entry (see [`crate::libc_sync`] for the plain-access rules).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RecordClass {
-    /// A plain load or store, checked as such (the program's code, most of the C
-    /// library).
-    Check { size: u8, write: bool },
-    /// A plain access of the C library's synchronization code: handled as an atomic.
-    AsAtomic { size: u8, write: bool },
-    /// A call is entered (call-stack record).
-    Enter,
-    /// A call returned (call-stack record).
-    Exit,
-    /// Not looked at (the allocator's own bookkeeping, or not a record site).
-    Ignore,
-}
 
 /// What every thread's [`CheckThread`] shares.
 pub struct CheckSession {
@@ -49,52 +33,14 @@ pub struct CheckSession {
 }
 
 impl CheckSession {
-    /// `sites` are the instrumentation's sites of the module being run.
-    pub fn new(sites: Arc<[Site]>, reporter: Arc<Reporter>) -> Arc<Self> {
-        // One pass, symbolizing a site at most once: its inline function names serve
-        // both the C library classification and the lock roles.
-        let mut classifier = LibcClassifier::new(reporter.symbolizer());
-        let mut records = Vec::with_capacity(sites.len());
-        let mut lock_roles = Vec::with_capacity(sites.len());
-        let mut hb_roles = Vec::with_capacity(sites.len());
-        for site in sites.iter() {
-            let access = match site.kind {
-                SiteKind::Read { size } => Some((size, false)),
-                SiteKind::Write { size } => Some((size, true)),
-                _ => None,
-            };
-            let plain = access.is_some();
-            let function = reporter
-                .original_offset(site.offset)
-                .map(|offset| classifier.function_class(offset))
-                .unwrap_or_default();
-            // Lock roles look at every atomic and at plain accesses of the C library.
-            let names = if !plain || function.c_library {
-                reporter.function_names_at(site.offset)
-            } else {
-                Vec::new()
-            };
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let class = function.site(plain, &names);
-            records.push(match (site.kind, access) {
-                (SiteKind::CallEnter, _) => RecordClass::Enter,
-                (SiteKind::CallExit, _) => RecordClass::Exit,
-                (_, Some(_)) if class.allocator => RecordClass::Ignore,
-                (_, Some((size, write))) if class.sync => RecordClass::AsAtomic { size, write },
-                (_, Some((size, write))) => RecordClass::Check { size, write },
-                _ => RecordClass::Ignore,
-            });
-            let (lock, hb) = if plain && !class.c_library {
-                (LockRole::Generic, HbRole::Sync)
-            } else {
-                (
-                    role_of(&names, class.c_library),
-                    hb_role(&names, class.c_library),
-                )
-            };
-            lock_roles.push(lock);
-            hb_roles.push(hb);
-        }
+    /// `sites` are the instrumentation's sites of the module being run, `classes` what
+    /// they mean ([`SiteClasses::new`] over the same sites).
+    pub fn new(sites: Arc<[Site]>, classes: SiteClasses, reporter: Arc<Reporter>) -> Arc<Self> {
+        let SiteClasses {
+            records,
+            lock_roles,
+            hb_roles,
+        } = classes;
         let session = Arc::new(CheckSession {
             detector: Detector::new(Config::default()),
             records,

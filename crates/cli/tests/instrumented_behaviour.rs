@@ -30,10 +30,12 @@ fn observe(module: &Path, invoke: Option<&str>, args: &[&str]) -> (Option<i32>, 
     (out.status.code(), lines)
 }
 
-fn instrumented(module: &Path, dir: &Path) -> PathBuf {
+/// `module` instrumented as `wasmgrind instrument` writes it, with `flags`.
+fn instrumented(module: &Path, dir: &Path, flags: &[&str]) -> PathBuf {
     let out = dir.join(module.file_name().unwrap());
     wasmgrind()
         .arg("instrument")
+        .args(flags)
         .arg(module)
         .arg("-o")
         .arg(&out)
@@ -42,17 +44,21 @@ fn instrumented(module: &Path, dir: &Path) -> PathBuf {
     out
 }
 
+/// Both the default instrumentation and `check`'s (repeat filter and site policy)
+/// behave as the original.
 fn assert_same(module: &Path, invoke: Option<&str>, args: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let copy = instrumented(module, dir.path());
     let original = observe(module, invoke, args);
-    let rewritten = observe(&copy, invoke, args);
-    assert_eq!(
-        original,
-        rewritten,
-        "{} behaves differently once instrumented",
-        module.display()
-    );
+    for flags in [&[][..], &["--check"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = instrumented(module, dir.path(), flags);
+        let rewritten = observe(&copy, invoke, args);
+        assert_eq!(
+            original,
+            rewritten,
+            "{} behaves differently once instrumented with {flags:?}",
+            module.display()
+        );
+    }
 }
 
 #[test]

@@ -8,6 +8,9 @@ pub const IMPORT_MODULE: &str = "wasmgrind";
 pub const EVENTS_EXPORT: &str = "__wasmgrind_events";
 /// Export name of the mutable i32 global holding the byte offset of the next free record.
 pub const CURSOR_EXPORT: &str = "__wasmgrind_cursor";
+/// Export name of the mutable i64 global holding the repeat filter's current generation
+/// (only with [`crate::Options::filter_repeats`]).
+pub const GENERATION_EXPORT: &str = "__wasmgrind_generation";
 /// Size in bytes of one record in the event buffer: `u32 addr`, `u32 site`, little-endian.
 pub const RECORD_SIZE: u32 = 8;
 

@@ -10,7 +10,7 @@ use crate::module_info::ModuleInfo;
 use crate::record::{Buffer, RecordAddr};
 use crate::remap::Remap;
 use crate::scratch::{Role, Scratch};
-use crate::{AtomicOp, BulkOp, Hook, InstrumentError, Scope, Site, SiteKind};
+use crate::{AtomicOp, BulkOp, Hook, InstrumentError, PlainPolicy, Scope, Site, SiteKind};
 
 /// Module-wide facts every body rewrite needs.
 pub(crate) struct Context<'a> {
@@ -20,6 +20,29 @@ pub(crate) struct Context<'a> {
     pub buffer: Buffer,
     pub call_stacks: bool,
     pub scope: Scope,
+    /// [`crate::Options::plain_policy`].
+    pub plain_policy: &'a [PlainPolicy],
+}
+
+impl Context<'_> {
+    /// The policy of plain site `site` (missing entries are [`PlainPolicy::Always`]).
+    fn policy(&self, site: u32) -> PlainPolicy {
+        self.plain_policy
+            .get(site as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// What a call may do to the repeat filter's generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallEffect {
+    /// Reaches only module code, whose own synchronization bumps the generation.
+    None,
+    /// May reach a non-hook import (which may synchronize): bump after it returns.
+    BumpAfter,
+    /// A tail call that may reach a non-hook import: made a plain call, bump, `return`.
+    TailAsCall,
 }
 
 /// A rewritten body and where each input instruction went.
@@ -74,7 +97,7 @@ pub(crate) fn rewrite_body(
         if instrument {
             rw.instrument(op)?;
         } else {
-            rw.copy(op)?;
+            rw.uninstrumented(op)?;
         }
     }
 
@@ -129,7 +152,91 @@ impl BodyRewriter<'_, '_> {
         index
     }
 
+    /// What `op` may do to the repeat filter's generation (always [`CallEffect::None`]
+    /// without a filter). Any import other than the added hooks may synchronize (spawn, join,
+    /// lock hooks, WASI); an indirect call may reach one through a table.
+    fn call_effect(&self, op: &Operator<'_>) -> CallEffect {
+        if self.ctx.buffer.filter.is_none() {
+            return CallEffect::None;
+        }
+        let imported = |f: u32| f < self.ctx.info.imported_funcs;
+        match *op {
+            Operator::Call { function_index } if imported(function_index) => CallEffect::BumpAfter,
+            Operator::CallIndirect { .. } | Operator::CallRef { .. } => CallEffect::BumpAfter,
+            Operator::ReturnCall { function_index } if imported(function_index) => {
+                CallEffect::TailAsCall
+            }
+            Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. } => {
+                CallEffect::TailAsCall
+            }
+            _ => CallEffect::None,
+        }
+    }
+
+    /// A tail call that may reach an import, as `call; bump; return` (same types: a tail
+    /// call's callee returns exactly the caller's results). The tail call's frame reuse is
+    /// lost, which only matters for unbounded tail recursion through such calls.
+    fn tail_as_call(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        let call = match op {
+            Operator::ReturnCall { function_index } => Operator::Call { function_index },
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => Operator::CallIndirect {
+                type_index,
+                table_index,
+            },
+            Operator::ReturnCallRef { type_index } => Operator::CallRef { type_index },
+            other => other,
+        };
+        self.copy(call)?;
+        self.bump();
+        self.put(I::Return);
+        Ok(())
+    }
+
+    /// Starts a new repeat-filter generation (nothing without a filter).
+    fn bump(&mut self) {
+        self.ctx.buffer.emit_bump(&mut self.out);
+    }
+
+    /// A body copied without instrumentation still bumps the generation around calls that
+    /// may reach an import, so instrumented code after them sees the synchronization.
+    fn uninstrumented(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        match self.call_effect(&op) {
+            CallEffect::None => self.copy(op),
+            CallEffect::BumpAfter => {
+                self.copy(op)?;
+                self.bump();
+                Ok(())
+            }
+            CallEffect::TailAsCall => self.tail_as_call(op),
+        }
+    }
+
     fn instrument(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
+        match self.call_effect(&op) {
+            CallEffect::None => {}
+            CallEffect::TailAsCall => return self.tail_as_call(op),
+            CallEffect::BumpAfter => {
+                if self.ctx.scope == Scope::Blocking {
+                    return self.uninstrumented(op);
+                }
+                let logged = match op {
+                    Operator::Call { function_index } => {
+                        !self.ctx.info.own_imports.contains(&function_index)
+                    }
+                    _ => true,
+                };
+                if logged {
+                    self.call(op)?;
+                } else {
+                    self.copy(op)?;
+                }
+                self.bump();
+                return Ok(());
+            }
+        }
         if self.ctx.scope == Scope::Blocking {
             return self.instrument_blocking(op);
         }
@@ -152,6 +259,7 @@ impl BodyRewriter<'_, '_> {
             let site = self.site(SiteKind::Fence);
             self.put(I::I32Const(site as i32));
             self.put(I::Call(Hook::Fence.func_index()));
+            self.bump();
             return self.copy(op);
         }
         let touches_target = match access {
@@ -231,6 +339,7 @@ impl BodyRewriter<'_, '_> {
                 self.put(I::LocalGet(e));
                 self.put(I::LocalGet(r));
                 self.put(I::Call(Hook::WaitEnd.func_index()));
+                self.bump();
                 Ok(())
             }
             Access::Notify { memarg } => {
@@ -244,6 +353,7 @@ impl BodyRewriter<'_, '_> {
                 self.put(I::LocalGet(e));
                 self.put(I::LocalGet(count));
                 self.put(I::Call(Hook::Notify.func_index()));
+                self.bump();
                 self.put(I::LocalGet(a));
                 self.put(I::LocalGet(count));
                 self.copy(op)
@@ -281,13 +391,28 @@ impl BodyRewriter<'_, '_> {
         };
         let offset = memarg_offset32(plain.memarg.offset, self.offset)?;
         let site = self.site(kind);
+        let policy = self.ctx.policy(site);
+        if policy == PlainPolicy::Skip {
+            return self.copy(op);
+        }
         let above = plain.above.map(|ty| self.scratch.get(Role::Operand, ty));
         let a = self.scratch.get(Role::Addr, ValType::I32);
         if let Some(x) = above {
             self.put(I::LocalSet(x));
         }
         self.put(I::LocalTee(a));
-        self.record(RecordAddr::Local { local: a, offset }, site);
+        match policy {
+            PlainPolicy::Filter => {
+                self.ctx
+                    .buffer
+                    .emit_filtered(&mut self.out, &mut self.scratch, a, offset, site)
+            }
+            PlainPolicy::Always | PlainPolicy::Skip => {
+                self.record(RecordAddr::Local { local: a, offset }, site);
+                // The host handles this access as synchronization.
+                self.bump();
+            }
+        }
         if let Some(x) = above {
             self.put(I::LocalGet(x));
         }
@@ -354,6 +479,7 @@ impl BodyRewriter<'_, '_> {
             _ => self.put(I::I64Const(0)),
         }
         self.put(I::Call(Hook::AtomicEnd.func_index()));
+        self.bump();
         Ok(())
     }
 

@@ -47,6 +47,7 @@
 //!   multiple of 8, default 64 KiB).
 //! * [`CURSOR_EXPORT`] `__wasmgrind_cursor`: a mutable i32 global appended after the input's
 //!   globals ([`Instrumented::cursor_global`]): byte offset of the next free record, initially 0.
+//! * [`GENERATION_EXPORT`] `__wasmgrind_generation`, only with the repeat filter (below).
 //!
 //! A **record** is 8 bytes, little-endian: `u32 addr` then `u32 site`. It is written at
 //! `cursor`, the cursor is bumped by 8, and if then `cursor == capacity` the module calls
@@ -67,6 +68,51 @@
 //!   (`return_call*`) are left plain: the callee takes over the caller's frame, which the
 //!   `CallExit` of the caller's own call site pops. A call left by an exception or a trap has no
 //!   `CallExit`.
+//!
+//! # Repeat filter (opt-in)
+//!
+//! With [`Options::filter_repeats`] the instrumented code drops **same-epoch repeats** itself:
+//! an access of the same `(addr, site)` as one already logged since this instance's last
+//! synchronization cannot change a happens-before verdict (FastTrack's same-epoch rule), so it
+//! never leaves wasm. Without the option nothing below exists and every access is logged.
+//!
+//! * [`GENERATION_EXPORT`] `__wasmgrind_generation`: a mutable **i64** global appended after
+//!   the cursor ([`FilterLayout::generation_global`]), initially 1; the current generation.
+//!   The instrumented code bumps it by 1 right **after** every call of `atomic_end`,
+//!   `wait_end`, `notify` and `fence` (not `atomic_begin`, `wait_begin`, `bulk`, `flush`),
+//!   after every call of a function import other than these hooks (spawn, join, lock hooks,
+//!   WASI: any of them may synchronize), after every `call_indirect` and `call_ref` (they may
+//!   reach an import through a table), and after the record of every
+//!   [`PlainPolicy::Always`] site. Tail calls that may reach an import (`return_call` of an
+//!   import, `return_call_indirect`, `return_call_ref`) become the plain call, the bump and
+//!   `return`. So the host never writes the global; it may read it. An i64 never wraps.
+//! * The **table**: [`FilterLayout::slots`] (= [`Options::filter_slots`], a power of two,
+//!   default 2^17) direct-mapped slots of [`SLOT_BYTES`] = 16 bytes reserved in the events
+//!   memory at [`FilterLayout::table_offset`] (the buffer capacity rounded up to 16; the
+//!   memory grows to hold both). A slot is `i64 record` (as written to the buffer) then
+//!   `i64 generation` (when it was logged), little-endian; all zero initially (generation 0
+//!   is never current). Only the first `used` slots are used, `used` starting at
+//!   [`INITIAL_SLOTS`] (64 KiB) or `slots` if smaller: two more mutable i32 globals follow
+//!   the generation, the mask `(used - 1) * 16` and the number of live slots displaced in
+//!   this generation (reset by every bump); when that count exceeds `(used - 1) / 4`, `used`
+//!   doubles (up to `slots`) and the count restarts. The access at `addr` of `site` uses
+//!   slot `((addr >> 2) + site * 0x9e3779b1) mod used`.
+//! * Per plain site, [`Options::plain_policy`] decides ([`PlainPolicy`], missing =
+//!   `Always`): `Filter` sites log only if their slot does not hold the same record with the
+//!   current generation, and then fill the slot; `Always` sites log every time and bump the
+//!   generation after the record (for accesses the host handles as synchronization);
+//!   `Skip` sites are never logged (they still have a site id, so numbering does not
+//!   depend on the policy). Call records are never filtered.
+//!
+//! A host that starts a new epoch of a thread only at the hooks, imports and `Always` records
+//! above sees every access its own same-epoch filter would keep. A colliding access only
+//! evicts a slot, costing a repeated record, never a lost one. Exceptions thrown by an import
+//! skip its bump (no host import of wasmgrind throws). Measured on `bench_array` (4 threads
+//! sweeping 64 KiB each with a stencil, `check`): a fixed 2^14-slot table missed on nearly
+//! every access (no faster than no filter), 2^17 slots kept the sweep (check about 3×
+//! faster); 2-way sets of the same size were slower on hits than direct mapping. Growing
+//! from 64 KiB keeps code that synchronizes often (short generations, all misses) from
+//! scattering its misses over 2 MiB.
 //!
 //! # Locations
 //!
@@ -97,6 +143,7 @@ mod abi;
 mod access;
 mod body;
 mod error;
+mod filter;
 mod func_map;
 mod module_info;
 mod offset_map;
@@ -107,11 +154,12 @@ mod rewrite;
 mod scratch;
 mod site;
 
-pub use abi::{Hook, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE, RECORD_SIZE};
+pub use abi::{Hook, CURSOR_EXPORT, EVENTS_EXPORT, GENERATION_EXPORT, IMPORT_MODULE, RECORD_SIZE};
 pub use error::InstrumentError;
+pub use filter::{FilterLayout, INITIAL_SLOTS, SLOT_BYTES};
 pub use func_map::FuncMap;
 pub use offset_map::{BodyMap, OffsetMap};
-pub use options::{Options, Scope};
+pub use options::{Options, PlainPolicy, Scope};
 pub use record::RecordMode;
 pub use site::{AtomicOp, BulkOp, Site, SiteKind};
 
@@ -132,6 +180,8 @@ pub struct Instrumented {
     pub events_memory: u32,
     /// Index of the cursor global in the instrumented module.
     pub cursor_global: u32,
+    /// The repeat filter's generation global and table, with [`Options::filter_repeats`].
+    pub filter: Option<FilterLayout>,
     /// The memory whose accesses are reported, if any.
     pub instrumented_memory: Option<u32>,
 }

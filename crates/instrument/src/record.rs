@@ -3,9 +3,12 @@
 //! A record is written with a single `i64.store` of `(site << 32) | addr` at `cursor` in the
 //! events memory (little-endian, so bytes 0..4 hold `addr` and 4..8 hold `site`); then the
 //! cursor is bumped by 8 and, when it reaches the capacity, `wasmgrind.flush` is called.
+//! With the repeat filter ([`crate::filter`]) a plain access first probes its slot and logs
+//! only on a miss.
 
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 
+use crate::filter::FilterLayout;
 use crate::scratch::{Role, Scratch};
 use crate::{Hook, RECORD_SIZE};
 
@@ -29,6 +32,8 @@ pub(crate) struct Buffer {
     pub mode: RecordMode,
     /// Function index of the helper (meaningful in [`RecordMode::Helper`] only).
     pub helper: u32,
+    /// The repeat filter, with [`crate::Options::filter_repeats`].
+    pub filter: Option<FilterLayout>,
 }
 
 /// The address a record carries.
@@ -65,6 +70,73 @@ impl Buffer {
                 }
                 self.store_and_bump(&mut put, cursor);
             }
+        }
+    }
+
+    /// Emits instructions that append the record of the plain access at `local + offset`
+    /// unless the repeat filter holds it in the current generation, filling the filter slot
+    /// when it logs; they leave the operand stack unchanged. Without a filter: [`Buffer::emit`].
+    pub fn emit_filtered(
+        &self,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+        local: u32,
+        offset: u32,
+        site: u32,
+    ) {
+        use wasm_encoder::Encode;
+        let addr = RecordAddr::Local { local, offset };
+        let Some(filter) = self.filter else {
+            return self.emit(out, scratch, addr, site);
+        };
+        let slot = scratch.get(Role::Slot, ValType::I32);
+        let record = scratch.get(Role::Record, ValType::I64);
+        let mut put = |i: I<'_>| i.encode(out);
+        // Hit = the slot holds this record, logged in the current generation.
+        filter.slot_of(&mut put, local, offset, site);
+        put(I::LocalTee(slot));
+        put(I::I64Load(filter.memarg(self.memory, 0)));
+        push_addr(&mut put, addr);
+        put(I::I64ExtendI32U);
+        put(I::I64Const(((site as u64) << 32) as i64));
+        put(I::I64Or);
+        put(I::LocalTee(record));
+        put(I::I64Ne);
+        put(I::LocalGet(slot));
+        put(I::I64Load(filter.memarg(self.memory, 8)));
+        put(I::GlobalGet(filter.generation_global));
+        put(I::I64Ne);
+        put(I::I32Or);
+        put(I::If(BlockType::Empty));
+        filter.count_displacement(&mut put, self.memory, slot);
+        put(I::LocalGet(slot));
+        put(I::LocalGet(record));
+        put(I::I64Store(filter.memarg(self.memory, 0)));
+        put(I::LocalGet(slot));
+        put(I::GlobalGet(filter.generation_global));
+        put(I::I64Store(filter.memarg(self.memory, 8)));
+        match self.mode {
+            RecordMode::Inline => {
+                let cursor = scratch.get(Role::Cursor, ValType::I32);
+                put(I::GlobalGet(self.cursor));
+                put(I::LocalGet(record));
+                self.store_and_bump(&mut put, cursor);
+            }
+            RecordMode::Helper => {
+                push_addr(&mut put, addr);
+                put(I::I32Const(site as i32));
+                put(I::Call(self.helper));
+            }
+        }
+        put(I::End);
+    }
+
+    /// Starts a new filter generation (nothing without a filter): emitted after every
+    /// synchronizing hook call and every call that may reach a non-hook import.
+    pub fn emit_bump(&self, out: &mut Vec<u8>) {
+        use wasm_encoder::Encode;
+        if let Some(filter) = self.filter {
+            filter.bump(&mut |i: I<'_>| i.encode(out));
         }
     }
 

@@ -13,13 +13,14 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, CodeSectionReader, KnownCustom, Name, Parser, Payload};
 
 use crate::body::{rewrite_body, Context};
+use crate::filter::FilterLayout;
 use crate::module_info::ModuleInfo;
 use crate::offset_map::{BodyMap, OffsetMap};
 use crate::record::{Buffer, RecordMode};
 use crate::remap::Remap;
 use crate::{
     FuncMap, Hook, InstrumentError, Instrumented, Options, Site, CURSOR_EXPORT, EVENTS_EXPORT,
-    IMPORT_MODULE,
+    GENERATION_EXPORT, IMPORT_MODULE,
 };
 
 /// Custom sections describing code offsets of the input, which would be wrong in the output.
@@ -70,7 +71,7 @@ pub(crate) fn rewrite(
     let capacity = opts.validated_capacity()?;
     let info = ModuleInfo::scan(wasm)?;
     let target = info.target_memory(opts.all_memories)?;
-    for name in [EVENTS_EXPORT, CURSOR_EXPORT] {
+    for name in [EVENTS_EXPORT, CURSOR_EXPORT, GENERATION_EXPORT] {
         if info.export_names.contains(name) {
             return Err(InstrumentError::ExportClash(name.to_string()));
         }
@@ -86,6 +87,9 @@ pub(crate) fn rewrite(
         capacity,
         mode,
         helper: Hook::COUNT + input_funcs,
+        filter: opts
+            .filter_repeats
+            .then(|| FilterLayout::new(info.num_globals + 1, capacity, opts.filter_slots)),
     };
     let mut driver = Driver {
         wasm,
@@ -96,6 +100,7 @@ pub(crate) fn rewrite(
             buffer,
             call_stacks: opts.call_stacks,
             scope: opts.scope,
+            plain_policy: &opts.plain_policy,
         },
         module: Module::new(),
         remap: Remap,
@@ -121,6 +126,7 @@ pub(crate) fn rewrite(
         buffer_capacity: capacity,
         events_memory: buffer.memory,
         cursor_global: buffer.cursor,
+        filter: buffer.filter,
         instrumented_memory: target,
     })
 }
@@ -341,7 +347,11 @@ impl Driver<'_> {
     }
 
     fn finish_memories(&mut self, mut s: MemorySection) {
-        let pages = u64::from(self.ctx.buffer.capacity).div_ceil(65536);
+        let buffer = &self.ctx.buffer;
+        let bytes = buffer
+            .filter
+            .map_or(u64::from(buffer.capacity), |f| f.end());
+        let pages = bytes.div_ceil(65536);
         s.memory(MemoryType {
             minimum: pages,
             maximum: Some(pages),
@@ -361,12 +371,33 @@ impl Driver<'_> {
             },
             &ConstExpr::i32_const(0),
         );
+        if let Some(filter) = self.ctx.buffer.filter {
+            let mutable = |val_type| GlobalType {
+                val_type,
+                mutable: true,
+                shared: false,
+            };
+            // Generation 1: the zeroed table's slots (generation 0) are all dead.
+            s.global(mutable(ValType::I64), &ConstExpr::i64_const(1));
+            s.global(
+                mutable(ValType::I32),
+                &ConstExpr::i32_const(filter.initial_mask() as i32),
+            );
+            s.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
+        }
         self.module.section(&s);
     }
 
     fn finish_exports(&mut self, mut s: ExportSection) {
         s.export(EVENTS_EXPORT, ExportKind::Memory, self.ctx.buffer.memory);
         s.export(CURSOR_EXPORT, ExportKind::Global, self.ctx.buffer.cursor);
+        if let Some(filter) = self.ctx.buffer.filter {
+            s.export(
+                GENERATION_EXPORT,
+                ExportKind::Global,
+                filter.generation_global,
+            );
+        }
         self.module.section(&s);
     }
 

@@ -18,6 +18,10 @@ pub(crate) enum Role {
     Operand2,
     /// The value an instruction returned.
     Result,
+    /// Byte offset of a repeat-filter slot (i32).
+    Slot,
+    /// The record of a filtered access (i64).
+    Record,
 }
 
 /// Scratch locals of one function body.

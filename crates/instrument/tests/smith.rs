@@ -1,10 +1,13 @@
 //! Random modules from wasm-smith (threads, shared memory, bulk memory, SIMD, reference types,
-//! tail calls, GC, exceptions...) always instrument into valid modules.
+//! tail calls, GC, exceptions...) always instrument into valid modules, with and without the
+//! repeat filter and its per-site policies.
 
 mod common;
 
 use arbitrary::Unstructured;
-use wasmgrind_instrument::{instrument_with_mode, InstrumentError, Options, RecordMode};
+use wasmgrind_instrument::{
+    instrument_with_mode, InstrumentError, Options, PlainPolicy, RecordMode,
+};
 use wasmparser::{Validator, WasmFeatures};
 
 /// Deterministic xorshift64* byte source, so failures reproduce.
@@ -56,6 +59,16 @@ fn random_modules_instrument_into_valid_modules() {
             all_memories: seed % 2 == 0,
             call_stacks: seed % 3 != 0,
             buffer_bytes: 8 * (1 + seed as u32 % 5000),
+            // The repeat filter on two seeds in three, with every policy mixed.
+            filter_repeats: seed % 3 != 1,
+            filter_slots: 2 << (seed % 12),
+            plain_policy: (0..4096)
+                .map(|i| match (i + seed) % 3 {
+                    0 => PlainPolicy::Filter,
+                    1 => PlainPolicy::Always,
+                    _ => PlainPolicy::Skip,
+                })
+                .collect(),
             ..Options::default()
         };
         let mode = if seed % 4 == 0 {
@@ -75,6 +88,17 @@ fn random_modules_instrument_into_valid_modules() {
                 }
                 let entries: usize = common::instructions(&input).len();
                 assert_eq!(out.offset_map.entries.len(), entries, "seed {seed}");
+                let unfiltered = Options {
+                    filter_repeats: false,
+                    plain_policy: Vec::new(),
+                    ..opts
+                };
+                let plain = instrument_with_mode(&input, &unfiltered, mode)
+                    .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+                assert_eq!(
+                    out.sites, plain.sites,
+                    "seed {seed}: the filter renumbered sites"
+                );
                 ok += 1;
                 with_sites += usize::from(!out.sites.is_empty());
             }

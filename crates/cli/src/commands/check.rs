@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use wasmgrind_check::session::SessionMonitor;
-use wasmgrind_check::{CheckSession, OutputFormat, Reporter, ReporterConfig};
+use wasmgrind_check::{CheckModule, CheckSession, OutputFormat, Reporter, ReporterConfig};
 use wasmgrind_report::{Suppressions, Symbolizer};
 use wasmgrind_runtime::{CodeMap, Run};
 
@@ -55,8 +55,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(Suppressions::from_file)
         .transpose()
         .context("reading the suppressions")?;
-    let instrumented = wasmgrind_instrument::instrument(&module.prepared, &Default::default())
-        .context("instrumenting the module")?;
     let sink: Box<dyn Write + Send> = match &args.log_file {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).with_context(|| format!("creating `{}`", path.display()))?,
@@ -66,6 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let symbolizer =
         Symbolizer::new(&module.original).context("reading the module's names and DWARF")?;
     let code_map = CodeMap::new(&module.original, &module.prepared, None)?;
+    let CheckModule {
+        instrumented,
+        classes,
+    } = wasmgrind_check::instrument(&module.prepared, &symbolizer, &code_map)
+        .context("instrumenting the module")?;
     let config = ReporterConfig {
         format: match args.format {
             Format::Text => OutputFormat::Text,
@@ -95,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     ));
     reporter.set_termination(termination.clone());
-    let session = CheckSession::new(instrumented.sites.clone().into(), reporter);
+    let session = CheckSession::new(instrumented.sites.clone().into(), classes, reporter);
     let outcome = wasmgrind_runtime::run(Run {
         module: &module,
         instrumented: Some(&instrumented),

@@ -19,6 +19,10 @@ pub struct Args {
     /// Do not log call enter/exit records (reports then lack callers).
     #[arg(long)]
     pub no_call_stacks: bool,
+    /// Write exactly the module `check` runs: same-epoch repeats filtered in wasm, with
+    /// check's per-site policy (with check's buffer size and call stacks).
+    #[arg(long, conflicts_with_all = ["buffer_bytes", "no_call_stacks"])]
+    pub check: bool,
 }
 
 /// Writes the instrumented module.
@@ -30,8 +34,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         call_stacks: !args.no_call_stacks,
         ..Default::default()
     };
-    let instrumented = wasmgrind_instrument::instrument(&module.prepared, &options)
-        .context("instrumenting the module")?;
+    let instrumented = if args.check {
+        let symbolizer = wasmgrind_report::Symbolizer::new(&module.original)
+            .context("reading the module's names and DWARF")?;
+        let code_map = wasmgrind_runtime::CodeMap::new(&module.original, &module.prepared, None)?;
+        wasmgrind_check::instrument(&module.prepared, &symbolizer, &code_map)
+            .context("instrumenting the module")?
+            .instrumented
+    } else {
+        wasmgrind_instrument::instrument(&module.prepared, &options)
+            .context("instrumenting the module")?
+    };
     std::fs::write(&args.output, &instrumented.wasm)
         .with_context(|| format!("writing `{}`", args.output.display()))?;
     Ok(ExitCode::SUCCESS)
