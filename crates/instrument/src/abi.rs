@@ -79,7 +79,7 @@ impl Hook {
     pub fn params(self) -> &'static [ValType] {
         use ValType::{I32, I64};
         match self {
-            Hook::Flush => &[],
+            Hook::Flush => &[I32],
             Hook::AtomicBegin => &[I32, I64],
             Hook::AtomicEnd => &[I32, I64, I64, I64, I64],
             Hook::WaitBegin => &[I32, I64, I64],

@@ -195,6 +195,14 @@ impl BodyRewriter<'_, '_> {
         Ok(())
     }
 
+    /// Hands a non-empty record buffer to the host before a draining hook, which then never
+    /// reads the cursor itself (nothing in [`Scope::Blocking`], which logs no records).
+    fn drain(&mut self) {
+        if self.ctx.scope == Scope::Everything {
+            self.ctx.buffer.emit_drain(&mut self.out);
+        }
+    }
+
     /// Starts a new repeat-filter generation (nothing without a filter).
     fn bump(&mut self) {
         self.ctx.buffer.emit_bump(&mut self.out);
@@ -257,6 +265,7 @@ impl BodyRewriter<'_, '_> {
         let target = self.ctx.target;
         if access == Access::Fence {
             let site = self.site(SiteKind::Fence);
+            self.drain();
             self.put(I::I32Const(site as i32));
             self.put(I::Call(Hook::Fence.func_index()));
             self.bump();
@@ -325,6 +334,7 @@ impl BodyRewriter<'_, '_> {
                 self.put(I::LocalSet(expected));
                 self.put(I::LocalSet(a));
                 let e = self.effective(a, memarg.offset);
+                self.drain();
                 self.put(I::I32Const(site as i32));
                 self.put(I::LocalGet(e));
                 self.put(I::LocalGet(timeout));
@@ -349,6 +359,7 @@ impl BodyRewriter<'_, '_> {
                 self.put(I::LocalSet(count));
                 self.put(I::LocalSet(a));
                 let e = self.effective(a, memarg.offset);
+                self.drain();
                 self.put(I::I32Const(site as i32));
                 self.put(I::LocalGet(e));
                 self.put(I::LocalGet(count));
@@ -450,6 +461,7 @@ impl BodyRewriter<'_, '_> {
         self.put(I::LocalSet(a));
         let e = self.effective(a, memarg.offset);
         if begin {
+            self.drain();
             self.put(I::I32Const(site as i32));
             self.put(I::LocalGet(e));
             self.put(I::Call(Hook::AtomicBegin.func_index()));
@@ -492,6 +504,7 @@ impl BodyRewriter<'_, '_> {
         self.put(I::LocalSet(len));
         self.put(I::LocalSet(src));
         self.put(I::LocalSet(dst));
+        self.drain();
         self.put(I::I32Const(site as i32));
         for local in [dst, src, len] {
             self.get_as_i64(local, ValType::I32);

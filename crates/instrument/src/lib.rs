@@ -27,7 +27,7 @@
 //!
 //! | index | import | signature | when |
 //! |---|---|---|---|
-//! | 0 | `flush` | `()` | the event buffer is full (see below) |
+//! | 0 | `flush` | `(len: i32)` | the event buffer holds `len` bytes of records to take: it is full, or a draining hook follows (see below) |
 //! | 1 | `atomic_begin` | `(site: i32, addr: i64)` | before every atomic load/store/rmw/cmpxchg |
 //! | 2 | `atomic_end` | `(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` | after it: `result` = value returned (0 for stores), `operand` = stored value / rmw operand / cmpxchg replacement, `expected` = cmpxchg's expected value (0 otherwise) |
 //! | 3 | `wait_begin` | `(site: i32, addr: i64, timeout: i64)` | before `memory.atomic.wait32/64` |
@@ -36,8 +36,11 @@
 //! | 6 | `fence` | `(site: i32)` | before `atomic.fence` |
 //! | 7 | `bulk` | `(site: i32, dst: i64, src: i64, len: i64)` | before `memory.copy/fill/init` on the instrumented memory; for fill `src` is the fill value, for init the offset in the data segment; the site's [`BulkOp`] says which |
 //!
-//! Draining the event buffer before handling a synchronization hook is the host's job. Calls to
-//! functions imported from module `wasmgrind` are never logged as calls.
+//! Right before calling `atomic_begin`, `wait_begin`, `notify`, `fence` or `bulk`
+//! (the **draining hooks**), the module hands a non-empty buffer over with `flush(cursor)` and
+//! resets the cursor, so the host sees every record logged before the synchronization first,
+//! without reading the cursor global. (Not in [`Scope::Blocking`], which logs no records.)
+//! Calls to functions imported from module `wasmgrind` are never logged as calls.
 //!
 //! # Added exports and the event buffer
 //!
@@ -51,10 +54,11 @@
 //!
 //! A **record** is 8 bytes, little-endian: `u32 addr` then `u32 site`. It is written at
 //! `cursor`, the cursor is bumped by 8, and if then `cursor == capacity` the module calls
-//! `flush()`. The host reads records `[0, cursor)` through the exports and sets the cursor back
-//! to 0 (the module also writes 0 to the cursor after `flush` returns, so a host whose hooks do
-//! nothing still runs the module correctly). The host should also drain the buffer at its
-//! synchronization hooks and when the thread ends.
+//! `flush(capacity)`. The host reads the records `[0, len)` of the events memory in `flush`;
+//! the module writes 0 to the cursor after `flush` returns (so a host whose hooks do nothing
+//! still runs the module correctly). Elsewhere — at synchronization through its own imports,
+//! and when the thread ends — the host drains the buffer itself: records `[0, cursor)` read
+//! through the exports, then the cursor set back to 0.
 //!
 //! Record kinds ([`SiteKind`]):
 //! * `Read { size }` / `Write { size }`: logged **before** every plain load/store of the

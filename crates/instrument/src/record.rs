@@ -176,9 +176,24 @@ impl Buffer {
         put(I::I32Const(self.capacity as i32));
         put(I::I32Eq);
         put(I::If(BlockType::Empty));
+        put(I::I32Const(self.capacity as i32));
         put(I::Call(Hook::Flush.func_index()));
-        // The host resets the cursor in `flush`; resetting it here as well keeps the module
-        // running correctly (and in bounds) under a host whose hooks do nothing.
+        // The module resets the cursor itself, so the host never has to write the global.
+        put(I::I32Const(0));
+        put(I::GlobalSet(self.cursor));
+        put(I::End);
+    }
+
+    /// Emits instructions that hand a non-empty buffer to the host (`flush(cursor)`, then
+    /// cursor = 0) and leave the operand stack unchanged: emitted before every draining
+    /// hook, so the host never reads the cursor global on that path.
+    pub fn emit_drain(&self, out: &mut Vec<u8>) {
+        use wasm_encoder::Encode;
+        let mut put = |i: I<'_>| i.encode(out);
+        put(I::GlobalGet(self.cursor));
+        put(I::If(BlockType::Empty));
+        put(I::GlobalGet(self.cursor));
+        put(I::Call(Hook::Flush.func_index()));
         put(I::I32Const(0));
         put(I::GlobalSet(self.cursor));
         put(I::End);

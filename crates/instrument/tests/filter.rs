@@ -59,7 +59,8 @@ struct Harness {
     out: Instrumented,
 }
 
-fn drain(caller: &mut Caller<'_, Host>) {
+/// `flush(flushed)`: takes the buffered records; `flushed` must be the cursor's value.
+fn drain(caller: &mut Caller<'_, Host>, flushed: i32) {
     let memory = caller
         .get_export(EVENTS_EXPORT)
         .and_then(Extern::into_memory)
@@ -68,7 +69,9 @@ fn drain(caller: &mut Caller<'_, Host>) {
         .get_export(CURSOR_EXPORT)
         .and_then(Extern::into_global)
         .expect("cursor");
-    let len = cursor.get(&mut *caller).unwrap_i32() as usize;
+    let len = cursor.get(&mut *caller).unwrap_i32();
+    assert_eq!(flushed, len, "flush passes the cursor");
+    let len = len as usize;
     let data = memory.data(&*caller)[..len].to_vec();
     for record in data.chunks_exact(RECORD_SIZE as usize) {
         let addr = u32::from_le_bytes(record[0..4].try_into().unwrap());
@@ -126,7 +129,7 @@ impl Harness {
             .func_wrap(
                 IMPORT_MODULE,
                 Hook::Flush.name(),
-                |mut c: Caller<'_, Host>| drain(&mut c),
+                |mut c: Caller<'_, Host>, len: i32| drain(&mut c, len),
             )
             .unwrap();
         linker

@@ -110,10 +110,11 @@ pub(crate) fn drain(mut cx: impl AsContextMut<Data = ThreadCtx>) {
     let _ = buffer.cursor.set(&mut cx, Val::I32(0));
 }
 
-/// [`drain`] from a host function: also finds the buffer while the instance's start
-/// function runs (before [`event_buffer`] could be called on the finished instance),
-/// so records a start routine logs keep their place before its synchronization.
-pub(crate) fn drain_caller(caller: &mut Caller<'_, ThreadCtx>) {
+/// The thread's event buffer, seen from a host function: also found while the
+/// instance's start function runs (before [`event_buffer`] could be called on the
+/// finished instance), so records a start routine logs keep their place before its
+/// synchronization.
+fn events_of(caller: &mut Caller<'_, ThreadCtx>) -> Option<EventBuffer> {
     if caller.data().events.is_none() {
         let memory = caller
             .get_export(EVENTS_EXPORT)
@@ -125,7 +126,30 @@ pub(crate) fn drain_caller(caller: &mut Caller<'_, ThreadCtx>) {
             caller.data_mut().events = Some(EventBuffer { memory, cursor });
         }
     }
-    drain(&mut *caller);
+    caller.data().events
+}
+
+/// [`drain`] from a host function (see [`events_of`]).
+pub(crate) fn drain_caller(caller: &mut Caller<'_, ThreadCtx>) {
+    if events_of(caller).is_some() {
+        drain(&mut *caller);
+    }
+}
+
+/// `flush(len)`: the module hands over the `len` bytes of records it logged and resets
+/// the cursor itself, so this path never goes through wasmtime's global accessors. The
+/// module calls it when the buffer is full and before every draining hook
+/// (`atomic_begin`, `wait_begin`, `notify`, `fence`, `bulk`), which therefore find the
+/// buffer empty.
+fn flush(mut caller: Caller<'_, ThreadCtx>, len: i32) {
+    let Some(buffer) = events_of(&mut caller) else {
+        return;
+    };
+    let (data, ctx) = buffer.memory.data_and_store_mut(&mut caller);
+    let len = (len as u32 as usize).min(data.len()) & !7;
+    if len > 0 {
+        ctx.monitor.records(&data[..len]);
+    }
 }
 
 /// Adds the `wasmgrind.*` imports.
@@ -133,11 +157,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
     let err = |e| RuntimeError::wasmtime("adding the instrumentation hooks to the linker", e);
     let m = IMPORT_MODULE;
     linker
-        .func_wrap(
-            m,
-            Hook::Flush.name(),
-            |mut caller: Caller<'_, ThreadCtx>| drain_caller(&mut caller),
-        )
+        .func_wrap(m, Hook::Flush.name(), flush)
         .map_err(err)?;
     linker
         .func_wrap(m, Hook::AtomicBegin.name(), atomic_begin)
@@ -150,7 +170,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
             m,
             Hook::WaitBegin.name(),
             |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, timeout: i64| {
-                drain_caller(&mut caller);
                 // The stack of a wait that may block for good, for the hang report; a
                 // capture costs microseconds, little next to a blocking wait.
                 let ctx = caller.data();
@@ -184,7 +203,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
             m,
             Hook::Notify.name(),
             |mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, count: i32| {
-                drain_caller(&mut caller);
                 let ctx = caller.data_mut();
                 ctx.program.blocking.notify(addr as u64, count as u32);
                 ctx.monitor.notify(site as u32, addr as u64, count as u32);
@@ -196,7 +214,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
             m,
             Hook::Fence.name(),
             |mut caller: Caller<'_, ThreadCtx>, site: i32| {
-                drain_caller(&mut caller);
                 caller.data_mut().monitor.fence(site as u32);
             },
         )
@@ -206,7 +223,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
             m,
             Hook::Bulk.name(),
             |mut caller: Caller<'_, ThreadCtx>, site: i32, dst: i64, src: i64, len: i64| {
-                drain_caller(&mut caller);
                 caller
                     .data_mut()
                     .monitor
@@ -225,11 +241,11 @@ fn atomic_size(ctx: &ThreadCtx, site: i32) -> Option<u64> {
     }
 }
 
-/// Before an atomic: drain, then take the address's stripe — unless the access is
+/// Before an atomic (the module flushed its records just before): take the address's
+/// stripe — unless the access is
 /// misaligned or out of bounds, in which case the instruction is about to trap and
 /// no stripe may be left held.
 fn atomic_begin(mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64) {
-    drain_caller(&mut caller);
     let ctx = caller.data_mut();
     let Some(size) = atomic_size(ctx, site) else {
         return;
