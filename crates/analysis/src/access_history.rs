@@ -77,77 +77,14 @@ impl Slot {
     }
 }
 
-/// What the scan over further threads reads of each: 12 bytes, five to a cache line.
-#[derive(Debug, Clone, Copy, Default)]
-struct Hot {
-    thread: Tid,
-    w_clock: u32,
-    r_clock: u32,
-}
-
-/// What only a recording or a found race reads of a further thread's slot.
-#[derive(Debug, Clone, Copy, Default)]
-struct Cold {
-    w_loc: u32,
-    r_loc: u32,
-    w_index: u64,
-    r_index: u64,
-}
-
-/// The slots of the threads after the first, split so that the per-access scan over
-/// all of them (the cost on variables of many threads) reads 12 bytes a thread instead
-/// of 40: `hot[i]` and `cold[i]` are one slot, in first-access order.
-#[derive(Debug, Default)]
-struct Rest {
-    hot: Vec<Hot>,
-    cold: Vec<Cold>,
-}
-
-impl Rest {
-    /// Slot `i` as a whole.
-    #[inline]
-    fn slot(&self, i: usize) -> Slot {
-        let (h, c) = (self.hot[i], self.cold[i]);
-        Slot {
-            thread: h.thread,
-            w_clock: h.w_clock,
-            r_clock: h.r_clock,
-            w_loc: c.w_loc,
-            r_loc: c.r_loc,
-            used: true,
-            last_clean: 0,
-            last_slot: 0,
-            w_index: c.w_index,
-            r_index: c.r_index,
-        }
-    }
-
-    /// Records access `e` at `own_clock` in slot `i`.
-    #[inline]
-    fn record(&mut self, i: usize, e: &EventRef, is_write: bool, own_clock: u32) {
-        let (h, c) = (&mut self.hot[i], &mut self.cold[i]);
-        h.thread = e.thread;
-        if is_write {
-            h.w_clock = own_clock;
-            c.w_loc = e.loc;
-            c.w_index = e.index;
-        } else {
-            h.r_clock = own_clock;
-            c.r_loc = e.loc;
-            c.r_index = e.index;
-        }
-    }
-}
-
 /// One variable's history. Layout: most variables are only ever touched by one thread,
 /// so the first thread's slot is inline and the whole record is one 64-byte cache line;
-/// the slots of further threads (in first-access order, after `first`) live in `rest`,
-/// boxed so that the record stays one line.
+/// the slots of further threads (in first-access order, after `first`) live in `rest`.
 #[derive(Debug, Default)]
 #[repr(align(64))]
 struct VarHistory {
     first: Slot,
-    rest: Option<Box<Rest>>,
+    rest: Vec<Slot>,
 }
 
 /// Per-variable access history (memory: variables × threads that touched them).
@@ -177,11 +114,8 @@ impl AccessHistory {
     /// [`crate::run::Prefetch::prefetch_indirect`]).
     #[inline]
     pub fn prefetch_rest(&self, var: u64) {
-        if let Some(r) = self.vars.get(var).and_then(|h| h.rest.as_deref()) {
-            prefetch(r);
-            if let Some(s) = r.hot.first() {
-                prefetch(s);
-            }
+        if let Some(s) = self.vars.get(var).and_then(|h| h.rest.first()) {
+            prefetch(s);
         }
     }
 
@@ -220,16 +154,14 @@ impl AccessHistory {
         };
         if h.first.last_clean & need != 0 {
             let last = h.first.last_slot as usize;
-            if last == 0 {
-                if h.first.thread == t {
-                    h.first.record(&e, is_write, own_clock);
-                    return None;
-                }
-            } else if let Some(r) = h.rest.as_deref_mut() {
-                if r.hot.get(last - 1).is_some_and(|s| s.thread == t) {
-                    r.record(last - 1, &e, is_write, own_clock);
-                    return None;
-                }
+            let slot = if last == 0 {
+                Some(&mut h.first)
+            } else {
+                h.rest.get_mut(last - 1)
+            };
+            if let Some(slot) = slot.filter(|s| s.thread == t) {
+                slot.record(&e, is_write, own_clock);
+                return None;
             }
         }
         let mut racing = None;
@@ -238,26 +170,19 @@ impl AccessHistory {
         }
         // One pass finds both the first conflicting slot and this thread's own, and
         // stops once both are known (the own one is `first` or not yet present when
-        // a scan of all others is needed anyway). It reads only the hot halves.
+        // a scan of all others is needed anyway).
         let mut own = None;
         let own_is_first = h.first.thread == t;
-        let hot = h.rest.as_deref().map_or(&[][..], |r| &r.hot[..]);
-        for (i, s) in hot.iter().enumerate() {
+        for (i, s) in h.rest.iter().enumerate() {
             if s.thread == t {
                 own = Some(i);
                 if racing.is_some() {
                     break;
                 }
             } else if racing.is_none() {
-                let k = known(s.thread);
-                if s.w_clock > k || (is_write && s.r_clock > k) {
-                    racing = h
-                        .rest
-                        .as_deref()
-                        .and_then(|r| r.slot(i).conflict(is_write, k));
-                    if own_is_first {
-                        break;
-                    }
+                racing = s.conflict(is_write, known(s.thread));
+                if racing.is_some() && own_is_first {
+                    break;
                 }
             }
         }
@@ -265,17 +190,14 @@ impl AccessHistory {
             h.first.record(&e, is_write, own_clock);
             0
         } else {
-            // Allocated only once a second thread comes: most variables never need it.
-            let rest = h.rest.get_or_insert_with(Box::default);
             let i = match own {
                 Some(i) => i,
                 None => {
-                    rest.hot.push(Hot::default());
-                    rest.cold.push(Cold::default());
-                    rest.hot.len() - 1
+                    h.rest.push(Slot::default());
+                    h.rest.len() - 1
                 }
             };
-            rest.record(i, &e, is_write, own_clock);
+            h.rest[i].record(&e, is_write, own_clock);
             i + 1
         };
         // The fast path needs the slot's index; past `u16` it is simply not taken.
@@ -306,7 +228,6 @@ mod tests {
     #[test]
     fn var_history_is_one_cache_line() {
         assert_eq!(std::mem::size_of::<VarHistory>(), 64);
-        assert_eq!(std::mem::size_of::<Hot>(), 12);
     }
 
     #[test]
