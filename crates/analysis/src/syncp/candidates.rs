@@ -53,14 +53,16 @@ const NEVER: u32 = u32::MAX;
 /// its entry without a search.
 ///
 /// Layout: [`any_live`](VarCands::any_live) runs on most accesses and, on a variable of
-/// many threads, only needs every thread's `end`; so once dense, `ends` repeats them
-/// contiguously for the dense prefix (`ends[i] == threads[i].end`, `threads[i].thread
-/// == i` for `i < ends.len()`; empty while sparse, sparing the many variables of few
-/// threads an allocation): 8 bytes a thread to scan instead of a 40-byte entry.
+/// many threads, only needs every thread's `end` of one kind; so once dense, `ends`
+/// repeats them contiguously for the dense prefix of `n = ends.len() / 2` entries, all
+/// kind-0 ends first, then all kind-1 ends (`ends[kind * n + i] == threads[i].end[kind]`,
+/// `threads[i].thread == i` for `i < n`; empty while sparse, sparing the many variables
+/// of few threads an allocation): 4 bytes a thread to scan, in a branch-free
+/// (vectorized) pass, instead of a 40-byte entry.
 #[derive(Debug, Default)]
 pub(super) struct VarCands {
     pub threads: Vec<ThreadCands>,
-    ends: Vec<[u32; 2]>,
+    ends: Vec<u32>,
     /// Candidates pushed so far (saturating; at [`NEVER`] the clean marks are unused).
     pushes: u32,
 }
@@ -119,7 +121,9 @@ impl VarCands {
                 None => dense.push(ThreadCands::new(id)),
             }
         }
-        self.ends = dense.iter().map(|tc| tc.end).collect();
+        self.ends = (0..2)
+            .flat_map(|kind| dense.iter().map(move |tc| tc.end[kind]))
+            .collect();
         self.threads = dense;
     }
 
@@ -185,17 +189,26 @@ impl VarCands {
         if c.write() {
             mine.end[1] = c.pos + 1;
         }
-        if let Some(e) = self.ends.get_mut(i) {
-            *e = mine.end;
+        let n = self.ends.len() / 2;
+        if i < n {
+            self.ends[i] = mine.end[0];
+            self.ends[n + i] = mine.end[1];
         }
+    }
+
+    /// The dense prefix's ends of `kind` (empty while sparse).
+    #[inline]
+    fn dense_ends(&self, kind: usize) -> &[u32] {
+        let n = self.ends.len() / 2;
+        &self.ends[kind * n..(kind + 1) * n]
     }
 
     /// 1 + the position of the last candidate of `kind` (0: any access, 1: writes) of
     /// the `i`-th entry (0: none).
     #[inline]
     pub fn end(&self, i: usize, kind: usize) -> u32 {
-        match self.ends.get(i) {
-            Some(e) => e[kind],
+        match self.dense_ends(kind).get(i) {
+            Some(&e) => e,
             None => self.threads[i].end[kind],
         }
     }
@@ -217,18 +230,16 @@ impl VarCands {
                 .iter()
                 .any(|tc| tc.end[kind] > known(tc.thread as usize));
         }
-        // `ends` covers the dense prefix: entry `i` is thread `i`, so the arrays zip.
-        let n = self.ends.len();
-        let zeros = std::iter::repeat(&0);
-        let head = self
-            .ends
-            .iter()
-            .zip(k.iter().chain(zeros.clone()))
-            .zip(trf.iter().chain(zeros))
-            .any(|((e, &k), &f)| e[kind] > k.max(f));
-        head || self.threads[n..]
-            .iter()
-            .any(|tc| tc.end[kind] > known(tc.thread as usize))
+        // `ends` covers the dense prefix: entry `i` is thread `i`, so the arrays zip;
+        // where all three are present, without a branch (vectorized).
+        let ends = self.dense_ends(kind);
+        let m = ends.len().min(k.len()).min(trf.len());
+        let head = (ends[..m].iter().zip(&k[..m]).zip(&trf[..m]))
+            .fold(false, |acc, ((&e, &k), &f)| acc | (e > k.max(f)));
+        head || ends[m..].iter().zip(m..).any(|(&e, i)| e > known(i))
+            || self.threads[ends.len()..]
+                .iter()
+                .any(|tc| tc.end[kind] > known(tc.thread as usize))
     }
 }
 
@@ -272,7 +283,7 @@ mod tests {
         // A far sparser id is inserted in order, without filling the gap.
         let i = v.slot(10_000);
         assert_eq!((i, v.threads.len()), (65, 66));
-        assert_eq!(v.ends.len(), 65);
+        assert_eq!(v.ends.len(), 2 * 65);
     }
 
     /// `any_live` against the plain definition, sparse and dense, with `k` and `trf`
