@@ -113,8 +113,8 @@ impl SyncPEngine {
         }
         // K := SPClosure(pred(e2)), grown from the previous K of this thread.
         let k = &mut self.k[t2];
-        self.history.seed(k, e2.thread, p2);
-        self.history.close(k, &mut self.scratch);
+        self.history
+            .seed_and_close(k, e2.thread, p2, &mut self.scratch);
         let k = &self.k[t2];
         for (n, tc) in var.threads.iter().enumerate() {
             let t1 = tc.thread as usize;
@@ -142,8 +142,8 @@ impl SyncPEngine {
                     }
                     let p = list[i].pos;
                     if self.cl.c[t1] <= p {
-                        self.history.seed(&mut self.cl, t1 as u32, p);
-                        self.history.close(&mut self.cl, &mut self.scratch);
+                        self.history
+                            .seed_and_close(&mut self.cl, t1 as u32, p, &mut self.scratch);
                     }
                     let reach = self.cl.c[t1];
                     if reach <= p {
