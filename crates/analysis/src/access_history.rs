@@ -3,6 +3,9 @@
 //! program order, an access races with *some* earlier access of thread `u` iff it
 //! races with `u`'s last one, so this decides "races with at least one earlier
 //! conflicting access" exactly for any partial order containing program order.
+//! Variables of many threads keep only the slots no later access subsumes, which is
+//! exact for transitive orders with downward-closed clocks (every engine's; see
+//! [`wide`]).
 
 mod wide;
 
