@@ -184,11 +184,6 @@ impl VarCands {
             self.pushes += 1;
         }
         let mine = &mut self.threads[i];
-        // Most (variable, thread) pairs see one access: room for exactly one first
-        // (a `Vec`'s first push reserves four, 48 bytes more per variable).
-        if mine.list.capacity() == 0 {
-            mine.list.reserve_exact(1);
-        }
         mine.list.push(c);
         mine.end[0] = c.pos + 1;
         if c.write() {
