@@ -30,7 +30,7 @@ struct Slot {
     /// when it raced with nothing as a read / as a write (0: raced, or unknown).
     last_clean: u8,
     /// Only in [`VarHistory::first`]: the slot of the last access (0: `first`, `i + 1`:
-    /// `rest[i]`).
+    /// `rest[i]`; once `rest` is wide, a hint: its index in the live slots).
     last_slot: u16,
     w_index: u64,
     r_index: u64,
@@ -195,12 +195,14 @@ impl AccessHistory {
         let rest = match &mut h.rest {
             Rest::Few(rest) => rest,
             Rest::Wide(w) => {
-                let racing = if h.first.last_clean & need != 0 && h.first.thread == t {
-                    w.record_unchecked(&e, is_write, own_clock);
-                    None
+                // `first.last_slot`: where the last access's slot was (a hint).
+                let hint = usize::from(h.first.last_slot);
+                let (racing, slot) = if h.first.last_clean & need != 0 && h.first.thread == t {
+                    (None, w.record_unchecked(hint, &e, is_write, own_clock))
                 } else {
                     w.access(&e, is_write, own_clock, known)
                 };
+                h.first.last_slot = u16::try_from(slot).unwrap_or(u16::MAX);
                 h.first.thread = t;
                 h.first.last_clean = clean_after(racing.is_some(), is_write);
                 return racing;
@@ -251,12 +253,13 @@ impl AccessHistory {
                     // `first` keeps the facts about the variable.
                     let mut w =
                         wide::WideSlots::from_slots(std::iter::once(&h.first).chain(&*rest));
-                    w.record_unchecked(&e, is_write, own_clock);
+                    let slot = w.record_unchecked(0, &e, is_write, own_clock);
                     h.rest = Rest::Wide(Box::new(w));
                     h.first = Slot {
                         thread: t,
                         used: true,
                         last_clean: clean_after(racing.is_some(), is_write),
+                        last_slot: u16::try_from(slot).unwrap_or(u16::MAX),
                         ..Slot::default()
                     };
                     return racing;

@@ -45,7 +45,8 @@ impl WideSlots {
     /// Checks access `e` (a write when `is_write`, at clock `own_clock` of its thread)
     /// against every other live slot, drops what it subsumes (see the module docs), and
     /// records it. `known(u)`: the largest clock of `u` ordered before `e`. Returns the
-    /// first conflicting slot's access, as [`Slot::conflict`] gives it.
+    /// first conflicting slot's access, as [`Slot::conflict`] gives it, and the index of
+    /// the slot the access went to.
     #[inline]
     pub fn access(
         &mut self,
@@ -53,7 +54,7 @@ impl WideSlots {
         is_write: bool,
         own_clock: u32,
         known: impl Fn(Tid) -> u32,
-    ) -> Option<EventRef> {
+    ) -> (Option<EventRef>, usize) {
         let t = e.thread;
         let mut racing = None;
         let mut own = None;
@@ -93,25 +94,41 @@ impl WideSlots {
             }
             i += 1;
         }
-        self.record(own, e, is_write, own_clock);
-        racing
+        (racing, self.record(own, e, is_write, own_clock))
     }
 
     /// Records access `e` without a check (its thread's last access raced with
-    /// nothing and nobody accessed the variable since).
+    /// nothing and nobody accessed the variable since); `hint`: where its thread's
+    /// slot was last (checked). Returns the slot's index.
     #[inline]
-    pub fn record_unchecked(&mut self, e: &EventRef, is_write: bool, own_clock: u32) {
-        let own = self.live.iter().position(|s| s.thread == e.thread);
-        self.record(own, e, is_write, own_clock);
+    pub fn record_unchecked(
+        &mut self,
+        hint: usize,
+        e: &EventRef,
+        is_write: bool,
+        own_clock: u32,
+    ) -> usize {
+        let own = match self.live.get(hint) {
+            Some(s) if s.thread == e.thread => Some(hint),
+            _ => self.live.iter().position(|s| s.thread == e.thread),
+        };
+        self.record(own, e, is_write, own_clock)
     }
 
     #[inline]
-    fn record(&mut self, own: Option<usize>, e: &EventRef, is_write: bool, own_clock: u32) {
+    fn record(
+        &mut self,
+        own: Option<usize>,
+        e: &EventRef,
+        is_write: bool,
+        own_clock: u32,
+    ) -> usize {
         let i = own.unwrap_or_else(|| {
             self.live.push(Slot::default());
             self.live.len() - 1
         });
         self.live[i].record(e, is_write, own_clock);
+        i
     }
 }
 
@@ -133,29 +150,47 @@ mod tests {
     fn ordered_accesses_are_dropped_by_what_subsumes_them() {
         let mut w = WideSlots::default();
         let none = |_| 0;
-        assert_eq!(w.access(&ev(1, Op::Write, 0), true, 1, none), None);
+        assert_eq!(w.access(&ev(1, Op::Write, 0), true, 1, none).0, None);
         assert_eq!(
-            w.access(&ev(2, Op::Read, 1), false, 1, none),
+            w.access(&ev(2, Op::Read, 1), false, 1, none).0,
             Some(ev(1, Op::Write, 0))
         );
         assert_eq!(w.len(), 2);
         // A read ordered after both drops thread 2's read but not thread 1's write.
-        assert_eq!(w.access(&ev(3, Op::Read, 2), false, 1, |_| 1), None);
+        assert_eq!(w.access(&ev(3, Op::Read, 2), false, 1, |_| 1).0, None);
         assert_eq!(w.live.iter().map(|s| s.thread).collect::<Vec<_>>(), [1, 3]);
         // A write ordered after everything leaves only itself.
-        assert_eq!(w.access(&ev(4, Op::Write, 3), true, 1, |_| 1), None);
+        assert_eq!(w.access(&ev(4, Op::Write, 3), true, 1, |_| 1).0, None);
         assert_eq!(w.live.iter().map(|s| s.thread).collect::<Vec<_>>(), [4]);
         // A racy write keeps what it does not order, and reports the first of it.
-        w.record_unchecked(&ev(5, Op::Read, 4), false, 1);
+        w.record_unchecked(0, &ev(5, Op::Read, 4), false, 1);
         assert_eq!(
-            w.access(&ev(6, Op::Write, 5), true, 1, |_| 0),
+            w.access(&ev(6, Op::Write, 5), true, 1, |_| 0).0,
             Some(ev(4, Op::Write, 3))
         );
         assert_eq!(w.len(), 3);
         // Own slots: a thread's write drops its own earlier read, keeps its place.
-        assert_eq!(w.access(&ev(5, Op::Write, 6), true, 2, |_| 1), None);
+        assert_eq!(w.access(&ev(5, Op::Write, 6), true, 2, |_| 1).0, None);
         let own = w.live.iter().find(|s| s.thread == 5).unwrap();
         assert_eq!((own.w_clock, own.r_clock), (2, 0));
+    }
+
+    #[test]
+    fn unchecked_records_find_their_slot_whatever_the_hint() {
+        let mut w = WideSlots::default();
+        for (i, t) in [3, 1, 2].into_iter().enumerate() {
+            assert_eq!(
+                w.record_unchecked(0, &ev(t, Op::Write, i as u64), true, 1),
+                i
+            );
+        }
+        // Right, stale and out-of-range hints all land in thread 2's slot.
+        for hint in [2, 0, 7] {
+            assert_eq!(w.record_unchecked(hint, &ev(2, Op::Read, 9), false, 4), 2);
+        }
+        assert_eq!(w.len(), 3);
+        let s = &w.live[2];
+        assert_eq!((s.thread, s.w_clock, s.r_clock), (2, 1, 4));
     }
 
     #[test]
@@ -167,7 +202,7 @@ mod tests {
         let mut w = WideSlots::from_slots([&empty, &s]);
         assert_eq!(w.len(), 1);
         assert_eq!(
-            w.access(&ev(0, Op::Write, 12), true, 1, |_| 4),
+            w.access(&ev(0, Op::Write, 12), true, 1, |_| 4).0,
             Some(ev(4, Op::Read, 11))
         );
     }
