@@ -40,6 +40,10 @@ pub(super) struct ThreadCands {
     /// thread's candidates of kind 0 (all) / 1 (writes) were known dead for this thread
     /// for good (see [`VarCands::is_clean`]); [`NEVER`] when not.
     clean: [u32; 2],
+    /// Candidates dropped from the front of `list` so far (dead for every thread, see
+    /// [`VarCands::drop_known`]): absolute candidate indices minus this are `list`
+    /// indices, so pointers kept as absolute indices stay right.
+    pub dropped: u32,
     pub list: Vec<Cand>,
 }
 
@@ -76,6 +80,7 @@ impl ThreadCands {
             thread,
             end: [0, 0],
             clean: [NEVER, NEVER],
+            dropped: 0,
             list: Vec::new(),
         }
     }
@@ -165,9 +170,9 @@ impl VarCands {
     /// Appends an access of thread `t` (after every earlier one of `t`). `clean`: the
     /// access found every other thread's candidate of its kind dead for good (its
     /// check returned no race), which [`is_clean`](Self::is_clean) then remembers
-    /// until another thread pushes.
+    /// until another thread pushes. Returns how many candidates `t` has kept here.
     #[inline]
-    pub fn push(&mut self, t: u32, c: Cand, clean: bool) {
+    pub fn push(&mut self, t: u32, c: Cand, clean: bool) -> usize {
         let i = self.slot(t);
         let pushes = self.pushes;
         let mine = &mut self.threads[i];
@@ -189,11 +194,13 @@ impl VarCands {
         if c.write() {
             mine.end[1] = c.pos + 1;
         }
+        let kept = mine.list.len();
         let n = self.ends.len() / 2;
         if i < n {
             self.ends[i] = mine.end[0];
             self.ends[n + i] = mine.end[1];
         }
+        kept
     }
 
     /// The dense prefix's ends of `kind` (empty while sparse).
@@ -201,6 +208,18 @@ impl VarCands {
     fn dense_ends(&self, kind: usize) -> &[u32] {
         let n = self.ends.len() / 2;
         &self.ends[kind * n..(kind + 1) * n]
+    }
+
+    /// Drops thread `t`'s candidates at positions below `known`, which every other
+    /// thread's TRF timestamp, now and later, contains: dead for every later access
+    /// (see [`super::SyncPEngine`]). Returns how many were dropped.
+    pub fn drop_known(&mut self, t: u32, known: u32) -> usize {
+        let Some(i) = self.find(t) else { return 0 };
+        let tc = &mut self.threads[i];
+        let n = tc.list.partition_point(|c| c.pos < known);
+        tc.list.drain(..n);
+        tc.dropped = tc.dropped.saturating_add(n as u32);
+        n
     }
 
     /// 1 + the position of the last candidate of `kind` (0: any access, 1: writes) of
@@ -328,6 +347,38 @@ mod tests {
                 assert_eq!(v.any_live(kind, &k, &trf), want, "round {round}");
             }
         }
+    }
+
+    /// Dropping a known prefix keeps the rest and counts what went; `push` reports
+    /// what is kept.
+    #[test]
+    fn drop_known_removes_a_prefix_and_counts_it() {
+        let c = |pos: u32| Cand {
+            pos,
+            loc: 0,
+            index_w: u64::from(pos),
+        };
+        let mut v = VarCands::default();
+        for pos in [2, 5, 9] {
+            v.push(3, c(pos), false);
+        }
+        assert_eq!(v.push(4, c(1), false), 1);
+        assert_eq!(v.drop_known(3, 6), 2);
+        assert_eq!(v.drop_known(7, 100), 0, "no entry");
+        let i = v.find(3).unwrap();
+        assert_eq!(
+            v.threads[i].list.iter().map(|c| c.pos).collect::<Vec<_>>(),
+            [9]
+        );
+        assert_eq!(v.threads[i].dropped, 2);
+        assert_eq!(
+            [v.end(i, 0), v.end(i, 1)],
+            [10, 0],
+            "ends are the last accesses"
+        );
+        assert_eq!(v.push(3, c(12), false), 2);
+        assert_eq!(v.drop_known(3, 100), 2);
+        assert_eq!(v.threads[i].dropped, 4);
     }
 
     /// The clean mark: remembered for the marking thread across its own pushes,

@@ -33,6 +33,10 @@
 //! (variable, thread) its accesses, per swept (variable, `t1`, `t2`) a pointer — linear
 //! in the trace, as the paper's `Ω(N / log² N)` space lower bound requires in general
 //! — plus per thread `K` (`T + 2L` words) and the SHB clocks and access history.
+//! When the thread count is known ([`SyncPEngine::with_threads`]), a thread's
+//! candidates on a variable that every other thread's TRF timestamp already contains
+//! are dropped from time to time: no later access can race with them, so on traces
+//! whose threads keep hearing from each other the candidates stay few.
 
 mod candidates;
 mod closure;
@@ -59,6 +63,11 @@ use history::History;
 /// at most this many per (access, thread) keeps the sweep linear and spares a lookup).
 const SHORT_TAIL: usize = 8;
 
+/// Candidates of one (variable, thread) kept between two checks for ones every thread
+/// knows (each check costs a pass over the threads). Small in unit tests, whose traces
+/// are short, so that they drop.
+const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
+
 /// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `t1`'s list, for
 /// a later write and a later read of `t2`.
 type DeadPtrs = [u32; 2];
@@ -84,12 +93,42 @@ pub struct SyncPEngine {
     scratch: Scratch,
     /// The sweep's closure.
     cl: Closure,
+    /// Threads of the trace (the RapidBin header), when known: then candidates every
+    /// thread's TRF timestamp contains are dropped (0: unknown, nothing dropped).
+    expected_threads: usize,
 }
 
 impl SyncPEngine {
     /// A fresh engine.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fresh engine for a trace of `threads` threads (ids `0..threads`), which lets
+    /// it drop candidates no later access can race with (see [`Self::known_by_all`]).
+    pub fn with_threads(threads: usize) -> Self {
+        SyncPEngine {
+            expected_threads: threads,
+            ..Self::default()
+        }
+    }
+
+    /// The prefix of thread `t` every other thread's TRF timestamp contains: a
+    /// candidate of `t` below it lies in `TRF(pred(e2))` for every later access `e2` of
+    /// another thread (timestamps only grow; a thread not started yet inherits its
+    /// fork's, which is later than its parent's now), so it is dead for good. 0 unless
+    /// the thread count is known; a thread not seen yet, or started without a fork,
+    /// contains nothing.
+    fn known_by_all(&self, t: u32) -> u32 {
+        if self.expected_threads == 0 {
+            return 0;
+        }
+        let n = self.expected_threads.max(self.history.thread_count());
+        (0..n as u32)
+            .filter(|&u| u != t)
+            .map(|u| self.history.trf_of(u).get(t as usize).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(0)
     }
 
     /// Finds an earlier access of another thread that `e2` (at position `p2` of its
@@ -128,8 +167,11 @@ impl SyncPEngine {
             let key = (e2.decor, t1 as u32, t2 as u32);
             let mut i = list.partition_point(|c| c.pos < k.c[t1]);
             let use_ptr = list.len() - i > SHORT_TAIL;
+            // Pointers are absolute candidate indices (dropped ones included).
+            let dropped = tc.dropped as usize;
             if use_ptr {
-                i = i.max(self.dead.get(&key).map_or(0, |d| d[kind]) as usize);
+                let ptr = self.dead.get(&key).map_or(0, |d| d[kind]) as usize;
+                i = i.max(ptr.saturating_sub(dropped));
             }
             let mut found = None;
             if i < list.len() {
@@ -155,7 +197,7 @@ impl SyncPEngine {
                 }
             }
             if use_ptr {
-                self.dead.entry(key).or_default()[kind] = i as u32;
+                self.dead.entry(key).or_default()[kind] = (i + dropped) as u32;
             }
             if let Some(i) = found {
                 let c = list[i];
@@ -245,7 +287,7 @@ impl Engine for SyncPEngine {
             c.inc(t);
         }
         let is_write = e.op == Op::Write;
-        self.cands.entry(e.decor).push(
+        let kept = self.cands.entry(e.decor).push(
             t,
             Cand {
                 pos: p,
@@ -254,6 +296,14 @@ impl Engine for SyncPEngine {
             },
             clean,
         );
+        // Now and then, drop the candidates of `t` on this variable that every thread
+        // already knows (amortized: one check per `DROP_EVERY` candidates kept).
+        if self.expected_threads != 0 && kept.is_multiple_of(DROP_EVERY) {
+            let known = self.known_by_all(t);
+            if known > 0 {
+                self.cands.entry(e.decor).drop_known(t, known);
+            }
+        }
     }
 
     fn finish(self) -> Report {
@@ -275,26 +325,34 @@ mod tests {
         v
     }
 
-    /// The engine against the reference on random traces of more threads than
-    /// [`DENSE_FROM`] (the oracle tests use few), with nested well-formed locking.
-    #[test]
-    fn equals_reference_with_many_threads() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    /// Runs the engine against the reference on `rounds` random traces of `events`
+    /// steps by `threads.0 + (0..threads.1)` threads (all forked first) on `vars`
+    /// variables with nested well-formed locking, telling the engine the thread count
+    /// on every trace when `always_count`, else on every other; returns (threads
+    /// swept, candidates dropped).
+    fn check_random_traces(
+        seed: u64,
+        rounds: usize,
+        threads: (u32, u64),
+        (events, vars): (usize, u64),
+        always_count: bool,
+    ) -> (usize, usize) {
+        let mut seed = seed;
         let mut next = move |n: u64| {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed % n
         };
-        let mut swept = 0;
-        for _ in 0..300 {
-            let threads = 9 + next(6) as u32;
+        let (mut swept, mut dropped) = (0, 0);
+        for _ in 0..rounds {
+            let threads = threads.0 + next(threads.1) as u32;
             let mut ev: Vec<Event> = (1..threads)
                 .map(|u| Event::new(0, Op::Fork, u.into(), 0))
                 .collect();
             let mut owner = [u32::MAX; 3];
             let mut held: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
-            for _ in 0..150 {
+            for _ in 0..events {
                 let t = next(threads.into()) as u32;
                 // Unique locations: races are reported once per location pair.
                 let loc = ev.len() as u32;
@@ -315,18 +373,51 @@ mod tests {
                     }
                     k => {
                         let op = if k < 7 { Op::Read } else { Op::Write };
-                        ev.push(Event::new(t, op, next(3), loc));
+                        ev.push(Event::new(t, op, next(vars), loc));
                     }
                 }
             }
-            let mut engine = SyncPEngine::new();
+            let mut engine = if always_count || ev.len().is_multiple_of(2) {
+                SyncPEngine::with_threads(threads as usize)
+            } else {
+                SyncPEngine::new()
+            };
             ev.iter().for_each(|e| engine.process(e));
             swept += engine.k.len();
+            dropped += engine
+                .cands
+                .iter()
+                .flat_map(|(_, v)| &v.threads)
+                .map(|tc| tc.dropped as usize)
+                .sum::<usize>();
             let got = engine.finish();
             let want = run_engine(reference::ReferenceSyncP::new(), ev.iter().copied().map(Ok))
                 .expect("in-memory events");
             assert_eq!(racy(&got), racy(&want), "trace {ev:?}");
         }
+        (swept, dropped)
+    }
+
+    /// The engine against the reference on random traces of more threads than
+    /// [`DENSE_FROM`] (the oracle tests use few), with nested well-formed locking.
+    #[test]
+    fn equals_reference_with_many_threads() {
+        let (swept, dropped) =
+            check_random_traces(0x9e37_79b9_7f4a_7c15, 300, (9, 6), (150, 3), false);
         assert!(swept > 0, "some accesses needed the sweep");
+        assert!(dropped > 100, "only {dropped} candidates dropped");
+    }
+
+    /// Dropping candidates every thread knows changes no verdict: the reference on
+    /// many traces of few threads, long enough for many drops.
+    #[test]
+    fn dropping_known_candidates_keeps_every_race() {
+        let (swept, dropped) =
+            check_random_traces(0x51_7cc1_b727_220a, 3000, (2, 3), (80, 3), true);
+        assert!(swept > 0, "some accesses needed the sweep");
+        assert!(dropped > 1000, "only {dropped} candidates dropped");
+        // Long runs on one variable: dead-candidate pointers over dropped prefixes.
+        let (_, dropped) = check_random_traces(0x2545_f491_4f6c_dd1d, 300, (2, 2), (400, 1), true);
+        assert!(dropped > 1000, "only {dropped} candidates dropped");
     }
 }
