@@ -174,7 +174,9 @@ fn write_files(events: &[Event], bin: &Path, std: &Path) {
 }
 
 /// Reads every event, touching its fields so nothing is optimized away.
-fn drain(events: impl Iterator<Item = Result<Event, wasmgrind_trace::TraceError>>) -> (u64, u64) {
+fn drain(
+    events: impl Iterator<Item = Result<Event, wasmgrind_trace::TraceError>>,
+) -> (u64, u64, u64) {
     let (mut n, mut mix) = (0u64, 0u64);
     for e in events {
         let e = e.unwrap();
@@ -182,7 +184,7 @@ fn drain(events: impl Iterator<Item = Result<Event, wasmgrind_trace::TraceError>
         mix ^= e.decor ^ u64::from(e.loc) ^ u64::from(e.thread);
     }
     std::hint::black_box(mix);
-    (n, 0)
+    (n, 0, 0)
 }
 
 /// CPU time this thread has run, in seconds (Linux: `/proc/thread-self/schedstat`), so
@@ -193,12 +195,13 @@ fn thread_cpu_secs() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
-fn measure(label: &str, shape: &str, run: impl FnOnce() -> (u64, u64)) {
+/// Times `run`, which returns (events, racy events, racy locations).
+fn measure(label: &str, shape: &str, run: impl FnOnce() -> (u64, u64, u64)) {
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let cpu_start = thread_cpu_secs();
     let start = Instant::now();
-    let (events, racy) = run();
+    let (events, racy, locations) = run();
     let secs = start.elapsed().as_secs_f64();
     let cpu = match (cpu_start, thread_cpu_secs()) {
         (Some(a), Some(b)) if b > a => format!("{:>8.2}", events as f64 / (b - a) / 1e6),
@@ -206,7 +209,7 @@ fn measure(label: &str, shape: &str, run: impl FnOnce() -> (u64, u64)) {
     };
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
     println!(
-        "{label:<18} {shape:<13} {events:>9} events {:>8.2} M events/s (cpu {cpu})  peak {:>8.1} MiB  racy {racy}",
+        "{label:<18} {shape:<13} {events:>9} events {:>8.2} M events/s (cpu {cpu})  peak {:>8.1} MiB  racy {racy} / {locations} locations",
         events as f64 / secs / 1e6,
         peak as f64 / (1 << 20) as f64
     );
@@ -247,14 +250,14 @@ fn main() {
                 let r = RapidBinReader::open(&bin).unwrap();
                 let threads = r.header().threads as usize;
                 let rep = analyze(kind, r, Some(threads)).unwrap();
-                (rep.events, rep.racy_events)
+                (rep.events, rep.racy_events, rep.racy_locations)
             });
         }
         if engines.is_empty() || engines.iter().any(|e| e == "fasttrack") {
             measure("fasttrack (STD)", shape.name, || {
                 let rep =
                     analyze(EngineKind::FastTrack, StdReader::open(&std).unwrap(), None).unwrap();
-                (rep.events, rep.racy_events)
+                (rep.events, rep.racy_events, rep.racy_locations)
             });
         }
         if !engines.is_empty() && !only.iter().any(|o| o == "read") {

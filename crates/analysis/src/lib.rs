@@ -11,6 +11,7 @@ pub mod lock_graph;
 pub mod lockset;
 pub mod online;
 pub mod overlap_split;
+pub mod published_clock;
 pub mod race_collector;
 pub mod render;
 pub mod report;

@@ -182,7 +182,9 @@ where
         EngineKind::Wcp => {
             run_engine_prefetching(WcpEngine::with_threads(threads.unwrap_or(0)), events)
         }
-        EngineKind::SyncP => run_engine_prefetching(SyncPEngine::new(), events),
+        EngineKind::SyncP => {
+            run_engine_prefetching(SyncPEngine::with_threads(threads.unwrap_or(0)), events)
+        }
         EngineKind::Lockset => run_engine(LocksetEngine::new(), events),
         EngineKind::Deadlock => run_engine(DeadlockEngine::new(), events),
     }

@@ -36,6 +36,8 @@
 //! starts scanning at the oldest entry kept. Pass the thread count (RapidBin header)
 //! to [`WcpEngine::with_threads`] to make that exact.
 
+mod var_locks;
+
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -44,10 +46,12 @@ use wasmgrind_trace::{Event, Op};
 use crate::access_history::AccessHistory;
 use crate::clock::{Tid, VectorClock};
 use crate::engine::Engine;
-use crate::id_map::{prefetch, IdMap};
+use crate::id_map::IdMap;
 use crate::race_collector::RaceCollector;
 use crate::report::Report;
 use crate::run::Prefetch;
+
+use var_locks::VarLocks;
 
 /// One release of a lock: its sequence number among the lock's releases and `H` at it.
 #[derive(Debug, Default)]
@@ -69,15 +73,6 @@ struct OpenCs {
     /// Sequence number of the newest release of `lock` whose `H` is already in `P`
     /// through rule (a) (0: none); older release clocks are below it.
     joined: u64,
-}
-
-/// Rule (a) state of one (lock, variable): the latest release of a critical section on
-/// the lock that read / wrote the variable (16 bytes: there is one per variable and
-/// lock it was accessed under).
-#[derive(Debug, Default)]
-struct CsAccess {
-    read: Option<RelClock>,
-    write: Option<RelClock>,
 }
 
 #[derive(Debug, Default)]
@@ -125,7 +120,7 @@ pub struct WcpEngine {
     /// Rule (a): (lock, variable) → latest releases of critical sections accessing it.
     /// Indexed by variable (dense, prefetchable), then searched by lock: a variable is
     /// protected by few locks.
-    lock_vars: IdMap<Vec<(u64, CsAccess)>>,
+    lock_vars: IdMap<VarLocks>,
     history: AccessHistory,
     races: RaceCollector,
     min_threads: usize,
@@ -166,12 +161,12 @@ impl WcpEngine {
         let s = &mut self.threads[t as usize];
         // Rule (a): conflicting accesses in earlier critical sections of held locks.
         let by_lock = if s.held.is_empty() {
-            &[][..]
+            None
         } else {
-            self.lock_vars.get(e.decor).map_or(&[][..], Vec::as_slice)
+            self.lock_vars.get(e.decor)
         };
         for cs in &mut s.held {
-            if let Some((_, a)) = by_lock.iter().find(|(l, _)| *l == cs.lock) {
+            if let Some(a) = by_lock.and_then(|v| v.get(cs.lock)) {
                 // The newest conflicting release; older ones are below its clock.
                 let mut newest = a.write.as_ref();
                 if is_write {
@@ -276,10 +271,10 @@ impl WcpEngine {
             cs.writes.sort_unstable();
             cs.writes.dedup();
             for &x in &cs.reads {
-                cs_access(&mut self.lock_vars, lock, x).read = Some(rel.clone());
+                self.lock_vars.entry(x).entry(lock).read = Some(rel.clone());
             }
             for &x in &cs.writes {
-                cs_access(&mut self.lock_vars, lock, x).write = Some(rel.clone());
+                self.lock_vars.entry(x).entry(lock).write = Some(rel.clone());
             }
             for mut list in [cs.reads, cs.writes] {
                 list.clear();
@@ -340,24 +335,6 @@ impl WcpEngine {
     }
 }
 
-/// The rule (a) state of (`lock`, variable `x`), created if new.
-#[inline]
-fn cs_access(map: &mut IdMap<Vec<(u64, CsAccess)>>, lock: u64, x: u64) -> &mut CsAccess {
-    let v = map.entry(x);
-    let i = match v.iter().position(|(l, _)| *l == lock) {
-        Some(i) => i,
-        None => {
-            // Most variables are accessed under one lock: no spare room for a first.
-            if v.capacity() == 0 {
-                v.reserve_exact(1);
-            }
-            v.push((lock, CsAccess::default()));
-            v.len() - 1
-        }
-    };
-    &mut v[i].1
-}
-
 impl Prefetch for WcpEngine {
     #[inline]
     fn prefetch(&self, e: &Event) {
@@ -371,9 +348,6 @@ impl Prefetch for WcpEngine {
     fn prefetch_indirect(&self, e: &Event) {
         if e.op.is_access() {
             self.history.prefetch_rest(e.decor);
-            if let Some(v) = self.lock_vars.get(e.decor).and_then(|v| v.first()) {
-                prefetch(v);
-            }
         }
     }
 }

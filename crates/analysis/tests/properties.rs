@@ -6,6 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use wasmgrind_analysis::{analyze_events, EngineKind, Report};
 use wasmgrind_trace::Event;
 
@@ -109,6 +110,51 @@ proptest! {
         prop_assert_eq!(racy(&analyze_events(EngineKind::Shb, &ev)), shb_racy(&ev));
         prop_assert_eq!(racy(&analyze_events(EngineKind::Wcp, &ev)), wcp_racy(&ev));
     }
+}
+
+/// Traces of 8 to 11 threads on few variables, so that variables reach the access
+/// history's wide form (8 threads and more), where subsumed accesses are dropped.
+fn many_thread_traces() -> impl Strategy<Value = Vec<Event>> {
+    (
+        proptest::collection::vec(any::<u32>(), 100..200),
+        8u32..12,
+        0u64..4,
+        1u64..3,
+    )
+        .prop_map(|(c, t, l, v)| decode_trace(&c, t, l, v))
+}
+
+/// Whether some variable of `ev` is accessed by at least 8 threads.
+fn has_wide_variable(ev: &[Event]) -> bool {
+    let mut by_var: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
+    for e in ev.iter().filter(|e| e.op.is_access()) {
+        by_var.entry(e.decor).or_default().insert(e.thread);
+    }
+    by_var.values().any(|ts| ts.len() >= 8)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engines_equal_references_with_many_threads(ev in many_thread_traces()) {
+        prop_assert_eq!(racy(&analyze_events(EngineKind::Hb, &ev)), hb_racy(&ev));
+        prop_assert_eq!(racy(&analyze_events(EngineKind::Shb, &ev)), shb_racy(&ev));
+        prop_assert_eq!(racy(&analyze_events(EngineKind::Wcp, &ev)), wcp_racy(&ev));
+        prop_assert_eq!(racy(&analyze_events(EngineKind::SyncP, &ev)), syncp_racy(&ev));
+    }
+}
+
+/// The many-thread generator must reach variables of 8 threads, or the property
+/// above would not exercise the wide access history.
+#[test]
+fn many_thread_traces_reach_wide_variables() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = many_thread_traces();
+    let wide = (0..200)
+        .filter(|_| has_wide_variable(&strategy.new_tree(&mut runner).unwrap().current()))
+        .count();
+    assert!(wide >= 50, "only {wide} of 200 traces");
 }
 
 /// The generator must produce traces on which the engines disagree, or the

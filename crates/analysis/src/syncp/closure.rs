@@ -68,35 +68,38 @@ impl Scratch {
 
 impl History {
     /// Adds the thread-order predecessors of the event at position `p` of thread `t`
-    /// to `cl`: its thread's first `p` events, or for a first event its fork.
-    #[inline]
-    pub fn seed(&self, cl: &mut Closure, t: u32, p: u32) {
-        cl.c.resize(self.thread_count(), 0);
-        if p > 0 {
-            let e = &mut cl.c[t as usize];
-            *e = (*e).max(p);
-        } else if let Some((parent, fork)) = self.threads.get(t as usize).and_then(|l| l.fork) {
-            let e = &mut cl.c[parent as usize];
-            *e = (*e).max(fork + 1);
-        }
-    }
-
-    /// Grows `cl` to its closure (its processed part must be closed, as after a
-    /// previous close; seeds only raise `c`).
-    pub fn close(&self, cl: &mut Closure, s: &mut Scratch) {
+    /// to `cl` (its thread's first `p` events, or for a first event its fork) and grows
+    /// `cl` to its closure. `cl` must be closed (as after a previous call, or a copy of
+    /// a closed closure, or new).
+    ///
+    /// Only the seeded thread can lie beyond what is processed, so the work starts
+    /// there instead of at a scan of every thread; `s.queued` is all false between
+    /// calls (each queued thread is unmarked when taken), so it is not reset either.
+    pub fn seed_and_close(&self, cl: &mut Closure, t: u32, p: u32, s: &mut Scratch) {
         let n = self.thread_count();
         cl.c.resize(n, 0);
         cl.done.resize(n, 0);
         cl.cursor.resize(n, [0, 0]);
         cl.latest.resize(self.lock_count(), 0);
         cl.holder.resize(self.lock_count(), (0, 0));
-        s.queued.clear();
-        s.queued.resize(n, false);
-        s.work.clear();
-        for (v, (&now, &done)) in cl.c.iter().zip(&cl.done).enumerate() {
-            if now > done {
-                s.queued[v] = true;
-                s.work.push(v as u32);
+        if s.queued.len() < n {
+            s.queued.resize(n, false);
+        }
+        debug_assert!(s.work.is_empty() && s.queued.iter().all(|&q| !q));
+        debug_assert!(cl.c == cl.done, "not closed");
+        let seed = if p > 0 {
+            Some((t, p))
+        } else {
+            self.threads
+                .get(t as usize)
+                .and_then(|l| l.fork)
+                .map(|(parent, fork)| (parent, fork + 1))
+        };
+        if let Some((v, len)) = seed {
+            let e = &mut cl.c[v as usize];
+            if len > *e {
+                *e = len;
+                s.grew(v as usize);
             }
         }
         while let Some(v) = s.work.pop() {

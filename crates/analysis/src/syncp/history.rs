@@ -19,6 +19,7 @@
 use wasmgrind_trace::{Event, Op};
 
 use crate::id_map::IdMap;
+use crate::published_clock::{PublishedClock, Snapshots};
 
 /// No release (an acquire not released yet, or never).
 pub(super) const NONE: u32 = u32::MAX;
@@ -64,15 +65,6 @@ pub(super) struct ThreadLog {
     pub fork: Option<(u32, u32)>,
 }
 
-/// The last write of a variable.
-#[derive(Debug, Default)]
-struct LastWrite {
-    /// Writer thread.
-    thread: u32,
-    /// The writer's TRF timestamp at the write (empty: no write yet).
-    trf: Vec<u32>,
-}
-
 /// The recorded past of a trace (see the module docs).
 #[derive(Debug, Default)]
 pub(super) struct History {
@@ -82,7 +74,10 @@ pub(super) struct History {
     locks: u32,
     /// Lock id → lock index + 1.
     lock_ids: IdMap<u32>,
-    last_write: IdMap<LastWrite>,
+    /// Per variable, the TRF timestamp of its last write (shared between writes).
+    last_write: IdMap<PublishedClock>,
+    /// Per thread, the TRF snapshot its writes share (see [`crate::published_clock`]).
+    snaps: Snapshots,
     /// Scratch: the delta being built.
     delta: Vec<(u32, u32)>,
 }
@@ -132,6 +127,12 @@ impl History {
         }
     }
 
+    /// Hints that variable `var` will be read or written soon.
+    #[inline]
+    pub fn prefetch(&self, var: u64) {
+        self.last_write.prefetch(var);
+    }
+
     /// Records event `e` (trace index `index`) and returns its position in its thread.
     pub fn record(&mut self, e: &Event, index: u64) -> u32 {
         let t = e.thread as usize;
@@ -147,12 +148,11 @@ impl History {
             Op::Read => {
                 if let Some(w) = self.last_write.get(e.decor) {
                     let log = &mut self.threads[t];
-                    let w_own = w.trf.get(w.thread as usize).copied().unwrap_or(0);
                     // Already known writes (own thread, or covered) change nothing.
                     if w.thread as usize != t
-                        && w_own > log.trf.get(w.thread as usize).copied().unwrap_or(0)
+                        && w.own > log.trf.get(w.thread as usize).copied().unwrap_or(0)
                     {
-                        join_tracked(&mut log.trf, &w.trf, &mut delta);
+                        w.join_into(&mut log.trf, |u, v| delta.push((u, v)));
                     }
                 }
             }
@@ -188,6 +188,7 @@ impl History {
         }
         log.trf[t] = p + 1;
         if !delta.is_empty() {
+            self.snaps.invalidate(e.thread);
             log.delta_pos.push(p);
             log.delta_items.extend_from_slice(&delta);
             log.delta_end.push(log.delta_items.len() as u32);
@@ -196,10 +197,8 @@ impl History {
         self.delta = delta;
         match e.op {
             Op::Write => {
-                let w = self.last_write.entry(e.decor);
-                w.thread = e.thread;
-                w.trf.clear();
-                w.trf.extend_from_slice(&self.threads[t].trf);
+                *self.last_write.entry(e.decor) =
+                    self.snaps.publish(e.thread, &self.threads[t].trf);
             }
             Op::Fork => {
                 let u = e.decor as usize;
@@ -213,6 +212,7 @@ impl History {
                     };
                     let mut ignored = Vec::new();
                     join_tracked(&mut child.trf, &parent.trf, &mut ignored);
+                    self.snaps.invalidate(u as u32);
                     child.fork = Some((t as u32, p));
                 }
             }

@@ -33,7 +33,12 @@
 //! (variable, thread) its accesses, per swept (variable, `t1`, `t2`) a pointer — linear
 //! in the trace, as the paper's `Ω(N / log² N)` space lower bound requires in general
 //! — plus per thread `K` (`T + 2L` words) and the SHB clocks and access history.
+//! When the thread count is known ([`SyncPEngine::with_threads`]), a thread's
+//! candidates on a variable that every other thread's TRF timestamp already contains
+//! are dropped from time to time: no later access can race with them, so on traces
+//! whose threads keep hearing from each other the candidates stay few.
 
+mod candidates;
 mod closure;
 mod history;
 pub mod reference;
@@ -42,122 +47,26 @@ use rustc_hash::FxHashMap;
 use wasmgrind_trace::{Event, Op};
 
 use crate::access_history::AccessHistory;
-use crate::clock::VectorClock;
 use crate::engine::Engine;
-use crate::id_map::{prefetch, IdMap};
+use crate::id_map::IdMap;
+use crate::published_clock::{PublishedClock, Snapshots};
 use crate::race_collector::RaceCollector;
 use crate::report::{EventRef, Report};
 use crate::run::Prefetch;
 use crate::sync_clocks::SyncClocks;
 
+use candidates::{Cand, VarCands, WRITE_BIT};
 use closure::{Closure, Scratch};
 use history::History;
-
-/// One access kept as a candidate first event: 16 bytes (the candidates are the bulk
-/// of the engine's memory on traces of many variables).
-#[derive(Debug, Clone, Copy)]
-struct Cand {
-    /// Position in its thread.
-    pos: u32,
-    loc: u32,
-    /// Trace index, with [`WRITE_BIT`] set for a write (trace indices stay far below).
-    index_w: u64,
-}
-
-/// [`Cand::index_w`]: the access is a write.
-const WRITE_BIT: u64 = 1 << 63;
-
-impl Cand {
-    #[inline]
-    fn write(&self) -> bool {
-        self.index_w & WRITE_BIT != 0
-    }
-
-    #[inline]
-    fn index(&self) -> u64 {
-        self.index_w & !WRITE_BIT
-    }
-}
-
-/// One thread's accesses to one variable, in order (all are candidates of a later
-/// write, the writes among them of a later read).
-#[derive(Debug)]
-struct ThreadCands {
-    thread: u32,
-    /// 1 + the position of the thread's last access and last write (0: none).
-    end: [u32; 2],
-    list: Vec<Cand>,
-}
-
-/// One variable's candidates: an entry per thread that accessed it, by thread id.
-/// Sparse, because most variables are accessed by one thread (24 bytes per variable,
-/// plus one entry and its list on the heap); once [`DENSE_FROM`] threads accessed it,
-/// dense (`threads[u].thread == u`, empty entries for the others) so a thread finds
-/// its entry without a search.
-#[derive(Debug, Default)]
-struct VarCands {
-    threads: Vec<ThreadCands>,
-}
-
-/// Threads accessing a variable from which its [`VarCands`] turns dense.
-const DENSE_FROM: usize = 8;
-
-impl ThreadCands {
-    fn new(thread: u32) -> Self {
-        ThreadCands {
-            thread,
-            end: [0, 0],
-            list: Vec::new(),
-        }
-    }
-}
-
-impl VarCands {
-    /// The index of thread `t`'s entry, created if new.
-    #[inline]
-    fn slot(&mut self, t: u32) -> usize {
-        let u = t as usize;
-        if self.threads.get(u).is_some_and(|tc| tc.thread == t) {
-            return u;
-        }
-        match self.threads.binary_search_by_key(&t, |tc| tc.thread) {
-            Ok(i) => i,
-            Err(i) => {
-                let n = self.threads.len() + 1;
-                // Dense only while ids are not far sparser than the threads seen.
-                if n >= DENSE_FROM && u < 4 * n {
-                    self.densify(u);
-                    return u;
-                }
-                // Most variables have one accessor: no spare room for a first entry.
-                if self.threads.capacity() == 0 {
-                    self.threads.reserve_exact(1);
-                }
-                self.threads.insert(i, ThreadCands::new(t));
-                i
-            }
-        }
-    }
-
-    /// Makes `threads` dense up to thread id `max` (and its highest id).
-    #[cold]
-    fn densify(&mut self, max: usize) {
-        let last = self.threads.last().map_or(0, |tc| tc.thread as usize);
-        let mut old = std::mem::take(&mut self.threads).into_iter().peekable();
-        let mut dense = Vec::with_capacity(max.max(last) + 1);
-        for id in 0..=max.max(last) as u32 {
-            match old.next_if(|tc| tc.thread == id) {
-                Some(tc) => dense.push(tc),
-                None => dense.push(ThreadCands::new(id)),
-            }
-        }
-        self.threads = dense;
-    }
-}
 
 /// Candidates beyond `K` up to which a sweep goes without its dead pointer (rechecking
 /// at most this many per (access, thread) keeps the sweep linear and spares a lookup).
 const SHORT_TAIL: usize = 8;
+
+/// Candidates of one (variable, thread) kept between two checks for ones every thread
+/// knows (each check costs a pass over the threads). Small in unit tests, whose traces
+/// are short, so that they drop.
+const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
 
 /// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `t1`'s list, for
 /// a later write and a later read of `t2`.
@@ -170,7 +79,9 @@ pub struct SyncPEngine {
     // Fast path: schedulable happens-before.
     shb: SyncClocks,
     shb_history: AccessHistory,
-    shb_last_write: IdMap<VectorClock>,
+    /// Per variable, the SHB clock of its last write (shared between writes).
+    shb_last_write: IdMap<PublishedClock>,
+    shb_snaps: Snapshots,
     // Sweep.
     history: History,
     /// Per thread `t2`, `SPClosure(pred(e2))` of its latest swept access (closed).
@@ -182,12 +93,42 @@ pub struct SyncPEngine {
     scratch: Scratch,
     /// The sweep's closure.
     cl: Closure,
+    /// Threads of the trace (the RapidBin header), when known: then candidates every
+    /// thread's TRF timestamp contains are dropped (0: unknown, nothing dropped).
+    expected_threads: usize,
 }
 
 impl SyncPEngine {
     /// A fresh engine.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fresh engine for a trace of `threads` threads (ids `0..threads`), which lets
+    /// it drop candidates no later access can race with (see [`Self::known_by_all`]).
+    pub fn with_threads(threads: usize) -> Self {
+        SyncPEngine {
+            expected_threads: threads,
+            ..Self::default()
+        }
+    }
+
+    /// The prefix of thread `t` every other thread's TRF timestamp contains: a
+    /// candidate of `t` below it lies in `TRF(pred(e2))` for every later access `e2` of
+    /// another thread (timestamps only grow; a thread not started yet inherits its
+    /// fork's, which is later than its parent's now), so it is dead for good. 0 unless
+    /// the thread count is known; a thread not seen yet, or started without a fork,
+    /// contains nothing.
+    fn known_by_all(&self, t: u32) -> u32 {
+        if self.expected_threads == 0 {
+            return 0;
+        }
+        let n = self.expected_threads.max(self.history.thread_count());
+        (0..n as u32)
+            .filter(|&u| u != t)
+            .map(|u| self.history.trf_of(u).get(t as usize).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(0)
     }
 
     /// Finds an earlier access of another thread that `e2` (at position `p2` of its
@@ -197,23 +138,26 @@ impl SyncPEngine {
         let is_write = e2.op == Op::Write;
         let var = self.cands.get(e2.decor)?;
         let kind = usize::from(!is_write);
+        if var.is_clean(e2.thread, kind) {
+            return None;
+        }
         if self.k.len() <= t2 {
             self.k.resize_with(t2 + 1, Closure::default);
         }
         // Candidates inside the previous K of this thread (a subset of the new one)
         // are dead: when that is all of them, nothing needs computing.
         // So are those inside the TRF timestamp of pred(e2), also a subset of it.
-        if !any_live(var, kind, &self.k[t2].c, self.history.trf_of(e2.thread)) {
+        if !var.any_live(kind, &self.k[t2].c, self.history.trf_of(e2.thread)) {
             return None;
         }
         // K := SPClosure(pred(e2)), grown from the previous K of this thread.
         let k = &mut self.k[t2];
-        self.history.seed(k, e2.thread, p2);
-        self.history.close(k, &mut self.scratch);
+        self.history
+            .seed_and_close(k, e2.thread, p2, &mut self.scratch);
         let k = &self.k[t2];
-        for tc in &var.threads {
-            let (t1, end) = (tc.thread as usize, &tc.end);
-            if t1 == t2 || end[kind] <= k.c[t1] {
+        for (n, tc) in var.threads.iter().enumerate() {
+            let t1 = tc.thread as usize;
+            if t1 == t2 || var.end(n, kind) <= k.c[t1] {
                 // None, or all inside K: dead (the pointer may lag; it is a shortcut).
                 continue;
             }
@@ -223,8 +167,11 @@ impl SyncPEngine {
             let key = (e2.decor, t1 as u32, t2 as u32);
             let mut i = list.partition_point(|c| c.pos < k.c[t1]);
             let use_ptr = list.len() - i > SHORT_TAIL;
+            // Pointers are absolute candidate indices (dropped ones included).
+            let dropped = tc.dropped as usize;
             if use_ptr {
-                i = i.max(self.dead.get(&key).map_or(0, |d| d[kind]) as usize);
+                let ptr = self.dead.get(&key).map_or(0, |d| d[kind]) as usize;
+                i = i.max(ptr.saturating_sub(dropped));
             }
             let mut found = None;
             if i < list.len() {
@@ -237,8 +184,8 @@ impl SyncPEngine {
                     }
                     let p = list[i].pos;
                     if self.cl.c[t1] <= p {
-                        self.history.seed(&mut self.cl, t1 as u32, p);
-                        self.history.close(&mut self.cl, &mut self.scratch);
+                        self.history
+                            .seed_and_close(&mut self.cl, t1 as u32, p, &mut self.scratch);
                     }
                     let reach = self.cl.c[t1];
                     if reach <= p {
@@ -250,7 +197,7 @@ impl SyncPEngine {
                 }
             }
             if use_ptr {
-                self.dead.entry(key).or_default()[kind] = i as u32;
+                self.dead.entry(key).or_default()[kind] = (i + dropped) as u32;
             }
             if let Some(i) = found {
                 let c = list[i];
@@ -266,26 +213,14 @@ impl SyncPEngine {
     }
 }
 
-/// Whether some thread's last candidate (`end[kind]`, 1 + its position) lies outside
-/// both `k` and `trf` (per-thread prefix lengths; missing entries are 0).
-///
-/// The accessing thread itself never counts: its candidates precede the access, which
-/// `trf` (its latest event's timestamp) covers.
-#[inline]
-fn any_live(var: &VarCands, kind: usize, k: &[u32], trf: &[u32]) -> bool {
-    var.threads.iter().any(|tc| {
-        let t1 = tc.thread as usize;
-        let known = k.get(t1).copied().unwrap_or(0);
-        tc.end[kind] > known.max(trf.get(t1).copied().unwrap_or(0))
-    })
-}
-
 impl Prefetch for SyncPEngine {
     #[inline]
     fn prefetch(&self, e: &Event) {
         if e.op.is_access() {
             self.shb_history.prefetch(e.decor);
             self.cands.prefetch(e.decor);
+            self.shb_last_write.prefetch(e.decor);
+            self.history.prefetch(e.decor);
         }
     }
 
@@ -295,8 +230,8 @@ impl Prefetch for SyncPEngine {
             self.shb_history.prefetch_rest(e.decor);
             // The variable's per-thread entries (one level below its record, which the
             // first stage fetched).
-            if let Some(tc) = self.cands.get(e.decor).and_then(|v| v.threads.first()) {
-                prefetch(tc);
+            if let Some(v) = self.cands.get(e.decor) {
+                v.prefetch(e.thread);
             }
         }
     }
@@ -308,6 +243,11 @@ impl Engine for SyncPEngine {
         if !e.op.is_access() {
             self.history.record(e, r.index);
             self.shb.sync(e);
+            // The clocks a sync event may grow beyond their own entries.
+            self.shb_snaps.invalidate(e.thread);
+            if e.op.is_thread_op() {
+                self.shb_snaps.invalidate(e.decor as u32);
+            }
             return;
         }
         // An access is recorded after its sweep, so the history's timestamp of its
@@ -316,9 +256,13 @@ impl Engine for SyncPEngine {
         let t = e.thread;
         let c = self.shb.thread(t);
         let own = c.get(t);
-        let first = match self.shb_history.access(e.decor, r, own, |u| c.get(u)) {
-            Some(first) => Some(first),
-            None => self.sweep(e, p),
+        let (first, clean) = match self.shb_history.access(e.decor, r, own, |u| c.get(u)) {
+            Some(first) => (Some(first), false),
+            None => {
+                // No race from the sweep: every candidate is dead for this thread.
+                let first = self.sweep(e, p);
+                (first, first.is_none())
+            }
         };
         if let Some(first) = first {
             self.races.racy(first, r);
@@ -327,25 +271,38 @@ impl Engine for SyncPEngine {
         // SHB: a read joins its last write; a write publishes the writer's clock.
         let c = self.shb.thread(t);
         if e.op == Op::Read {
+            // A write the reader already knows (its epoch is covered) adds nothing:
+            // each SHB clock value of a thread is published once (see `SyncClocks`).
             if let Some(lw) = self.shb_last_write.get(e.decor) {
-                c.join(lw);
+                if lw.own > c.get(lw.thread) {
+                    if let Some(snap) = &lw.snap {
+                        c.join_slice(snap);
+                    }
+                    c.set(lw.thread, lw.own.max(c.get(lw.thread)));
+                    self.shb_snaps.invalidate(t);
+                }
             }
         } else {
-            self.shb_last_write.entry(e.decor).copy_from(c);
+            *self.shb_last_write.entry(e.decor) = self.shb_snaps.publish(t, c.as_slice());
             c.inc(t);
         }
-        let var = self.cands.entry(e.decor);
-        let i = var.slot(t);
         let is_write = e.op == Op::Write;
-        let mine = &mut var.threads[i];
-        mine.list.push(Cand {
-            pos: p,
-            loc: e.loc,
-            index_w: r.index | if is_write { WRITE_BIT } else { 0 },
-        });
-        mine.end[0] = p + 1;
-        if is_write {
-            mine.end[1] = p + 1;
+        let kept = self.cands.entry(e.decor).push(
+            t,
+            Cand {
+                pos: p,
+                loc: e.loc,
+                index_w: r.index | if is_write { WRITE_BIT } else { 0 },
+            },
+            clean,
+        );
+        // Now and then, drop the candidates of `t` on this variable that every thread
+        // already knows (amortized: one check per `DROP_EVERY` candidates kept).
+        if self.expected_threads != 0 && kept.is_multiple_of(DROP_EVERY) {
+            let known = self.known_by_all(t);
+            if known > 0 {
+                self.cands.entry(e.decor).drop_known(t, known);
+            }
         }
     }
 
@@ -368,55 +325,34 @@ mod tests {
         v
     }
 
-    #[test]
-    fn var_cands_turn_dense_and_keep_every_thread() {
-        let mut v = VarCands::default();
-        let order = [9u32, 2, 30, 0, 5, 17, 3, 11, 40, 1, 2, 9, 64, 7];
-        for (n, &t) in order.iter().enumerate() {
-            let i = v.slot(t);
-            assert_eq!(v.threads[i].thread, t);
-            v.threads[i].list.push(Cand {
-                pos: n as u32,
-                loc: 0,
-                index_w: n as u64,
-            });
-            // Sorted by thread id, each id once, and every access kept.
-            assert!(v.threads.windows(2).all(|w| w[0].thread < w[1].thread));
-            let kept: usize = v.threads.iter().map(|tc| tc.list.len()).sum();
-            assert_eq!(kept, n + 1);
-        }
-        // Dense since DENSE_FROM threads: an entry at every id up to the highest.
-        assert_eq!(v.threads.len(), 65);
-        assert!(v
-            .threads
-            .iter()
-            .enumerate()
-            .all(|(i, tc)| tc.thread as usize == i));
-        // A far sparser id is inserted in order, without filling the gap.
-        let i = v.slot(10_000);
-        assert_eq!((i, v.threads.len()), (65, 66));
-    }
-
-    /// The engine against the reference on random traces of more threads than
-    /// [`DENSE_FROM`] (the oracle tests use few), with nested well-formed locking.
-    #[test]
-    fn equals_reference_with_many_threads() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    /// Runs the engine against the reference on `rounds` random traces of `events`
+    /// steps by `threads.0 + (0..threads.1)` threads (all forked first) on `vars`
+    /// variables with nested well-formed locking, telling the engine the thread count
+    /// on every trace when `always_count`, else on every other; returns (threads
+    /// swept, candidates dropped).
+    fn check_random_traces(
+        seed: u64,
+        rounds: usize,
+        threads: (u32, u64),
+        (events, vars): (usize, u64),
+        always_count: bool,
+    ) -> (usize, usize) {
+        let mut seed = seed;
         let mut next = move |n: u64| {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed % n
         };
-        let mut swept = 0;
-        for _ in 0..300 {
-            let threads = 9 + next(6) as u32;
+        let (mut swept, mut dropped) = (0, 0);
+        for _ in 0..rounds {
+            let threads = threads.0 + next(threads.1) as u32;
             let mut ev: Vec<Event> = (1..threads)
                 .map(|u| Event::new(0, Op::Fork, u.into(), 0))
                 .collect();
             let mut owner = [u32::MAX; 3];
             let mut held: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
-            for _ in 0..150 {
+            for _ in 0..events {
                 let t = next(threads.into()) as u32;
                 // Unique locations: races are reported once per location pair.
                 let loc = ev.len() as u32;
@@ -437,18 +373,51 @@ mod tests {
                     }
                     k => {
                         let op = if k < 7 { Op::Read } else { Op::Write };
-                        ev.push(Event::new(t, op, next(3), loc));
+                        ev.push(Event::new(t, op, next(vars), loc));
                     }
                 }
             }
-            let mut engine = SyncPEngine::new();
+            let mut engine = if always_count || ev.len().is_multiple_of(2) {
+                SyncPEngine::with_threads(threads as usize)
+            } else {
+                SyncPEngine::new()
+            };
             ev.iter().for_each(|e| engine.process(e));
             swept += engine.k.len();
+            dropped += engine
+                .cands
+                .iter()
+                .flat_map(|(_, v)| &v.threads)
+                .map(|tc| tc.dropped as usize)
+                .sum::<usize>();
             let got = engine.finish();
             let want = run_engine(reference::ReferenceSyncP::new(), ev.iter().copied().map(Ok))
                 .expect("in-memory events");
             assert_eq!(racy(&got), racy(&want), "trace {ev:?}");
         }
+        (swept, dropped)
+    }
+
+    /// The engine against the reference on random traces of more threads than
+    /// [`DENSE_FROM`] (the oracle tests use few), with nested well-formed locking.
+    #[test]
+    fn equals_reference_with_many_threads() {
+        let (swept, dropped) =
+            check_random_traces(0x9e37_79b9_7f4a_7c15, 300, (9, 6), (150, 3), false);
         assert!(swept > 0, "some accesses needed the sweep");
+        assert!(dropped > 100, "only {dropped} candidates dropped");
+    }
+
+    /// Dropping candidates every thread knows changes no verdict: the reference on
+    /// many traces of few threads, long enough for many drops.
+    #[test]
+    fn dropping_known_candidates_keeps_every_race() {
+        let (swept, dropped) =
+            check_random_traces(0x51_7cc1_b727_220a, 3000, (2, 3), (80, 3), true);
+        assert!(swept > 0, "some accesses needed the sweep");
+        assert!(dropped > 1000, "only {dropped} candidates dropped");
+        // Long runs on one variable: dead-candidate pointers over dropped prefixes.
+        let (_, dropped) = check_random_traces(0x2545_f491_4f6c_dd1d, 300, (2, 2), (400, 1), true);
+        assert!(dropped > 1000, "only {dropped} candidates dropped");
     }
 }

@@ -1,0 +1,148 @@
+//! The clock a write publishes on its variable, shared between writes.
+//!
+//! Engines that let a read join the clock of the variable's last write (SHB, the TRF
+//! timestamps of `syncp`) used to copy the writer's whole clock into every variable it
+//! wrote: `O(threads)` time per write and a heap buffer per variable. But between two
+//! changes of a thread's clock beyond its own entry, all its writes publish the same
+//! clock up to that entry. So a thread keeps one shared snapshot (an `Rc`, engines run
+//! on one thread) made on its first write after a change, and a write stores only the
+//! snapshot and its own entry: 24 bytes, no allocation in the common case.
+//!
+//! Invariant: a snapshot of thread `t` equals `t`'s clock at the write everywhere but at
+//! `t`, where it may be smaller; [`PublishedClock::own`] holds the right value there.
+//! Callers must [`Snapshots::invalidate`] a thread whenever an entry of its clock other
+//! than its own grows.
+
+use std::rc::Rc;
+
+use crate::clock::Tid;
+
+/// The clock published by a write: `snap` with entry `thread` raised to `own`.
+#[derive(Debug, Clone, Default)]
+pub struct PublishedClock {
+    /// The writer's clock (its own entry possibly stale); `None`: no write yet. A thin
+    /// pointer, so the whole record is 16 bytes (four variables a cache line).
+    pub snap: Option<Rc<Vec<u32>>>,
+    /// Writer thread.
+    pub thread: Tid,
+    /// The writer's own entry at the write.
+    pub own: u32,
+}
+
+impl PublishedClock {
+    /// Entry `u` of the published clock (0 when no write).
+    #[inline]
+    pub fn get(&self, u: Tid) -> u32 {
+        if u == self.thread {
+            return self.own;
+        }
+        self.snap
+            .as_ref()
+            .and_then(|s| s.get(u as usize).copied())
+            .unwrap_or(0)
+    }
+
+    /// Joins the published clock into `dst` (growing it as needed), calling
+    /// `grew(u, value)` for every entry that grew, the writer's own entry last.
+    #[inline]
+    pub fn join_into(&self, dst: &mut Vec<u32>, mut grew: impl FnMut(u32, u32)) {
+        let Some(snap) = &self.snap else { return };
+        let w = self.thread as usize;
+        let len = snap.len().max(w + 1);
+        if dst.len() < len {
+            dst.resize(len, 0);
+        }
+        for (i, (d, &s)) in dst.iter_mut().zip(snap.iter()).enumerate() {
+            if s > *d && i != w {
+                *d = s;
+                grew(i as u32, s);
+            }
+        }
+        if self.own > dst[w] {
+            dst[w] = self.own;
+            grew(w as u32, self.own);
+        }
+    }
+}
+
+/// Per thread, the snapshot its writes share while its clock stays put.
+#[derive(Debug, Default)]
+pub struct Snapshots {
+    per_thread: Vec<Option<Rc<Vec<u32>>>>,
+}
+
+impl Snapshots {
+    /// Forgets thread `t`'s snapshot: its clock grew beyond its own entry.
+    #[inline]
+    pub fn invalidate(&mut self, t: Tid) {
+        if let Some(s) = self.per_thread.get_mut(t as usize) {
+            *s = None;
+        }
+    }
+
+    /// The clock a write of thread `t` publishes, `clock` being `t`'s current clock.
+    #[inline]
+    pub fn publish(&mut self, t: Tid, clock: &[u32]) -> PublishedClock {
+        let i = t as usize;
+        if i >= self.per_thread.len() {
+            self.per_thread.resize(i + 1, None);
+        }
+        let snap = self.per_thread[i].get_or_insert_with(|| Rc::new(clock.to_vec()));
+        PublishedClock {
+            snap: Some(Rc::clone(snap)),
+            thread: t,
+            own: clock.get(i).copied().unwrap_or(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_share_a_snapshot_until_invalidated() {
+        let mut s = Snapshots::default();
+        let a = s.publish(1, &[4, 1, 2]);
+        let b = s.publish(1, &[4, 3, 2]);
+        assert!(Rc::ptr_eq(
+            a.snap.as_ref().unwrap(),
+            b.snap.as_ref().unwrap()
+        ));
+        // The own entry is exact although the snapshot's is stale.
+        assert_eq!(
+            (a.get(1), b.get(1), b.get(0), b.get(2), b.get(9)),
+            (1, 3, 4, 2, 0)
+        );
+        s.invalidate(1);
+        let c = s.publish(1, &[5, 3, 2]);
+        assert!(!Rc::ptr_eq(
+            b.snap.as_ref().unwrap(),
+            c.snap.as_ref().unwrap()
+        ));
+        assert_eq!(c.get(0), 5);
+        // Another thread has its own.
+        let d = s.publish(0, &[6]);
+        assert_eq!((d.get(0), d.get(1)), (6, 0));
+        assert_eq!(PublishedClock::default().get(0), 0);
+        assert_eq!(std::mem::size_of::<PublishedClock>(), 16);
+    }
+
+    #[test]
+    fn join_reports_each_grown_entry_once() {
+        let mut s = Snapshots::default();
+        s.publish(2, &[1, 0, 1]);
+        // Thread 2's clock moved on in its own entry only.
+        let w = s.publish(2, &[1, 0, 7]);
+        let mut dst = vec![0, 5];
+        let mut grew = Vec::new();
+        w.join_into(&mut dst, |u, v| grew.push((u, v)));
+        assert_eq!(dst, vec![1, 5, 7]);
+        assert_eq!(grew, vec![(0, 1), (2, 7)]);
+        grew.clear();
+        w.join_into(&mut dst, |u, v| grew.push((u, v)));
+        assert!(grew.is_empty());
+        PublishedClock::default().join_into(&mut dst, |_, _| panic!("no write"));
+        assert_eq!(dst, vec![1, 5, 7]);
+    }
+}
