@@ -322,12 +322,22 @@ impl<R: Read> RapidBinReader<R> {
         let v = u64::from_be_bytes(bytes);
         let index = self.index;
         self.index += 1;
-        decode(v).ok_or_else(|| TraceError::BadRapidBin {
+        let event = decode(v).ok_or_else(|| TraceError::BadRapidBin {
             detail: format!(
                 "event {index} has unknown operation code {}",
                 (v >> 10) & 0xf
             ),
-        })
+        })?;
+        // Engines size per-thread state (and decide what no thread can still race
+        // with) from the header's thread count: an id past it is a corrupt trace.
+        let threads = self.header.threads as u64;
+        if u64::from(event.thread) >= threads {
+            return Err(thread_past_header(index, event.thread.into(), threads));
+        }
+        if event.op.decor_kind() == DecorKind::Thread && event.decor >= threads {
+            return Err(thread_past_header(index, event.decor, threads));
+        }
+        Ok(event)
     }
 }
 
@@ -344,6 +354,16 @@ impl<R: Read> Iterator for RapidBinReader<R> {
             self.failed = true;
         }
         Some(r)
+    }
+}
+
+/// Event `index` names thread `thread`, past the header's count.
+#[cold]
+fn thread_past_header(index: u64, thread: u64, threads: u64) -> TraceError {
+    TraceError::BadRapidBin {
+        detail: format!(
+            "event {index} names thread {thread}, but the header counts {threads} threads"
+        ),
     }
 }
 
@@ -501,6 +521,43 @@ mod tests {
         }
         .to_bytes();
         assert!(RapidBinReader::new(Cursor::new(neg.to_vec())).is_err());
+    }
+
+    #[test]
+    fn a_thread_past_the_headers_count_is_an_error() {
+        let mut w = RapidBinWriter::new(Cursor::new(Vec::new())).unwrap();
+        w.write(&ev(1, Op::Write, 0, 1)).unwrap();
+        w.write(&ev(0, Op::Fork, 1, 2)).unwrap();
+        let good = w.finish().unwrap().into_inner();
+        assert_eq!(
+            RapidBinReader::new(Cursor::new(good.clone()))
+                .unwrap()
+                .filter(Result::is_err)
+                .count(),
+            0
+        );
+        // The same events under a header counting one thread: the write's thread is
+        // out of range (and reading stops there).
+        let mut bytes = good;
+        bytes[0..2].copy_from_slice(&1i16.to_be_bytes());
+        let events: Vec<_> = RapidBinReader::new(Cursor::new(bytes)).unwrap().collect();
+        assert_eq!(events.len(), 1);
+        let err = events[0].as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("event 0 names thread 1, but the header counts 1"),
+            "{err}"
+        );
+        // A fork's target counts too.
+        let mut fork_only = Vec::new();
+        let mut w = RapidBinWriter::new(Cursor::new(&mut fork_only)).unwrap();
+        w.write(&ev(0, Op::Fork, 1, 2)).unwrap();
+        w.finish().unwrap();
+        fork_only[0..2].copy_from_slice(&1i16.to_be_bytes());
+        let events: Vec<_> = RapidBinReader::new(Cursor::new(fork_only))
+            .unwrap()
+            .collect();
+        let err = events[0].as_ref().unwrap_err().to_string();
+        assert!(err.contains("event 0 names thread 1"), "{err}");
     }
 
     #[test]
