@@ -296,7 +296,8 @@ fn clean_after(raced: bool, is_write: bool) -> u8 {
 mod tests {
     use super::*;
 
-    fn ev(thread: Tid, op: Op, index: u64) -> EventRef {
+    /// Event `index` of `thread` (its location derived from the index).
+    pub(super) fn ev(thread: Tid, op: Op, index: u64) -> EventRef {
         EventRef {
             thread,
             loc: 100 + index as u32,

@@ -134,17 +134,9 @@ impl WideSlots {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::ev;
     use super::*;
     use wasmgrind_trace::Op;
-
-    fn ev(thread: Tid, op: Op, index: u64) -> EventRef {
-        EventRef {
-            thread,
-            loc: 7 + index as u32,
-            index,
-            op,
-        }
-    }
 
     #[test]
     fn ordered_accesses_are_dropped_by_what_subsumes_them() {
