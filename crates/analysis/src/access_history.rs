@@ -295,6 +295,7 @@ fn clean_after(raced: bool, is_write: bool) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     /// Event `index` of `thread` (its location derived from the index).
     pub(super) fn ev(thread: Tid, op: Op, index: u64) -> EventRef {
@@ -342,13 +343,8 @@ mod tests {
     /// wide slots) the very first conflict in first-access order.
     #[test]
     fn matches_naive_model_with_many_threads() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: u64| rng.below(n);
         let mut races = 0;
         for round in 0..200 {
             // Few threads make runs of one thread's accesses (the fast path) common.

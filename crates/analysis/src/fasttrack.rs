@@ -284,6 +284,7 @@ impl Engine for FastTrackEngine {
 mod tests {
     use super::*;
     use crate::engine::Engine;
+    use crate::test_rng::XorShift;
 
     #[test]
     fn read_clock_finds_the_lowest_uncovered_reader_sparse_and_dense() {
@@ -343,11 +344,9 @@ mod tests {
             let mut events: Vec<Event> = (1..threads)
                 .map(|t| Event::new(0, Op::Fork, t, 0))
                 .collect();
-            let mut x = 0x2545_f491_4f6c_dd1du64;
+            let mut rng = XorShift::new(0x2545_f491_4f6c_dd1d);
             for i in 0..600u32 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 let t = (x % threads) as u32;
                 let op = match (x >> 8) % 40 {
                     0 => Op::Write,

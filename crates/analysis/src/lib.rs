@@ -20,6 +20,8 @@ pub mod shb;
 pub mod spin_lock;
 pub mod sync_clocks;
 pub mod syncp;
+#[cfg(test)]
+mod test_rng;
 pub mod thread_table;
 pub mod wcp;
 

@@ -161,13 +161,8 @@ fn many_thread_traces_reach_wide_variables() {
 /// properties above would hold vacuously.
 #[test]
 fn generated_traces_separate_the_engines() {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed as u32
-    };
+    let mut rng = XorShift::new(0x2545_f491_4f6c_dd1d);
+    let mut next = move || rng.next() as u32;
     let (mut hb_any, mut shb_lt_hb, mut wcp_gt_hb, mut sp_ne_hb, mut ft_lt_hb) = (0, 0, 0, 0, 0);
     for _ in 0..2000 {
         let choices: Vec<u32> = (0..36).map(|_| next()).collect();

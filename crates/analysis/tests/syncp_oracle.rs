@@ -160,13 +160,8 @@ proptest! {
 /// sync-preserving races that SHB misses, and on them the engines still agree.
 #[test]
 fn generated_traces_need_the_sweep() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed as u32
-    };
+    let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next() as u32;
     let mut beyond_shb = 0;
     for _ in 0..1000 {
         let choices: Vec<u32> = (0..200).map(|_| next()).collect();

@@ -265,6 +265,7 @@ impl VarCands {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     #[test]
     fn var_cands_turn_dense_and_keep_every_thread() {
@@ -309,13 +310,8 @@ mod tests {
     /// shorter than the thread range.
     #[test]
     fn any_live_matches_definition() {
-        let mut seed = 0x51_7cc1_b727_220a_u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = XorShift::new(0x51_7cc1_b727_220a);
+        let mut next = move |n: u64| rng.below(n);
         for round in 0..200 {
             let threads = if round % 2 == 0 { 5 } else { 40 };
             let mut v = VarCands::default();

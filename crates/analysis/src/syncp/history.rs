@@ -257,6 +257,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     /// TRF timestamps computed naively: one full vector per event.
     fn naive(events: &[Event], threads: usize) -> Vec<Vec<Vec<u32>>> {
@@ -304,13 +305,8 @@ mod tests {
 
     #[test]
     fn deltas_rebuild_every_timestamp() {
-        let mut seed = 0x1234_5678_9abc_def1_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = XorShift::new(0x1234_5678_9abc_def1);
+        let mut next = move || rng.next();
         for _ in 0..200 {
             let threads = 4;
             let mut events = vec![

@@ -315,6 +315,7 @@ impl Engine for SyncPEngine {
 mod tests {
     use super::*;
     use crate::run::run_engine;
+    use crate::test_rng::XorShift;
 
     /// Racy events (trace indices of second accesses) of a run.
     fn racy(r: &Report) -> Vec<u64> {
@@ -337,13 +338,8 @@ mod tests {
         (events, vars): (usize, u64),
         always_count: bool,
     ) -> (usize, usize) {
-        let mut seed = seed;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = XorShift::new(seed);
+        let mut next = move |n: u64| rng.below(n);
         let (mut swept, mut dropped) = (0, 0);
         for _ in 0..rounds {
             let threads = threads.0 + next(threads.1) as u32;

@@ -8,6 +8,11 @@ use std::collections::BTreeSet;
 
 use wasmgrind_trace::{Event, Op};
 
+// The unit tests' generator, shared by source.
+#[path = "../../src/test_rng.rs"]
+mod test_rng;
+pub use test_rng::XorShift;
+
 /// Decodes random choices into a well-formed trace: locks properly nested per thread,
 /// never held by two threads, fork before the child's first event, join after its last.
 /// Each event's location is its index, so engines' location sets identify events.
