@@ -26,7 +26,6 @@ pub mod lock_clocks;
 pub mod lock_order;
 pub mod lock_tracker;
 pub mod locks;
-pub mod recent;
 pub mod reporter;
 pub mod session;
 pub mod site_classes;

@@ -10,7 +10,6 @@ use wasmgrind_runtime::{LockHook, ThreadId, ThreadMonitor};
 
 use crate::lock_clocks::HbRole;
 use crate::lock_order::Place;
-use crate::recent::RecentAccesses;
 use crate::session::{CheckSession, RecordClass};
 use crate::stacks::ThreadStack;
 
@@ -21,8 +20,6 @@ pub struct CheckThread {
     stack: ThreadStack,
     /// Reused buffer of decoded accesses of one drained batch.
     batch: Vec<Access>,
-    /// Accesses already handed to the detector in the current epoch.
-    recent: RecentAccesses,
 }
 
 impl CheckThread {
@@ -32,7 +29,6 @@ impl CheckThread {
             session,
             stack: ThreadStack::default(),
             batch: Vec::new(),
-            recent: RecentAccesses::default(),
         }
     }
 
@@ -77,18 +73,15 @@ impl ThreadMonitor for CheckThread {
             let class = self.session.records.get(site as usize);
             match class.copied().unwrap_or(RecordClass::Ignore) {
                 RecordClass::Check { size, write } => {
-                    if !self.recent.seen(addr, site) {
-                        if write {
-                            // A lock word written plainly is a new object now.
-                            self.session.locks.plain_write(addr.into(), size.into());
-                        }
-                        batch.push(self.access(site, addr.into(), size.into(), write, false));
+                    if write {
+                        // A lock word written plainly is a new object now.
+                        self.session.locks.plain_write(addr.into(), size.into());
                     }
+                    batch.push(self.access(site, addr.into(), size.into(), write, false));
                 }
                 RecordClass::AsAtomic { size, write } => {
                     // Keep program order: the plain accesses before it go first.
                     self.flush(&mut batch);
-                    self.recent.new_epoch();
                     let access = self.access(site, addr.into(), size.into(), write, true);
                     self.session
                         .detector
@@ -107,7 +100,6 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {
-        self.recent.new_epoch();
         let Some(SiteKind::Atomic { op, size }) = self.kind(site) else {
             return;
         };
@@ -145,7 +137,6 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn wait_end(&mut self, site: u32, addr: u64, result: u32) {
-        self.recent.new_epoch();
         // Only a wait that was woken (result 0) synchronizes with the notify.
         if result == 0 {
             self.session.detector.acquire(self.tid, SyncId::Addr(addr));
@@ -155,14 +146,12 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn notify(&mut self, site: u32, addr: u64, _count: u32) {
-        self.recent.new_epoch();
         self.session.detector.release(self.tid, SyncId::Addr(addr));
         let hb = self.hb_role(site);
         self.session.locks.wait_or_notify(self.tid, hb, addr, false);
     }
 
     fn fence(&mut self, _site: u32) {
-        self.recent.new_epoch();
         self.session.detector.acquire(self.tid, SyncId::Fence);
         self.session.detector.release(self.tid, SyncId::Fence);
         self.session.locks.fence(self.tid);
@@ -186,19 +175,16 @@ impl ThreadMonitor for CheckThread {
     }
 
     fn fork(&mut self, child: ThreadId) {
-        self.recent.new_epoch();
         self.session.detector.fork(self.tid, child);
         self.session.locks.fork(self.tid, child);
     }
 
     fn join(&mut self, joined: ThreadId) {
-        self.recent.new_epoch();
         self.session.detector.join(self.tid, joined);
         self.session.locks.join(self.tid, joined);
     }
 
     fn lock_hook(&mut self, hook: LockHook, addr: u32) {
-        self.recent.new_epoch();
         let place = Place {
             site: None,
             stack: self.stack.current(),
