@@ -311,7 +311,7 @@ impl LockTracker {
             .copied()
             .flatten()
             .is_some_and(|a| a.addr == addr && a.count == 1);
-        if pending && inner.words.get(&addr).is_some_and(Word::is_lock_like) {
+        if pending && inner.is_lock_like(addr) {
             inner.attempt(&self.clocks, t, addr, at);
         }
     }
@@ -357,7 +357,7 @@ impl LockTracker {
         let lock_like = if hb == HbRole::ReleaseOnly {
             let mut inner = self.inner();
             inner.exiting(t);
-            inner.words.get(&addr).is_some_and(Word::is_lock_like)
+            inner.is_lock_like(addr)
         } else {
             self.is_lock_like(addr)
         };
@@ -369,12 +369,7 @@ impl LockTracker {
     /// Whether atomics on `addr` are lock operations now (lock-free when the filter
     /// rules a word out).
     fn is_lock_like(&self, addr: u64) -> bool {
-        self.filter.may_touch(addr, 1)
-            && self
-                .inner()
-                .words
-                .get(&addr)
-                .is_some_and(Word::is_lock_like)
+        self.filter.may_touch(addr, 1) && self.inner().is_lock_like(addr)
     }
 
     /// A woken wait (`acquire`) or a notify (`!acquire`) on `addr`.
@@ -441,6 +436,11 @@ impl LockTracker {
 }
 
 impl Inner {
+    /// Whether atomics on the word at `addr` are lock operations now.
+    fn is_lock_like(&self, addr: u64) -> bool {
+        self.words.get(&addr).is_some_and(Word::is_lock_like)
+    }
+
     /// Thread `t` is ending (its exit hook, or already the C library's thread-exit
     /// code, which runs before a joiner can return and the program end): every lock
     /// it still holds is a misuse — a known mutex's at once, an inferred lock's when
