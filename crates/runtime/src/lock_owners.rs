@@ -7,8 +7,9 @@
 //! erase the new owner — which is why `run`, whose atomics are not serialized, can
 //! use it as well as `check`.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
 
 use wasmgrind_instrument::AtomicOp;
 
@@ -17,19 +18,22 @@ use crate::ThreadId;
 /// Number of shards (a power of two); an atomic touches one.
 const SHARDS: usize = 64;
 
-/// Lock word address → owning thread, sharded by address.
+/// Lock word address → owning thread, sharded by address (Fx-hashed: every lock and
+/// unlock of the program hashes an address here).
 pub(crate) struct LockOwners {
-    shards: Box<[Mutex<HashMap<u64, ThreadId>>]>,
+    shards: Box<[Mutex<FxHashMap<u64, ThreadId>>]>,
 }
 
 impl LockOwners {
     pub fn new() -> Self {
         LockOwners {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FxHashMap::default()))
+                .collect(),
         }
     }
 
-    fn shard(&self, addr: u64) -> std::sync::MutexGuard<'_, HashMap<u64, ThreadId>> {
+    fn shard(&self, addr: u64) -> std::sync::MutexGuard<'_, FxHashMap<u64, ThreadId>> {
         let i = ((addr >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize & (SHARDS - 1);
         // Every update is one insert or remove: a panic cannot leave a shard torn.
         self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
