@@ -27,7 +27,7 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
 
     #[inline]
     fn lock(&self) {
-        let mut backoff = Backoff::default();
+        let mut spins = 0u32;
         while self
             .0
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -36,7 +36,12 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
             // Wait on a plain load: retrying the exchange would keep taking the line
             // away from the holder.
             while self.0.load(Ordering::Relaxed) {
-                backoff.snooze();
+                if spins < SPINS {
+                    spins += 1;
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
         }
     }
@@ -51,26 +56,6 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
     #[inline]
     unsafe fn unlock(&self) {
         self.0.store(false, Ordering::Release);
-    }
-}
-
-/// How a waiter for a spin lock passes time: [`SPINS`] pause instructions, then
-/// yielding its time slice on every further round.
-#[derive(Default)]
-pub struct Backoff {
-    spins: u32,
-}
-
-impl Backoff {
-    /// One round of waiting.
-    #[inline]
-    pub fn snooze(&mut self) {
-        if self.spins < SPINS {
-            self.spins += 1;
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! | field   | bits                                                         |
 //! |---------|--------------------------------------------------------------|
 //! | `clock` | the accessing thread's own clock entry (its epoch is `clock@tid`) |
-//! | `meta`  | 0..21 thread id, 21 never set (the shadow's granule lock, see [`LOCK_BIT`]), 22 write, 23 atomic, 24..32 byte mask in the granule |
+//! | `meta`  | 0..22 thread id, 22 write, 23 atomic, 24..32 byte mask in the granule |
 //! | `site`  | code location id, reported back                              |
 //! | `stack` | call-stack id, reported back                                 |
 //!
@@ -17,15 +17,8 @@
 
 use super::access::ThreadId;
 
-/// Largest thread id a cell can hold (21 bits: two million threads).
-pub(crate) const MAX_CELL_TID: ThreadId = (1 << 21) - 1;
-
-/// The bit of `meta` no cell sets. Shadow memory uses the one of a granule's first
-/// cell as that granule's lock, so the lock lives on the cache line it guards.
-pub(crate) const LOCK_BIT: u32 = 1 << 21;
-
-/// Index of `meta` among a cell's four words.
-pub(crate) const META_WORD: usize = 1;
+/// Largest thread id a cell can hold (22 bits: four million threads).
+pub(crate) const MAX_CELL_TID: ThreadId = (1 << 22) - 1;
 
 const WRITE_BIT: u32 = 1 << 22;
 const ATOMIC_BIT: u32 = 1 << 23;
@@ -73,23 +66,6 @@ impl Cell {
             site,
             stack,
         }
-    }
-
-    /// The cell whose words (as stored in shadow memory) are `w`.
-    #[inline]
-    pub(crate) fn from_words(w: [u32; 4]) -> Self {
-        Cell {
-            clock: w[0],
-            meta: w[1],
-            site: w[2],
-            stack: w[3],
-        }
-    }
-
-    /// Its words, `meta` at [`META_WORD`].
-    #[inline]
-    pub(crate) fn words(self) -> [u32; 4] {
-        [self.clock, self.meta, self.site, self.stack]
     }
 
     /// The same access restricted to the bytes in `mask`.
@@ -187,12 +163,6 @@ mod tests {
             (3, 0x80, true, false)
         );
         assert!(Cell::EMPTY.is_empty() && !c.is_empty());
-        assert_eq!(Cell::from_words(c.words()), c);
-        assert_eq!(
-            c.words()[META_WORD] & LOCK_BIT,
-            0,
-            "no cell sets the lock bit"
-        );
         assert_eq!(std::mem::size_of::<Cell>(), 16);
     }
 

@@ -20,7 +20,7 @@
 use crate::clock::VectorClock;
 
 use super::cell::Cell;
-use super::shadow::{Granule, INLINE_CELLS};
+use super::shadow::{GranuleMut, INLINE_CELLS};
 
 /// What the step did with the new access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ fn scan(
 /// inline ones). `rng` is the xorshift state for random eviction (never 0).
 #[inline]
 pub(crate) fn check_and_store(
-    g: &mut Granule<'_>,
+    g: &mut GranuleMut<'_>,
     new: Cell,
     clock: &VectorClock,
     max_cells: usize,
@@ -167,8 +167,9 @@ mod tests {
     fn run(shadow: &Shadow, new: Cell, clock: &VectorClock, max: usize) -> (Step, Vec<Cell>) {
         let mut races = Vec::new();
         let mut rng = 1;
-        let step = shadow.with_granule(0, |g| {
-            check_and_store(g, new, clock, max, &mut rng, |c| races.push(c))
+        let mut chunk = shadow.lock_chunk(0);
+        let step = check_and_store(&mut chunk.granule(0), new, clock, max, &mut rng, |c| {
+            races.push(c)
         });
         (step, races)
     }
@@ -182,12 +183,12 @@ mod tests {
         assert_eq!(run(&s, w.with_mask(0x0F), &c1, 4).0, Step::Skipped);
         let later = Cell::new(1, 6, 0xFF, true, false, 3, 0);
         assert_eq!(run(&s, later, &vc(&[(1, 6)]), 4).0, Step::Stored);
-        s.with_granule(0, |g| {
-            let (inline, extra) = g.cells();
-            assert_eq!(inline.iter().filter(|c| !c.is_empty()).count(), 1);
-            assert_eq!(inline[0], later);
-            assert!(extra.is_empty());
-        });
+        let mut chunk = s.lock_chunk(0);
+        let mut g = chunk.granule(0);
+        let (inline, extra) = g.cells();
+        assert_eq!(inline.iter().filter(|c| !c.is_empty()).count(), 1);
+        assert_eq!(inline[0], later);
+        assert!(extra.is_empty());
     }
 
     #[test]
@@ -210,11 +211,11 @@ mod tests {
         }
         let r = Cell::new(3, 1, 0xFF, false, false, 3, 0);
         assert_eq!(run(&s, r, &vc(&[(3, 1)]), 2).0, Step::Evicted);
-        s.with_granule(0, |g| {
-            let (inline, extra) = g.cells();
-            assert!(inline[..2].contains(&r));
-            assert!(inline[2..].iter().all(|c| c.is_empty()) && extra.is_empty());
-        });
+        let mut chunk = s.lock_chunk(0);
+        let mut g = chunk.granule(0);
+        let (inline, extra) = g.cells();
+        assert!(inline[..2].contains(&r));
+        assert!(inline[2..].iter().all(|c| c.is_empty()) && extra.is_empty());
     }
 
     #[test]
@@ -225,12 +226,12 @@ mod tests {
             let r = Cell::new(t, 1, 0xFF, false, false, t, 0);
             assert_eq!(run(&s, r, &vc(&[(t, 1)]), max).0, Step::Stored);
         }
-        assert_eq!(s.with_granule(0, |g| g.extra_len()), 1);
+        assert_eq!(s.lock_chunk(0).granule(0).extra_len(), 1);
         let r = Cell::new(99, 1, 0xFF, false, false, 99, 0);
         assert_eq!(run(&s, r, &vc(&[(99, 1)]), max).0, Step::Evicted);
-        s.with_granule(0, |g| {
-            let (inline, extra) = g.cells();
-            assert!(inline.contains(&r) || extra.contains(&r));
-        });
+        let mut chunk = s.lock_chunk(0);
+        let mut g = chunk.granule(0);
+        let (inline, extra) = g.cells();
+        assert!(inline.contains(&r) || extra.contains(&r));
     }
 }

@@ -1,13 +1,14 @@
 //! The detector: the API the runtime calls, over state that threads lock piecewise.
 //!
-//! Concurrency (lock order: thread → sync shard → shadow granule → spill table; races
-//! alone; never two of a kind at once, so no thread waits in a lock-order cycle):
+//! Concurrency (lock order: thread → sync shard → shadow chunk → races; never two of a
+//! kind at once but chunks, whose second lock is only tried, so no thread waits in a
+//! lock-order cycle):
 //! - each thread's clock and counters have their own lock, uncontended in practice
 //!   (`threads`);
 //! - synchronization objects live in hashed shards (`sync_objects`);
-//! - shadow memory is locked per 8-byte granule, on the granule's own cache line
-//!   (`shadow`), so only threads touching the same 8 bytes ever wait for each other;
-//! - found races go to one set, locked only when a batch found any, after the batch.
+//! - shadow memory is locked per 64 KiB chunk, held across a batch's accesses while they
+//!   stay within two chunks (`shadow`), so threads on disjoint data analyze in parallel;
+//! - found races go to one set, locked only when a batch found any.
 //!
 //! Soundness needs accesses to reach the shadow in an order consistent with
 //! happens-before: the runtime hands a thread's batch over before that thread's next
@@ -27,7 +28,7 @@ use super::config::{Config, Stats};
 use super::granule::{granules, GRANULE_SHIFT};
 use super::race::{Race, RaceAccess};
 use super::race_set::{RaceSet, Verdict};
-use super::shadow::{Chunks, Shadow};
+use super::shadow::{chunk_of, HeldChunks, Shadow};
 use super::sync_id::SyncId;
 use super::sync_objects::SyncObjects;
 use super::threads::{ThreadState, Threads};
@@ -201,7 +202,7 @@ impl Detector {
     }
 
     /// Checks and records `batch` (program order) of thread `t` at its current clock,
-    /// collecting races into `found`. Holds one granule's lock at a time.
+    /// collecting races into `found`. Holds at most two chunk locks ([`HeldChunks`]).
     fn analyze(&self, ts: &mut ThreadState, t: ThreadId, batch: &[Access], found: &mut Vec<Race>) {
         let ThreadState {
             clock,
@@ -210,13 +211,14 @@ impl Detector {
             ..
         } = ts;
         let epoch = clock.get(t);
-        let mut chunks = Chunks::new(&self.shadow);
+        let mut held = HeldChunks::new(&self.shadow);
         for a in batch {
             let cell = Cell::new(t, epoch, 0xFF, a.write, a.atomic, a.site, a.stack);
             for (g, mask) in granules(a.addr, a.size) {
+                let chunk = held.chunk(chunk_of(g));
                 counters.granule_checks += 1;
                 let step = check_and_store(
-                    &mut chunks.lock(g),
+                    &mut chunk.granule(g),
                     cell.with_mask(mask),
                     clock,
                     self.max_cells,

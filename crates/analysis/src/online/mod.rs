@@ -21,8 +21,8 @@
 //! - deduplication of reports by unordered pair of sites, bounded (`race_set`).
 //!
 //! Concurrency: no global lock. Each thread's clock, each shard of sync objects and each
-//! shadow granule has its own lock, so threads on disjoint data analyze in parallel (see
-//! `detector` for the lock order). Thread ids must be below 2^21.
+//! shadow chunk has its own lock, so threads on disjoint data analyze in parallel (see
+//! `detector` for the lock order). Thread ids must be below 2^22.
 
 mod access;
 mod cell;
