@@ -154,19 +154,26 @@ impl BodyRewriter<'_, '_> {
 
     /// What `op` may do to the repeat filter's generation (always [`CallEffect::None`]
     /// without a filter). Any import other than the added hooks may synchronize (spawn, join,
-    /// lock hooks, WASI); an indirect call may reach one through a table.
+    /// lock hooks, WASI); an indirect call may reach one through a table or a reference,
+    /// unless the module gives no way to ([`ModuleInfo::imports_by_reference`]): then it
+    /// reaches the module's own functions, which bump after their own import calls.
     fn call_effect(&self, op: &Operator<'_>) -> CallEffect {
         if self.ctx.buffer.filter.is_none() {
             return CallEffect::None;
         }
         let imported = |f: u32| f < self.ctx.info.imported_funcs;
+        let by_reference = self.ctx.info.imports_by_reference;
         match *op {
             Operator::Call { function_index } if imported(function_index) => CallEffect::BumpAfter,
-            Operator::CallIndirect { .. } | Operator::CallRef { .. } => CallEffect::BumpAfter,
+            Operator::CallIndirect { .. } | Operator::CallRef { .. } if by_reference => {
+                CallEffect::BumpAfter
+            }
             Operator::ReturnCall { function_index } if imported(function_index) => {
                 CallEffect::TailAsCall
             }
-            Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. } => {
+            Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. }
+                if by_reference =>
+            {
                 CallEffect::TailAsCall
             }
             _ => CallEffect::None,

@@ -85,10 +85,13 @@
 //!   The instrumented code bumps it by 1 right **after** every call of `atomic_end`,
 //!   `wait_end`, `notify` and `fence` (not `atomic_begin`, `wait_begin`, `bulk`, `flush`),
 //!   after every call of a function import other than these hooks (spawn, join, lock hooks,
-//!   WASI: any of them may synchronize), after every `call_indirect` and `call_ref` (they may
-//!   reach an import through a table), and after the record of every
-//!   [`PlainPolicy::Always`] site. Tail calls that may reach an import (`return_call` of an
-//!   import, `return_call_indirect`, `return_call_ref`) become the plain call, the bump and
+//!   WASI: any of them may synchronize), after every `call_indirect` and `call_ref` when
+//!   an import may be reached that way (an elem segment, export or global names an imported
+//!   function, a table is imported or exported, or a reference-typed global or import
+//!   result could hold one; otherwise they reach only the module's own functions, whose
+//!   import calls bump), and after the record of every [`PlainPolicy::Always`] site. Tail
+//!   calls that may reach an import (`return_call` of an import, and then
+//!   `return_call_indirect`, `return_call_ref`) become the plain call, the bump and
 //!   `return`. So the host never writes the global; it may read it. An i64 never wraps.
 //! * The **table**: [`FilterLayout::slots`] (= [`Options::filter_slots`], a power of two,
 //!   default 2^17) direct-mapped slots of [`SLOT_BYTES`] = 16 bytes reserved in the events

@@ -1,7 +1,10 @@
 //! A first pass over the input collecting the index spaces the rewrite needs to know up front.
 
 use std::collections::HashSet;
-use wasmparser::{CompositeInnerType, MemoryType, Parser, Payload, TypeRef};
+use wasmparser::{
+    CompositeInnerType, ConstExpr, ElementItems, ExternalKind, MemoryType, Operator, Parser,
+    Payload, TypeRef, ValType,
+};
 
 use crate::{InstrumentError, IMPORT_MODULE};
 
@@ -24,6 +27,17 @@ pub(crate) struct ModuleInfo {
     pub export_names: HashSet<String>,
     /// Input function indices of imports from [`IMPORT_MODULE`]; calls to them are not logged.
     pub own_imports: HashSet<u32>,
+    /// Whether an imported function may be reached through a table or a function
+    /// reference (`call_indirect`, `call_ref`). When not, such calls only reach the
+    /// module's own functions, which mark their own import calls, so the repeat filter
+    /// need not start a new generation after them. Conservative: true whenever an
+    /// import may be in a table (an elem segment names one, a table is imported or
+    /// exported) or a reference to one may exist (`ref.func` of an import, which
+    /// validation allows only for functions named in elems, exports or globals; a
+    /// reference-typed imported global or import result).
+    pub imports_by_reference: bool,
+    /// Per type index: a function type with a reference-typed result.
+    type_returns_ref: Vec<bool>,
 }
 
 impl ModuleInfo {
@@ -41,10 +55,14 @@ impl ModuleInfo {
                     for group in reader {
                         for sub in group?.types() {
                             info.num_types += 1;
-                            info.type_params.push(match &sub.composite_type.inner {
-                                CompositeInnerType::Func(f) => Some(f.params().len() as u32),
+                            let func = match &sub.composite_type.inner {
+                                CompositeInnerType::Func(f) => Some(f),
                                 _ => None,
-                            });
+                            };
+                            info.type_params.push(func.map(|f| f.params().len() as u32));
+                            info.type_returns_ref.push(func.is_some_and(|f| {
+                                f.results().iter().any(|r| matches!(r, ValType::Ref(_)))
+                            }));
                         }
                     }
                 }
@@ -60,8 +78,14 @@ impl ModuleInfo {
                                 info.imported_funcs += 1;
                             }
                             TypeRef::Memory(m) => info.memories.push(m),
-                            TypeRef::Global(_) => info.num_globals += 1,
-                            TypeRef::Table(_) | TypeRef::Tag(_) => {}
+                            TypeRef::Global(g) => {
+                                info.num_globals += 1;
+                                if matches!(g.content_type, ValType::Ref(_)) {
+                                    info.imports_by_reference = true;
+                                }
+                            }
+                            TypeRef::Table(_) => info.imports_by_reference = true,
+                            TypeRef::Tag(_) => {}
                         }
                     }
                 }
@@ -77,19 +101,76 @@ impl ModuleInfo {
                 }
                 Payload::GlobalSection(reader) => {
                     for g in reader {
-                        g?;
+                        let g = g?;
                         info.num_globals += 1;
+                        if info.names_an_import(&g.init_expr)? {
+                            info.imports_by_reference = true;
+                        }
                     }
                 }
                 Payload::ExportSection(reader) => {
                     for e in reader {
-                        info.export_names.insert(e?.name.to_string());
+                        let e = e?;
+                        info.export_names.insert(e.name.to_string());
+                        match e.kind {
+                            ExternalKind::Table => info.imports_by_reference = true,
+                            ExternalKind::Func | ExternalKind::FuncExact
+                                if e.index < info.imported_funcs =>
+                            {
+                                info.imports_by_reference = true;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::ElementSection(reader) => {
+                    for element in reader {
+                        let named = match element?.items {
+                            ElementItems::Functions(funcs) => {
+                                let mut any = false;
+                                for f in funcs {
+                                    any |= f? < info.imported_funcs;
+                                }
+                                any
+                            }
+                            ElementItems::Expressions(_, exprs) => {
+                                let mut any = false;
+                                for e in exprs {
+                                    any |= info.names_an_import(&e?)?;
+                                }
+                                any
+                            }
+                        };
+                        if named {
+                            info.imports_by_reference = true;
+                        }
                     }
                 }
                 _ => {}
             }
         }
+        let import_returns_ref = info.func_types[..info.imported_funcs as usize]
+            .iter()
+            .any(|&ty| info.type_returns_ref.get(ty as usize) == Some(&true));
+        if import_returns_ref {
+            info.imports_by_reference = true;
+        }
         Ok(info)
+    }
+
+    /// Whether constant expression `expr` may yield a reference to an imported function
+    /// (`ref.func` of one, or any `global.get`: conservatively).
+    fn names_an_import(&self, expr: &ConstExpr<'_>) -> Result<bool, InstrumentError> {
+        for op in expr.get_operators_reader() {
+            match op? {
+                Operator::RefFunc { function_index } if function_index < self.imported_funcs => {
+                    return Ok(true)
+                }
+                Operator::GlobalGet { .. } => return Ok(true),
+                _ => {}
+            }
+        }
+        Ok(false)
     }
 
     /// Number of parameters of function `func` (input index).
@@ -130,5 +211,38 @@ impl ModuleInfo {
             }
         }
         Ok(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `imports_by_reference` of a module importing `$f` and then holding `rest`.
+    fn by_reference(rest: &str) -> bool {
+        let wat = format!("(module (import \"env\" \"f\" (func $f)) {rest})");
+        ModuleInfo::scan(&wat::parse_str(wat).unwrap())
+            .unwrap()
+            .imports_by_reference
+    }
+
+    #[test]
+    fn only_these_give_a_way_to_an_import_by_reference() {
+        let own = "(func $g) (table 1 funcref) (elem (i32.const 0) $g) (elem declare func $g)";
+        assert!(!by_reference(own));
+        assert!(!by_reference("(func $g) (global funcref (ref.func $g))"));
+        for rest in [
+            "(table 1 funcref) (elem (i32.const 0) $f)",
+            "(table 1 funcref) (elem (i32.const 0) funcref (ref.func $f))",
+            "(elem declare func $f)",
+            "(export \"f\" (func $f))",
+            "(table (export \"t\") 1 funcref)",
+            "(import \"env\" \"t\" (table 1 funcref))",
+            "(import \"env\" \"g\" (global funcref))",
+            "(import \"env\" \"r\" (func (result funcref)))",
+            "(global funcref (ref.func $f))",
+        ] {
+            assert!(by_reference(rest), "{rest}");
+        }
     }
 }

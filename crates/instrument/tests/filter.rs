@@ -100,7 +100,13 @@ impl Harness {
     /// Instruments [`MODULE`] with the filter on and the policy `policy` computes from a
     /// first pass's sites.
     fn with(policy: impl Fn(&Instrumented) -> Vec<PlainPolicy>) -> Self {
-        let input = wat::parse_str(MODULE).unwrap();
+        Self::of(MODULE, policy)
+    }
+
+    /// Instruments `source` with the filter on and the policy `policy` computes from a
+    /// first pass's sites.
+    fn of(source: &str, policy: impl Fn(&Instrumented) -> Vec<PlainPolicy>) -> Self {
+        let input = wat::parse_str(source).unwrap();
         let base = Options {
             filter_repeats: true,
             buffer_bytes: 4 * RECORD_SIZE,
@@ -121,7 +127,10 @@ impl Harness {
     fn run(out: Instrumented) -> Self {
         let wasm = &out.wasm;
         let mut config = Config::new();
-        config.wasm_threads(true).shared_memory(true);
+        config
+            .wasm_threads(true)
+            .shared_memory(true)
+            .wasm_function_references(true);
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, wasm).unwrap();
         let mut linker = Linker::<Host>::new(&engine);
@@ -284,6 +293,72 @@ fn synchronization_and_imports_make_repeats_log_again() {
         h.call(sync, args);
         assert!(h.generation() > before, "{sync} starts a new generation");
         assert_eq!(h.call("read", &[16]), [(16, read)], "after {sync}");
+    }
+}
+
+/// A module whose table holds `$quiet`, called indirectly and by reference.
+const TABLE_MODULE: &str = r#"
+(module
+  (import "env" "ext" (func $ext))
+  (memory 1 1 shared)
+  (type $v (func))
+  (table 1 funcref)
+  (elem (i32.const 0) $quiet)
+  (elem declare func $quiet)
+  (func $quiet)
+  (func (export "read") (param $p i32) (drop (i32.load (local.get $p))))
+  (func (export "indirect") (call_indirect (type $v) (i32.const 0)))
+  (func (export "by_ref") (call_ref $v (ref.func $quiet)))
+  (func (export "tail_indirect") (return_call_indirect (type $v) (i32.const 0)))
+)
+"#;
+
+#[test]
+fn indirect_calls_bump_only_when_an_import_may_be_reached_that_way() {
+    let calls = ["indirect", "by_ref", "tail_indirect"];
+    // Only the module's own functions can be reached: they bump after their own import
+    // calls, so the indirect call itself need not.
+    let mut h = Harness::of(TABLE_MODULE, |out| {
+        vec![PlainPolicy::Filter; out.sites.len()]
+    });
+    for call in calls {
+        h.call("read", &[16]);
+        let before = h.generation();
+        h.call(call, &[]);
+        assert_eq!(h.generation(), before, "{call} keeps the generation");
+        assert_eq!(h.call("read", &[16]), [], "after {call}");
+    }
+    // Each way an import could get into a table or a reference makes them bump.
+    for (what, from, to) in [
+        (
+            "an import in the table",
+            "(elem (i32.const 0) $quiet)",
+            "(elem (i32.const 0) $ext)",
+        ),
+        (
+            "an exported table",
+            "(table 1 funcref)",
+            "(table (export \"t\") 1 funcref)",
+        ),
+        (
+            "a re-exported import",
+            "(func $quiet)",
+            "(func $quiet) (export \"e\" (func $ext))",
+        ),
+        (
+            "a declared import",
+            "(elem declare func $quiet)",
+            "(elem declare func $ext)",
+        ),
+    ] {
+        let source = TABLE_MODULE.replace(from, to);
+        assert_ne!(source, TABLE_MODULE, "{what}: the edit applies");
+        let mut h = Harness::of(&source, |out| vec![PlainPolicy::Filter; out.sites.len()]);
+        for call in calls {
+            let before = h.generation();
+            h.call(call, &[]);
+            assert!(h.generation() > before, "{what}: {call} bumps");
+        }
     }
 }
 
