@@ -2,7 +2,8 @@
 //!
 //! Run with `cargo bench -p wasmgrind-analysis --bench online`. Each pattern drives the
 //! detector the way the runtime does (drained batches between synchronization events)
-//! from one OS thread, so the numbers are the analysis cost alone, without lock contention.
+//! from one OS thread, so the numbers are the analysis cost alone, without lock contention
+//! (except the two patterns that say "2 OS threads", which measure exactly that).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -173,6 +174,48 @@ fn contended() {
     });
 }
 
+/// Atomic read-modify-writes on eight shared counters, each after a two-access batch on
+/// the thread's own stack (`bench_atomics`' loop): the cost of `Detector::atomic`. One
+/// OS thread plays four program threads, then two OS threads play two each.
+fn atomics() {
+    const ROUNDS: u64 = 4096;
+    let counter = |i: u64| (1u64 << 27) + 8 * (i % 8);
+    let own = |t: u32| {
+        let a = (u64::from(t) << 21) + 64;
+        [Access::read(a, 8, 60), Access::write(a, 8, 61)]
+    };
+    let d = forked(Config::default());
+    measure("atomics on 8 shared words, 4 threads", || {
+        for i in 0..ROUNDS {
+            for t in 1..=THREADS {
+                d.accesses(t, black_box(&own(t)));
+                let c = counter(i + u64::from(t));
+                d.atomic(t, SyncId::Addr(c), Access::write(c, 8, 62));
+            }
+        }
+        ROUNDS * u64::from(THREADS) * 3
+    });
+    let d = forked(Config::default());
+    measure("atomics on 8 shared words, 2 OS threads", || {
+        std::thread::scope(|s| {
+            for first in [1, 3] {
+                let d = &d;
+                s.spawn(move || {
+                    for i in 0..ROUNDS {
+                        for t in first..first + 2 {
+                            d.accesses(t, black_box(&own(t)));
+                            let c = counter(i + u64::from(t));
+                            d.atomic(t, SyncId::Addr(c), Access::write(c, 8, 62));
+                        }
+                    }
+                });
+            }
+        });
+        ROUNDS * u64::from(THREADS) * 3
+    });
+    println!("  races {} (expected 0)", d.take_races().len());
+}
+
 fn main() {
     println!("wasmgrind online detector, batch = {BATCH} accesses, {THREADS} threads");
     private_walk();
@@ -180,4 +223,5 @@ fn main() {
     alternating_with_locks();
     bulk_fill();
     contended();
+    atomics();
 }
