@@ -18,6 +18,20 @@
 //! Invariants: a thread's own entry starts at 1 and is incremented after every
 //! release, so an event at own-clock value `e` of thread `t` happens before an event
 //! of `u` iff `u`'s clock then has entry `t` ≥ `e`.
+//!
+//! **Lazy start.** Nothing is tracked until [`LockFreeClocks::activate`], which the lock
+//! tracker calls when a thread first asks for a lock while holding another (the first
+//! lock-order edge): most programs never nest locks, and for them every atomic skips
+//! this second set of clocks. Sound because only edges are ever compared, and an edge
+//! instance's events (its acquisition, and its held lock's if that came later) are
+//! compared only with another instance's: the question is whether a post-activation
+//! acquisition happens before another instance's event. If that event came before the
+//! activation in real time it cannot come after; if after, every event on a path
+//! between the two came after the activation too, and was tracked. Clocks taken before
+//! the activation are the threads' initial ones (nothing published, nothing learned),
+//! which order nothing, as they should.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 use rustc_hash::FxHashMap;
@@ -77,6 +91,8 @@ struct Shard(Mutex<FxHashMap<u64, VectorClock>>);
 /// never contended; address clocks are locked per hashed shard. Lock order: thread →
 /// shard; never two of a kind.
 pub struct LockFreeClocks {
+    /// Set once, by [`LockFreeClocks::activate`]; until then updates are skipped.
+    active: AtomicBool,
     threads: ThreadTable<SpinMutex<VectorClock>>,
     /// Final clocks of exited threads, for joins.
     exited: Mutex<FxHashMap<ThreadId, VectorClock>>,
@@ -87,6 +103,7 @@ pub struct LockFreeClocks {
 impl Default for LockFreeClocks {
     fn default() -> Self {
         LockFreeClocks {
+            active: AtomicBool::new(false),
             threads: ThreadTable::new(MAX_THREAD_ID),
             exited: Mutex::default(),
             addrs: (0..SHARDS).map(|_| Shard::default()).collect(),
@@ -99,6 +116,20 @@ impl Default for LockFreeClocks {
 const MAX_THREAD_ID: ThreadId = (1 << 22) - 1;
 
 impl LockFreeClocks {
+    /// Starts tracking (see the module docs); idempotent.
+    pub fn activate(&self) {
+        if !self.active() {
+            self.active.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether updates are tracked yet. An Acquire load (a plain load on x86): a
+    /// thread that synchronized with the activating thread after the activation sees it.
+    #[inline]
+    fn active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
     /// Thread `t`'s current clock, locked (created at 1@t when first seen); `None`
     /// for an id past the supported range.
     fn lock(&self, t: ThreadId) -> Option<SpinMutexGuard<'_, VectorClock>> {
@@ -147,6 +178,9 @@ impl LockFreeClocks {
     /// An atomic access to a non-lock word: acquire + release on `addr`, as one step
     /// (the shard stays locked in between).
     pub fn sync(&self, t: ThreadId, addr: u64) {
+        if !self.active() {
+            return;
+        }
         let Some(mut c) = self.lock(t) else { return };
         let mut addrs = self.shard(addr);
         let l = addrs.entry(addr).or_default();
@@ -157,6 +191,9 @@ impl LockFreeClocks {
 
     /// `C_t ⊔= L_addr`.
     pub fn acquire(&self, t: ThreadId, addr: u64) {
+        if !self.active() {
+            return;
+        }
         let Some(mut c) = self.lock(t) else { return };
         if let Some(l) = self.shard(addr).get(&addr) {
             c.join(l);
@@ -165,6 +202,9 @@ impl LockFreeClocks {
 
     /// `L_addr ⊔= C_t`, then `t` moves on.
     pub fn release(&self, t: ThreadId, addr: u64) {
+        if !self.active() {
+            return;
+        }
         let Some(mut c) = self.lock(t) else { return };
         self.shard(addr).entry(addr).or_default().join(&c);
         c.inc(t);
@@ -172,6 +212,9 @@ impl LockFreeClocks {
 
     /// A fence: acquire + release on one global object.
     pub fn fence(&self, t: ThreadId) {
+        if !self.active() {
+            return;
+        }
         let Some(mut c) = self.lock(t) else { return };
         let mut f = self.fence.lock();
         c.join(&f);
@@ -181,6 +224,9 @@ impl LockFreeClocks {
 
     /// `parent` spawned `child`.
     pub fn fork(&self, parent: ThreadId, child: ThreadId) {
+        if !self.active() {
+            return;
+        }
         let p = {
             let Some(mut p) = self.lock(parent) else {
                 return;
@@ -196,12 +242,18 @@ impl LockFreeClocks {
 
     /// `t` ended: its clock stays available to joins.
     pub fn exit(&self, t: ThreadId) {
+        if !self.active() {
+            return;
+        }
         let c = self.snapshot(t);
         self.exited.lock().insert(t, c);
     }
 
     /// `joiner` waited for `joined` to end.
     pub fn join(&self, joiner: ThreadId, joined: ThreadId) {
+        if !self.active() {
+            return;
+        }
         let Some(c) = self.exited.lock().get(&joined).cloned() else {
             return;
         };
@@ -237,6 +289,7 @@ mod tests {
         assert_eq!(hb_role(&["__pthread_join"], true), HbRole::AcquireOnly);
         assert_eq!(hb_role(&["__lock"], true), HbRole::Skip);
         let c = LockFreeClocks::default();
+        c.activate();
         c.fork(0, 1);
         let e = c.now(1);
         c.access(HbRole::Skip, 1, 0x8);
@@ -250,6 +303,7 @@ mod tests {
     #[test]
     fn atomics_fork_and_join_order_but_nothing_else_does() {
         let c = LockFreeClocks::default();
+        c.activate();
         c.fork(0, 1);
         c.fork(0, 2);
         let e1 = c.now(1);
@@ -269,8 +323,29 @@ mod tests {
     }
 
     #[test]
+    fn nothing_is_tracked_before_activation_and_everything_after() {
+        let c = LockFreeClocks::default();
+        c.fork(0, 1);
+        c.sync(0, 0x10);
+        c.sync(1, 0x10);
+        c.fence(0);
+        c.fence(1);
+        c.exit(0);
+        c.join(1, 0);
+        assert_eq!(c.snapshot(1).get(0), 0, "inactive: 1 learned nothing of 0");
+        assert_eq!((c.now(0), c.now(1)), (1, 1), "initial clocks");
+        c.activate();
+        let e2 = c.now(2);
+        c.sync(2, 0x10);
+        c.sync(1, 0x10);
+        assert!(before(&c, 2, e2, 1), "active: through the atomic at 0x10");
+        assert_eq!(c.snapshot(1).get(0), 0, "what 0 did before stays unknown");
+    }
+
+    #[test]
     fn threads_syncing_concurrently_lose_no_update() {
         let c = LockFreeClocks::default();
+        c.activate();
         let threads: Vec<ThreadId> = (1..=4).collect();
         for &t in &threads {
             c.fork(0, t);

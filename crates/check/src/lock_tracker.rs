@@ -27,7 +27,8 @@
 //! may touch a lock word (or that take a lock), never while the detector's locks are
 //! held (the callers take them one after the other). Every other atomic — most of a
 //! program's — only updates the lock-free clocks, which have locks of their own
-//! (thread, then address shard; taken after the mutex when both are).
+//! (thread, then address shard; taken after the mutex when both are), and not even
+//! those until some thread first nests two locks ([`LockFreeClocks::activate`]).
 
 mod word_filter;
 
@@ -660,6 +661,8 @@ impl Inner {
         let Some(mine) = held.get(t as usize).filter(|m| !m.is_empty()) else {
             return;
         };
+        // The first nested request: the lock-free clocks matter from now on.
+        clocks.activate();
         let now = clocks.now(t);
         let mut gate: Vec<u64> = mine.iter().map(|h| u64::from(h.id)).collect();
         gate.sort_unstable();
