@@ -152,8 +152,14 @@ impl LockFreeClocks {
         self.lock(t).map(|c| c.clone()).unwrap_or_default()
     }
 
-    /// Copies thread `t`'s current clock into `into` (reusing its buffer).
+    /// Copies thread `t`'s current clock into `into` (reusing its buffer). Before the
+    /// activation that is the empty clock: the initial one but for `t`'s own entry,
+    /// which is only ever compared with other threads' events.
     pub fn copy_into(&self, t: ThreadId, into: &mut VectorClock) {
+        if !self.active() {
+            into.clear();
+            return;
+        }
         match self.lock(t) {
             Some(c) => into.copy_from(&c),
             None => into.clear(),
