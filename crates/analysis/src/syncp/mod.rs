@@ -24,9 +24,11 @@
 //! with a candidate outside both the previous `K` and the TRF timestamp of `pred(e2)`,
 //! are swept.
 //!
-//! Cost: per `t2`, `K` grows once across the trace: every TRF delta item and every
-//! acquire is handled once per thread, plus `O(nesting depth)` per growth of a
-//! thread's cut, i.e. `O(T·(N + D))` for `D` delta items (`D ≤ N·T`). A sweep costs the
+//! Cost: per `t2`, `K` grows once across the trace: every acquire is handled once per
+//! thread, a TRF delta item only where the lock rule (not a TRF timestamp) grew a
+//! cut (see `closure.rs`), plus `O(T)` per growth for the seed's timestamp and
+//! `O(nesting depth)` per growth of a thread's cut: at most `O(T·(N + D))` for `D`
+//! delta items (`D ≤ N·T`), far less when reads-from explains most of `K`. A sweep costs the
 //! growth from `K` to the first racy (or last) candidate's closure, which is not
 //! amortized across accesses, plus the dead candidates it skips. Memory: the TRF
 //! deltas and acquires (see `history.rs`), per variable the last write's timestamp, per
