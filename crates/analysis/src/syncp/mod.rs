@@ -57,7 +57,7 @@ use crate::report::{EventRef, Report};
 use crate::run::Prefetch;
 use crate::sync_clocks::SyncClocks;
 
-use candidates::{Cand, VarCands, WRITE_BIT};
+use candidates::{Cand, Pool, VarCands, WRITE_BIT};
 use closure::{Closure, Scratch};
 use history::History;
 
@@ -90,6 +90,8 @@ pub struct SyncPEngine {
     k: Vec<Closure>,
     /// Per variable, per thread, its accesses.
     cands: IdMap<VarCands>,
+    /// The storage of the candidate lists.
+    pool: Pool,
     /// (variable, t1, t2) → dead pointers.
     dead: FxHashMap<(u64, u32, u32), DeadPtrs>,
     scratch: Scratch,
@@ -157,13 +159,13 @@ impl SyncPEngine {
         self.history
             .seed_and_close(k, e2.thread, p2, &mut self.scratch);
         let k = &self.k[t2];
-        for (n, tc) in var.threads.iter().enumerate() {
+        for (n, tc) in var.threads().iter().enumerate() {
             let t1 = tc.thread as usize;
             if t1 == t2 || var.end(n, kind) <= k.c[t1] {
                 // None, or all inside K: dead (the pointer may lag; it is a shortcut).
                 continue;
             }
-            let list = &tc.list;
+            let list = tc.list(&self.pool);
             // Candidates inside K are dead; so are those before the pointer, which is
             // only kept when enough candidates lie beyond K to be worth a lookup.
             let key = (e2.decor, t1 as u32, t2 as u32);
@@ -233,7 +235,7 @@ impl Prefetch for SyncPEngine {
             // The variable's per-thread entries (one level below its record, which the
             // first stage fetched).
             if let Some(v) = self.cands.get(e.decor) {
-                v.prefetch(e.thread);
+                v.prefetch(e.thread, &self.pool);
             }
         }
     }
@@ -290,6 +292,7 @@ impl Engine for SyncPEngine {
         }
         let is_write = e.op == Op::Write;
         let kept = self.cands.entry(e.decor).push(
+            &mut self.pool,
             t,
             Cand {
                 pos: p,
@@ -303,7 +306,9 @@ impl Engine for SyncPEngine {
         if self.expected_threads != 0 && kept.is_multiple_of(DROP_EVERY) {
             let known = self.known_by_all(t);
             if known > 0 {
-                self.cands.entry(e.decor).drop_known(t, known);
+                self.cands
+                    .entry(e.decor)
+                    .drop_known(&mut self.pool, t, known);
             }
         }
     }
@@ -385,7 +390,7 @@ mod tests {
             dropped += engine
                 .cands
                 .iter()
-                .flat_map(|(_, v)| &v.threads)
+                .flat_map(|(_, v)| v.threads())
                 .map(|tc| tc.dropped as usize)
                 .sum::<usize>();
             let got = engine.finish();
