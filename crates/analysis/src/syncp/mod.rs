@@ -74,6 +74,16 @@ const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
 /// a later write and a later read of `t2`.
 type DeadPtrs = [u32; 2];
 
+/// What the engine keeps per variable, in one cache line: an access needs both.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct VarState {
+    /// Per thread, its accesses.
+    cands: VarCands,
+    /// The SHB clock of the last write (shared between writes).
+    shb_last_write: PublishedClock,
+}
+
 /// The sync-preserving race engine (streaming).
 #[derive(Debug, Default)]
 pub struct SyncPEngine {
@@ -81,15 +91,13 @@ pub struct SyncPEngine {
     // Fast path: schedulable happens-before.
     shb: SyncClocks,
     shb_history: AccessHistory,
-    /// Per variable, the SHB clock of its last write (shared between writes).
-    shb_last_write: IdMap<PublishedClock>,
     shb_snaps: Snapshots,
     // Sweep.
     history: History,
     /// Per thread `t2`, `SPClosure(pred(e2))` of its latest swept access (closed).
     k: Vec<Closure>,
-    /// Per variable, per thread, its accesses.
-    cands: IdMap<VarCands>,
+    /// Per variable, its candidates and the SHB clock of its last write.
+    vars: IdMap<VarState>,
     /// The storage of the candidate lists.
     pool: Pool,
     /// (variable, t1, t2) → dead pointers.
@@ -140,7 +148,7 @@ impl SyncPEngine {
     fn sweep(&mut self, e2: &Event, p2: u32) -> Option<EventRef> {
         let t2 = e2.thread as usize;
         let is_write = e2.op == Op::Write;
-        let var = self.cands.get(e2.decor)?;
+        let var = &self.vars.get(e2.decor)?.cands;
         let kind = usize::from(!is_write);
         if var.is_clean(e2.thread, kind) {
             return None;
@@ -222,8 +230,7 @@ impl Prefetch for SyncPEngine {
     fn prefetch(&self, e: &Event) {
         if e.op.is_access() {
             self.shb_history.prefetch(e.decor);
-            self.cands.prefetch(e.decor);
-            self.shb_last_write.prefetch(e.decor);
+            self.vars.prefetch(e.decor);
             self.history.prefetch(e.decor);
         }
     }
@@ -234,8 +241,8 @@ impl Prefetch for SyncPEngine {
             self.shb_history.prefetch_rest(e.decor);
             // The variable's per-thread entries (one level below its record, which the
             // first stage fetched).
-            if let Some(v) = self.cands.get(e.decor) {
-                v.prefetch(e.thread, &self.pool);
+            if let Some(v) = self.vars.get(e.decor) {
+                v.cands.prefetch(e.thread, &self.pool);
             }
         }
     }
@@ -277,7 +284,7 @@ impl Engine for SyncPEngine {
         if e.op == Op::Read {
             // A write the reader already knows (its epoch is covered) adds nothing:
             // each SHB clock value of a thread is published once (see `SyncClocks`).
-            if let Some(lw) = self.shb_last_write.get(e.decor) {
+            if let Some(lw) = self.vars.get(e.decor).map(|v| &v.shb_last_write) {
                 if lw.own > c.get(lw.thread) {
                     if let Some(snap) = &lw.snap {
                         c.join_slice(snap);
@@ -287,11 +294,11 @@ impl Engine for SyncPEngine {
                 }
             }
         } else {
-            *self.shb_last_write.entry(e.decor) = self.shb_snaps.publish(t, c.as_slice());
+            self.vars.entry(e.decor).shb_last_write = self.shb_snaps.publish(t, c.as_slice());
             c.inc(t);
         }
         let is_write = e.op == Op::Write;
-        let kept = self.cands.entry(e.decor).push(
+        let kept = self.vars.entry(e.decor).cands.push(
             &mut self.pool,
             t,
             Cand {
@@ -306,8 +313,9 @@ impl Engine for SyncPEngine {
         if self.expected_threads != 0 && kept.is_multiple_of(DROP_EVERY) {
             let known = self.known_by_all(t);
             if known > 0 {
-                self.cands
+                self.vars
                     .entry(e.decor)
+                    .cands
                     .drop_known(&mut self.pool, t, known);
             }
         }
@@ -388,9 +396,9 @@ mod tests {
             ev.iter().for_each(|e| engine.process(e));
             swept += engine.k.len();
             dropped += engine
-                .cands
+                .vars
                 .iter()
-                .flat_map(|(_, v)| v.threads())
+                .flat_map(|(_, v)| v.cands.threads())
                 .map(|tc| tc.dropped as usize)
                 .sum::<usize>();
             let got = engine.finish();
