@@ -306,11 +306,22 @@ enum Threads {
 /// kind-0 ends first, then all kind-1 ends (`ends[kind * n + i] == threads[i].end[kind]`,
 /// `threads[i].thread == i` for `i < n`; empty while sparse): 4 bytes a thread to scan,
 /// in a branch-free (vectorized) pass, instead of a 36-byte entry.
-#[derive(Debug, Default)]
+///
+/// Once dense, `recent[p % RECENT]` is the thread of push `p` for the last [`RECENT`]
+/// pushes, so a thread whose clean mark is that recent checks only the threads that
+/// pushed since instead of every thread (see [`VarCands::any_live`]). Boxed apart, so
+/// the many variables of a few threads do not carry it.
+#[derive(Debug)]
 struct Many {
     threads: Vec<ThreadCands>,
     ends: Vec<u32>,
+    recent: Option<Box<[u32; RECENT]>>,
+    /// The first push `recent` recorded.
+    ring_from: u32,
 }
+
+/// Pushes a variable of several threads remembers the thread of.
+const RECENT: usize = 32;
 
 /// Threads accessing a variable from which its [`VarCands`] turns dense.
 const DENSE_FROM: usize = 8;
@@ -422,6 +433,8 @@ impl VarCands {
                 let mut m = Box::new(Many {
                     threads: vec![first],
                     ends: Vec::new(),
+                    recent: None,
+                    ring_from: 0,
                 });
                 let i = m.slot(t);
                 self.threads = Threads::Many(m);
@@ -460,27 +473,34 @@ impl VarCands {
         }
     }
 
-    /// Whether every other thread's candidate of `kind` (0: all, for a write; 1:
-    /// writes, for a read) is dead for thread `t` for good: `t` found so at an earlier
-    /// access (see [`push`](Self::push)) and no other thread pushed one since.
+    /// The push count before which every other thread's candidate of `kind` (0: all,
+    /// for a write; 1: writes, for a read) is dead for thread `t` for good: `t` found
+    /// so at an earlier access (see [`push`](Self::push)), when that was the count.
     ///
     /// Sound because deadness for a thread only grows along the thread (its `K` and
     /// TRF timestamp only grow), and kind 0 covers kind 1.
     #[inline]
-    pub fn is_clean(&self, t: u32, kind: usize) -> bool {
+    fn clean_since(&self, t: u32, kind: usize) -> Option<u32> {
         if self.pushes == NEVER {
-            return false;
+            return None;
         }
-        self.find(t).is_some_and(|i| {
-            let c = self.threads()[i].clean;
-            c[0] == self.pushes || c[kind] == self.pushes
-        })
+        let c = self.threads()[self.find(t)?].clean;
+        let valid = |m: u32| (m != NEVER).then_some(m);
+        valid(c[0]).max(valid(c[kind]))
+    }
+
+    /// Whether every other thread's candidate of `kind` is dead for `t` for good
+    /// because `t` found so and no other thread pushed one since.
+    #[cfg(test)]
+    fn is_clean(&self, t: u32, kind: usize) -> bool {
+        self.clean_since(t, kind) == Some(self.pushes)
     }
 
     /// Appends an access of thread `t` (after every earlier one of `t`). `clean`: the
     /// access found every other thread's candidate of its kind dead for good (its
-    /// check returned no race), which [`is_clean`](Self::is_clean) then remembers
-    /// until another thread pushes. Returns how many candidates `t` has kept here.
+    /// check returned no race), which [`any_live`](Self::any_live) then uses to look
+    /// only at the threads that pushed since. Returns how many candidates `t` has kept
+    /// here.
     #[inline]
     pub fn push(&mut self, pool: &mut Pool, t: u32, c: Cand, clean: bool) -> usize {
         let i = self.slot(t);
@@ -507,6 +527,16 @@ impl VarCands {
         }
         let (kept, end) = (mine.list.len as usize, mine.end);
         if let Threads::Many(m) = &mut self.threads {
+            if !m.ends.is_empty() && pushes != NEVER {
+                let ring = match &mut m.recent {
+                    Some(ring) => ring,
+                    None => {
+                        m.ring_from = pushes;
+                        m.recent.insert(Box::new([0; RECENT]))
+                    }
+                };
+                ring[pushes as usize % RECENT] = t;
+            }
             let n = m.ends.len() / 2;
             if i < n {
                 m.ends[i] = end[0];
@@ -547,16 +577,38 @@ impl VarCands {
     }
 
     /// Whether some thread's last candidate of `kind` lies outside both `k` and `trf`
-    /// (per-thread prefix lengths; missing entries are 0).
+    /// (per-thread prefix lengths; missing entries are 0), for an access of thread `t`
+    /// whose `k` and `trf` contain those of its earlier accesses.
     ///
     /// The accessing thread itself never counts: its candidates precede the access,
-    /// which `trf` (its latest event's timestamp) covers.
+    /// which `trf` (its latest event's timestamp) covers. Only threads that pushed
+    /// since `t`'s clean mark can have live candidates; when those pushes are few, only
+    /// their threads are looked at.
     #[inline]
-    pub fn any_live(&self, kind: usize, k: &[u32], trf: &[u32]) -> bool {
+    pub fn any_live(&self, t: u32, kind: usize, k: &[u32], trf: &[u32]) -> bool {
         let known = |t1: usize| {
             let k = k.get(t1).copied().unwrap_or(0);
             k.max(trf.get(t1).copied().unwrap_or(0))
         };
+        if let Some(since) = self.clean_since(t, kind) {
+            let fresh = self.pushes - since;
+            if fresh == 0 {
+                return false;
+            }
+            if let Threads::Many(m) = &self.threads {
+                if let Some(ring) = m
+                    .recent
+                    .as_deref()
+                    .filter(|_| fresh as usize <= RECENT && since >= m.ring_from)
+                {
+                    return (since..self.pushes).any(|p| {
+                        let u = ring[p as usize % RECENT];
+                        let i = self.find(u).expect("a pusher has an entry");
+                        u != t && self.end(i, kind) > known(u as usize)
+                    });
+                }
+            }
+        }
         let ends = self.ends();
         if ends.is_empty() {
             return self
@@ -660,7 +712,66 @@ mod tests {
                         .filter(|c| kind == 0 || c.write())
                         .any(|c| c.pos + 1 > at(&k, t).max(at(&trf, t)))
                 });
-                assert_eq!(v.any_live(kind, &k, &trf), want, "round {round}");
+                assert_eq!(v.any_live(0, kind, &k, &trf), want, "round {round}");
+            }
+        }
+    }
+
+    /// `any_live` against the plain definition when threads mark themselves clean, as
+    /// the engine does: each thread's `k` and `trf` only grow, and an access that
+    /// finds nothing live pushes with its mark; sparse, dense, and with runs of pushes
+    /// longer than the ring of recent pushers.
+    #[test]
+    fn any_live_with_clean_marks_matches_definition() {
+        let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |n: u64| rng.below(n);
+        for round in 0..300 {
+            let threads = [3u64, 12, 40][round % 3];
+            let mut v = VarCands::default();
+            let mut pool = Pool::default();
+            let mut pos = vec![0u32; threads as usize];
+            let mut k = vec![vec![0u32; threads as usize]; threads as usize];
+            let mut trf = k.clone();
+            // Every thread first (so the many turn dense), then mostly a few threads
+            // at a time, so that marks are recent enough for the ring.
+            let active = 2 + next(3);
+            for n in 0..threads + next(400) {
+                let t = if n < threads {
+                    n
+                } else {
+                    next(active.min(threads))
+                } as usize;
+                // Knowledge of the others grows now and then, at times up to all
+                // of an active thread's events (so that accesses find nothing live).
+                if next(2) == 0 {
+                    let u = next(threads) as usize;
+                    let mut g = |x: &mut u32, max: u32| *x = (*x + next(3) as u32).min(max);
+                    g(&mut k[t][u], pos[u]);
+                    g(&mut trf[t][u], pos[u]);
+                    let u = next(active.min(threads)) as usize;
+                    k[t][u] = k[t][u].max(pos[u] - next(2) as u32 * pos[u].min(1));
+                }
+                trf[t][t] = pos[t];
+                let kind = next(2) as usize;
+                let want = v.threads().iter().any(|tc| {
+                    let u = tc.thread as usize;
+                    u != t
+                        && tc
+                            .list(&pool)
+                            .iter()
+                            .filter(|c| kind == 0 || c.write())
+                            .any(|c| c.pos + 1 > k[t][u].max(trf[t][u]))
+                });
+                let got = v.any_live(t as u32, kind, &k[t], &trf[t]);
+                assert_eq!(got, want, "round {round}");
+                let w = if kind == 0 { WRITE_BIT } else { 0 };
+                let c = Cand {
+                    pos: pos[t],
+                    loc: 0,
+                    index_w: w,
+                };
+                v.push(&mut pool, t as u32, c, !want);
+                pos[t] += 1;
             }
         }
     }

@@ -150,17 +150,15 @@ impl SyncPEngine {
         let is_write = e2.op == Op::Write;
         let var = &self.vars.get(e2.decor)?.cands;
         let kind = usize::from(!is_write);
-        if var.is_clean(e2.thread, kind) {
+        // Candidates inside the previous K of this thread (a subset of the new one)
+        // are dead: when that is all of them, nothing needs computing.
+        // So are those inside the TRF timestamp of pred(e2), also a subset of it.
+        let k_prev = self.k.get(t2).map_or(&[][..], |k| &k.c);
+        if !var.any_live(e2.thread, kind, k_prev, self.history.trf_of(e2.thread)) {
             return None;
         }
         if self.k.len() <= t2 {
             self.k.resize_with(t2 + 1, Closure::default);
-        }
-        // Candidates inside the previous K of this thread (a subset of the new one)
-        // are dead: when that is all of them, nothing needs computing.
-        // So are those inside the TRF timestamp of pred(e2), also a subset of it.
-        if !var.any_live(kind, &self.k[t2].c, self.history.trf_of(e2.thread)) {
-            return None;
         }
         // K := SPClosure(pred(e2)), grown from the previous K of this thread.
         let k = &mut self.k[t2];
