@@ -292,7 +292,9 @@ impl Engine for SyncPEngine {
                 }
             }
         } else {
-            self.vars.entry(e.decor).shb_last_write = self.shb_snaps.publish(t, c.as_slice());
+            let new = self.shb_snaps.publish(t, c.as_slice());
+            let old = std::mem::replace(&mut self.vars.entry(e.decor).shb_last_write, new);
+            self.shb_snaps.recycle(old);
             c.inc(t);
         }
         let is_write = e.op == Op::Write;
