@@ -157,8 +157,11 @@ impl History {
             }
             cl.cursor[v][1] = hi as u32;
             // Critical sections open at the new cut: the cut's last acquire and those
-            // open around it.
-            if hi > 0 {
+            // open around it. Without a new acquire they are those open at the old cut
+            // still open, which that growth already settled (each released, or the
+            // holder of the latest acquire of its lock, released since when a later
+            // one joined): nothing to do.
+            if hi > lo as usize {
                 let last = hi - 1;
                 let start = if last == 0 {
                     0
