@@ -82,11 +82,20 @@ pub struct Snapshots {
 const SPARE: usize = 64;
 
 impl Snapshots {
-    /// Forgets thread `t`'s snapshot: its clock grew beyond its own entry.
+    /// Forgets thread `t`'s snapshot: its clock grew beyond its own entry. Kept for
+    /// reuse when no published clock holds it any more.
     #[inline]
     pub fn invalidate(&mut self, t: Tid) {
-        if let Some(s) = self.per_thread.get_mut(t as usize) {
-            *s = None;
+        if let Some(snap) = self.per_thread.get_mut(t as usize).and_then(Option::take) {
+            self.keep_if_unshared(snap);
+        }
+    }
+
+    /// Keeps `snap` for reuse if nothing else holds it (else just drops this reference).
+    #[inline]
+    fn keep_if_unshared(&mut self, snap: Rc<Vec<u32>>) {
+        if Rc::strong_count(&snap) == 1 && self.spare.len() < SPARE {
+            self.spare.push(snap);
         }
     }
 
@@ -119,9 +128,7 @@ impl Snapshots {
     #[inline]
     pub fn recycle(&mut self, old: PublishedClock) {
         if let Some(snap) = old.snap {
-            if Rc::strong_count(&snap) == 1 && self.spare.len() < SPARE {
-                self.spare.push(snap);
-            }
+            self.keep_if_unshared(snap);
         }
     }
 }
@@ -175,6 +182,12 @@ mod tests {
         assert_eq!(Rc::as_ptr(c.snap.as_ref().unwrap()), ptr);
         assert_eq!((c.get(0), c.get(1), c.get(2)), (7, 8, 9));
         s.recycle(PublishedClock::default());
+        // A thread's own snapshot, once invalidated, is reused when no write holds it.
+        let d = s.publish(2, &[1]);
+        s.recycle(d);
+        assert_eq!(s.spare.len(), 0, "still thread 2's current snapshot");
+        s.invalidate(2);
+        assert_eq!(s.spare.len(), 1);
     }
 
     #[test]
