@@ -319,22 +319,11 @@ enum Threads {
 /// kind-0 ends first, then all kind-1 ends (`ends[kind * n + i] == threads[i].end[kind]`,
 /// `threads[i].thread == i` for `i < n`; empty while sparse): 4 bytes a thread to scan,
 /// in a branch-free (vectorized) pass, instead of a 36-byte entry.
-///
-/// Once dense, `recent[p % RECENT]` is the thread of push `p` for the last [`RECENT`]
-/// pushes, so a thread whose clean mark is that recent checks only the threads that
-/// pushed since instead of every thread (see [`VarCands::any_live`]). Boxed apart, so
-/// the many variables of a few threads do not carry it.
 #[derive(Debug)]
 struct Many {
     threads: Vec<ThreadCands>,
     ends: Vec<u32>,
-    recent: Option<Box<[u32; RECENT]>>,
-    /// The first push `recent` recorded.
-    ring_from: u32,
 }
-
-/// Pushes a variable of several threads remembers the thread of.
-const RECENT: usize = 32;
 
 /// Threads accessing a variable from which its [`VarCands`] turns dense.
 const DENSE_FROM: usize = 8;
@@ -446,8 +435,6 @@ impl VarCands {
                 let mut m = Box::new(Many {
                     threads: vec![first],
                     ends: Vec::new(),
-                    recent: None,
-                    ring_from: 0,
                 });
                 let i = m.slot(t);
                 self.threads = Threads::Many(m);
@@ -486,34 +473,27 @@ impl VarCands {
         }
     }
 
-    /// The push count before which every other thread's candidate of `kind` (0: all,
-    /// for a write; 1: writes, for a read) is dead for thread `t` for good: `t` found
-    /// so at an earlier access (see [`push`](Self::push)), when that was the count.
+    /// Whether every other thread's candidate of `kind` (0: all, for a write; 1:
+    /// writes, for a read) is dead for thread `t` for good: `t` found so at an earlier
+    /// access (see [`push`](Self::push)) and no other thread pushed one since.
     ///
     /// Sound because deadness for a thread only grows along the thread (its `K` and
     /// TRF timestamp only grow), and kind 0 covers kind 1.
     #[inline]
-    fn clean_since(&self, t: u32, kind: usize) -> Option<u32> {
-        if self.pushes == NEVER {
-            return None;
-        }
-        let c = self.threads()[self.find(t)?].clean;
-        let valid = |m: u32| (m != NEVER).then_some(m);
-        valid(c[0]).max(valid(c[kind]))
-    }
-
-    /// Whether every other thread's candidate of `kind` is dead for `t` for good
-    /// because `t` found so and no other thread pushed one since.
-    #[cfg(test)]
     fn is_clean(&self, t: u32, kind: usize) -> bool {
-        self.clean_since(t, kind) == Some(self.pushes)
+        if self.pushes == NEVER {
+            return false;
+        }
+        self.find(t).is_some_and(|i| {
+            let c = self.threads()[i].clean;
+            c[0] == self.pushes || c[kind] == self.pushes
+        })
     }
 
     /// Appends an access of thread `t` (after every earlier one of `t`). `clean`: the
     /// access found every other thread's candidate of its kind dead for good (its
-    /// check returned no race), which [`any_live`](Self::any_live) then uses to look
-    /// only at the threads that pushed since. Returns how many candidates `t` has kept
-    /// here.
+    /// check returned no race), which [`any_live`](Self::any_live) then remembers
+    /// until another thread pushes. Returns how many candidates `t` has kept here.
     #[inline]
     pub fn push(&mut self, pool: &mut Pool, t: u32, c: Cand, clean: bool) -> usize {
         let i = self.slot(t);
@@ -540,16 +520,6 @@ impl VarCands {
         }
         let (kept, end) = (mine.list.len as usize, mine.end);
         if let Threads::Many(m) = &mut self.threads {
-            if !m.ends.is_empty() && pushes != NEVER {
-                let ring = match &mut m.recent {
-                    Some(ring) => ring,
-                    None => {
-                        m.ring_from = pushes;
-                        m.recent.insert(Box::new([0; RECENT]))
-                    }
-                };
-                ring[pushes as usize % RECENT] = t;
-            }
             let n = m.ends.len() / 2;
             if i < n {
                 m.ends[i] = end[0];
@@ -594,33 +564,16 @@ impl VarCands {
     /// whose `k` and `trf` contain those of its earlier accesses.
     ///
     /// The accessing thread itself never counts: its candidates precede the access,
-    /// which `trf` (its latest event's timestamp) covers. Only threads that pushed
-    /// since `t`'s clean mark can have live candidates; when those pushes are few, only
-    /// their threads are looked at.
+    /// which `trf` (its latest event's timestamp) covers. Nothing is looked at when
+    /// `t` found every other candidate dead and no other thread pushed since.
     #[inline]
     pub fn any_live(&self, t: u32, kind: usize, k: &[u32], trf: &[u32]) -> bool {
         let known = |t1: usize| {
             let k = k.get(t1).copied().unwrap_or(0);
             k.max(trf.get(t1).copied().unwrap_or(0))
         };
-        if let Some(since) = self.clean_since(t, kind) {
-            let fresh = self.pushes - since;
-            if fresh == 0 {
-                return false;
-            }
-            if let Threads::Many(m) = &self.threads {
-                if let Some(ring) = m
-                    .recent
-                    .as_deref()
-                    .filter(|_| fresh as usize <= RECENT && since >= m.ring_from)
-                {
-                    return (since..self.pushes).any(|p| {
-                        let u = ring[p as usize % RECENT];
-                        let i = self.find(u).expect("a pusher has an entry");
-                        u != t && self.end(i, kind) > known(u as usize)
-                    });
-                }
-            }
+        if self.is_clean(t, kind) {
+            return false;
         }
         let ends = self.ends();
         if ends.is_empty() {
@@ -732,21 +685,20 @@ mod tests {
 
     /// `any_live` against the plain definition when threads mark themselves clean, as
     /// the engine does: each thread's `k` and `trf` only grow, and an access that
-    /// finds nothing live pushes with its mark; sparse, dense, and with runs of pushes
-    /// longer than the ring of recent pushers.
+    /// finds nothing live pushes with its mark; sparse and dense.
     #[test]
     fn any_live_with_clean_marks_matches_definition() {
         let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
         let mut next = move |n: u64| rng.below(n);
         for round in 0..300 {
-            let threads = [3u64, 12, 40][round % 3];
+            let threads = [3u64, 12, 64][round % 3];
             let mut v = VarCands::default();
             let mut pool = Pool::default();
             let mut pos = vec![0u32; threads as usize];
             let mut k = vec![vec![0u32; threads as usize]; threads as usize];
             let mut trf = k.clone();
             // Every thread first (so the many turn dense), then mostly a few threads
-            // at a time, so that marks are recent enough for the ring.
+            // at a time, so that marks often still hold.
             let active = 2 + next(3);
             for n in 0..threads + next(400) {
                 let t = if n < threads {
