@@ -91,17 +91,9 @@ pub(super) struct Pool {
     big: Vec<Vec<Cand>>,
     /// Indices of unused `big` vectors.
     big_free: Vec<u32>,
-    /// Lists with storage.
-    lists: usize,
 }
 
 impl Pool {
-    /// Bytes an access may touch in the pool: a cache line (a list's tail) per list
-    /// with storage.
-    pub fn tail_bytes(&self) -> usize {
-        self.lists * 64
-    }
-
     /// The candidates of `l`.
     #[inline]
     fn slice(&self, l: &List) -> &[Cand] {
@@ -144,9 +136,6 @@ impl Pool {
 
     /// Gives `l`'s storage back (`l` is left empty).
     fn release(&mut self, l: &mut List) {
-        if l.class != EMPTY {
-            self.lists -= 1;
-        }
         match l.class {
             EMPTY => {}
             BIG => {
@@ -180,8 +169,6 @@ impl Pool {
     fn grow(&mut self, l: &mut List) {
         let next = if l.class == EMPTY { 0 } else { l.class + 1 };
         let len = l.len;
-        // The old storage is released below (or there was none).
-        self.lists += 1;
         if next as usize >= CLASSES {
             let mut v = Vec::with_capacity(2 * len as usize);
             v.extend_from_slice(self.slice(l));
@@ -811,8 +798,6 @@ mod tests {
                     let got: Vec<u32> = pool.slice(l).iter().map(|c| c.pos).collect();
                     assert_eq!(&got, w);
                 }
-                let stored = lists.iter().filter(|l| l.class != EMPTY).count();
-                assert_eq!(pool.tail_bytes(), 64 * stored);
             }
         }
         assert!(

@@ -54,7 +54,7 @@ use crate::id_map::IdMap;
 use crate::published_clock::{PublishedClock, Snapshots};
 use crate::race_collector::RaceCollector;
 use crate::report::{EventRef, Report};
-use crate::run::{Prefetch, PREFETCH_ABOVE_BYTES};
+use crate::run::Prefetch;
 use crate::sync_clocks::SyncClocks;
 
 use candidates::{Cand, Pool, VarCands, WRITE_BIT};
@@ -243,10 +243,6 @@ impl Prefetch for SyncPEngine {
                 v.cands.prefetch(e.thread, &self.pool);
             }
         }
-    }
-
-    fn worth_prefetching(&self) -> bool {
-        self.shb_history.bytes() + self.vars.bytes() + self.pool.tail_bytes() > PREFETCH_ABOVE_BYTES
     }
 }
 
