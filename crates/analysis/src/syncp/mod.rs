@@ -28,13 +28,16 @@
 //! thread, a TRF delta item only where the lock rule (not a TRF timestamp) grew a
 //! cut (see `closure.rs`), plus `O(T)` per growth for the seed's timestamp and
 //! `O(nesting depth)` per growth of a thread's cut: at most `O(T·(N + D))` for `D`
-//! delta items (`D ≤ N·T`), far less when reads-from explains most of `K`. A sweep costs the
+//! delta items (`D ≤ N·T`), far less when reads-from explains most of `K`. Each growth
+//! of `K` touches every thread that moved since, so with many threads a swept access
+//! costs `Θ(T)` (many-threads, 128 threads: about a third of the run). A sweep costs the
 //! growth from `K` to the first racy (or last) candidate's closure, which is not
 //! amortized across accesses, plus the dead candidates it skips. Memory: the TRF
 //! deltas and acquires (see `history.rs`), per variable the last write's timestamp, per
-//! (variable, thread) its accesses, per swept (variable, `t1`, `t2`) a pointer — linear
-//! in the trace, as the paper's `Ω(N / log² N)` space lower bound requires in general
-//! — plus per thread `K` (`T + 2L` words) and the SHB clocks and access history.
+//! (variable, thread) its accesses (16 bytes each, in a shared pool; see
+//! `candidates.rs`), per swept (variable, `t1`, `t2`) a pointer — linear in the trace,
+//! as the paper's `Ω(N / log² N)` space lower bound requires in general — plus per
+//! thread `K` (`5T + 4L` 32-bit words) and the SHB clocks and access history.
 //! When the thread count is known ([`SyncPEngine::with_threads`]), a thread's
 //! candidates on a variable that every other thread's TRF timestamp already contains
 //! are dropped from time to time: no later access can race with them, so on traces
