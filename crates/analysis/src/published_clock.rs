@@ -12,6 +12,11 @@
 //! `t`, where it may be smaller; [`PublishedClock::own`] holds the right value there.
 //! Callers must [`Snapshots::invalidate`] a thread whenever an entry of its clock other
 //! than its own grows.
+//!
+//! On traces that sync often, nearly every write makes a new snapshot and the write it
+//! overwrites drops the last reference to an old one: an allocation and a free per
+//! write. So a caller hands the overwritten clock back ([`Snapshots::recycle`]), and a
+//! snapshot nothing else holds is kept (a few) and refilled by the next publish.
 
 use std::rc::Rc;
 
@@ -69,14 +74,28 @@ impl PublishedClock {
 #[derive(Debug, Default)]
 pub struct Snapshots {
     per_thread: Vec<Option<Rc<Vec<u32>>>>,
+    /// Snapshots no published clock holds any more, for reuse (each uniquely owned).
+    spare: Vec<Rc<Vec<u32>>>,
 }
 
+/// Unused snapshots kept for reuse at most.
+const SPARE: usize = 64;
+
 impl Snapshots {
-    /// Forgets thread `t`'s snapshot: its clock grew beyond its own entry.
+    /// Forgets thread `t`'s snapshot: its clock grew beyond its own entry. Kept for
+    /// reuse when no published clock holds it any more.
     #[inline]
     pub fn invalidate(&mut self, t: Tid) {
-        if let Some(s) = self.per_thread.get_mut(t as usize) {
-            *s = None;
+        if let Some(snap) = self.per_thread.get_mut(t as usize).and_then(Option::take) {
+            self.keep_if_unshared(snap);
+        }
+    }
+
+    /// Keeps `snap` for reuse if nothing else holds it (else just drops this reference).
+    #[inline]
+    fn keep_if_unshared(&mut self, snap: Rc<Vec<u32>>) {
+        if Rc::strong_count(&snap) == 1 && self.spare.len() < SPARE {
+            self.spare.push(snap);
         }
     }
 
@@ -87,11 +106,29 @@ impl Snapshots {
         if i >= self.per_thread.len() {
             self.per_thread.resize(i + 1, None);
         }
-        let snap = self.per_thread[i].get_or_insert_with(|| Rc::new(clock.to_vec()));
+        let spare = &mut self.spare;
+        let snap = self.per_thread[i].get_or_insert_with(|| match spare.pop() {
+            Some(mut snap) => {
+                let v = Rc::get_mut(&mut snap).expect("spare snapshots are unshared");
+                v.clear();
+                v.extend_from_slice(clock);
+                snap
+            }
+            None => Rc::new(clock.to_vec()),
+        });
         PublishedClock {
             snap: Some(Rc::clone(snap)),
             thread: t,
             own: clock.get(i).copied().unwrap_or(0),
+        }
+    }
+
+    /// Takes back a published clock that was overwritten, keeping its snapshot for
+    /// reuse when nothing else holds it.
+    #[inline]
+    pub fn recycle(&mut self, old: PublishedClock) {
+        if let Some(snap) = old.snap {
+            self.keep_if_unshared(snap);
         }
     }
 }
@@ -126,6 +163,31 @@ mod tests {
         assert_eq!((d.get(0), d.get(1)), (6, 0));
         assert_eq!(PublishedClock::default().get(0), 0);
         assert_eq!(std::mem::size_of::<PublishedClock>(), 16);
+    }
+
+    #[test]
+    fn recycled_snapshots_are_reused_only_when_unshared() {
+        let mut s = Snapshots::default();
+        let a = s.publish(0, &[1, 2]);
+        let b = s.publish(0, &[1, 3]);
+        s.invalidate(0);
+        // `b` still shares `a`'s snapshot: not reusable.
+        s.recycle(a);
+        assert!(s.spare.is_empty());
+        let ptr = Rc::as_ptr(b.snap.as_ref().unwrap());
+        s.recycle(b);
+        assert_eq!(s.spare.len(), 1);
+        // Reused, refilled with the new clock.
+        let c = s.publish(1, &[7, 8, 9]);
+        assert_eq!(Rc::as_ptr(c.snap.as_ref().unwrap()), ptr);
+        assert_eq!((c.get(0), c.get(1), c.get(2)), (7, 8, 9));
+        s.recycle(PublishedClock::default());
+        // A thread's own snapshot, once invalidated, is reused when no write holds it.
+        let d = s.publish(2, &[1]);
+        s.recycle(d);
+        assert_eq!(s.spare.len(), 0, "still thread 2's current snapshot");
+        s.invalidate(2);
+        assert_eq!(s.spare.len(), 1);
     }
 
     #[test]

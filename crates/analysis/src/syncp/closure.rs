@@ -4,8 +4,17 @@
 //!
 //! A set is per-thread prefix lengths (`c[v]` events of thread `v`), a *cut*. Closing
 //! is incremental: each thread's prefix beyond what was already processed is handled
-//! once per growth — its TRF deltas joined (see [`super::history`]) and its new
-//! acquires noted — so the work is proportional to what is added.
+//! once per growth — its new acquires noted and, where needed, its TRF deltas joined
+//! (see [`super::history`]) — so the work is proportional to what is added.
+//!
+//! TRF timestamps are downward closed (an event's timestamp holds the timestamps of
+//! all events in it), so most of a growth needs no deltas: when a delta item `(u, val)`
+//! of thread `v` is joined, `u`'s first `val` events come with their timestamps, which
+//! `v`'s does hold. So only growths not explained by a TRF timestamp — the seed, and
+//! releases the lock rule adds — have their deltas joined, from where the thread's
+//! implied prefix (`tdone`) ends; and a seed at a thread's latest event joins its
+//! whole current timestamp (`T` words) instead. Without this, every closure would
+//! re-join the deltas of every event it holds: `O(T)` per delta item and closure.
 //!
 //! The lock rule without searching: in a closed set, of the critical sections on a
 //! lock that are open at their thread's cut (acquire in, release out) only the one
@@ -25,9 +34,14 @@ pub(super) struct Closure {
     pub c: Vec<u32>,
     /// Per thread, the prefix already processed (equal to `c` after a close).
     done: Vec<u32>,
-    /// Per thread `v`, where the processed prefix ends in its log: the number of its
-    /// TRF deltas and of its acquires at positions below `done[v]`. Both only grow,
-    /// so a growth resumes there instead of searching the (trace-long) logs.
+    /// Per thread `v`, a prefix whose TRF timestamp the set already holds (or will
+    /// once the close ends): `TRF(v, tdone[v] - 1) ⊆ c`. Equal to `c` after a close.
+    tdone: Vec<u32>,
+    /// Per thread `v`, where the processed prefix ends in its log: a number of its
+    /// TRF deltas at positions below `tdone[v]` (a lower bound: a growth gallops from
+    /// it to `tdone[v]`) and the number of its acquires at positions below `done[v]`.
+    /// Both only grow, so a growth resumes there instead of searching the (trace-long)
+    /// logs.
     cursor: Vec<[u32; 2]>,
     /// Per lock, 1 + trace index of the latest acquire in the set (0: none).
     latest: Vec<u64>,
@@ -42,13 +56,14 @@ impl Closure {
     pub fn copy_from(&mut self, other: &Closure) {
         self.c.clone_from(&other.c);
         self.done.clone_from(&other.done);
+        self.tdone.clone_from(&other.tdone);
         self.cursor.clone_from(&other.cursor);
         self.latest.clone_from(&other.latest);
         self.holder.clone_from(&other.holder);
     }
 }
 
-/// Reusable buffers of [`History::close`].
+/// Reusable buffers of [`History::seed_and_close`].
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
     /// Threads whose prefix grew beyond `done` (each at most once: `queued`).
@@ -79,6 +94,7 @@ impl History {
         let n = self.thread_count();
         cl.c.resize(n, 0);
         cl.done.resize(n, 0);
+        cl.tdone.resize(n, 0);
         cl.cursor.resize(n, [0, 0]);
         cl.latest.resize(self.lock_count(), 0);
         cl.holder.resize(self.lock_count(), (0, 0));
@@ -86,20 +102,26 @@ impl History {
             s.queued.resize(n, false);
         }
         debug_assert!(s.work.is_empty() && s.queued.iter().all(|&q| !q));
-        debug_assert!(cl.c == cl.done, "not closed");
-        let seed = if p > 0 {
-            Some((t, p))
+        debug_assert!(cl.c == cl.done && cl.c == cl.tdone, "not closed");
+        let log = self.threads.get(t as usize);
+        if p > 0 && log.is_some_and(|l| l.len == p) {
+            // pred(e) is the thread's latest event, whose TRF timestamp is at hand
+            // whole: joining it spares joining the deltas of every thread it reaches.
+            let trf = self.trf_of(t);
+            join_trf(&mut cl.c, &mut cl.tdone, trf, s);
         } else {
-            self.threads
-                .get(t as usize)
-                .and_then(|l| l.fork)
-                .map(|(parent, fork)| (parent, fork + 1))
-        };
-        if let Some((v, len)) = seed {
-            let e = &mut cl.c[v as usize];
-            if len > *e {
-                *e = len;
-                s.grew(v as usize);
+            let seed = if p > 0 {
+                Some((t, p))
+            } else {
+                log.and_then(|l| l.fork)
+                    .map(|(parent, fork)| (parent, fork + 1))
+            };
+            if let Some((v, len)) = seed {
+                let e = &mut cl.c[v as usize];
+                if len > *e {
+                    *e = len;
+                    s.grew(v as usize);
+                }
             }
         }
         while let Some(v) = s.work.pop() {
@@ -111,8 +133,16 @@ impl History {
             }
             cl.done[v] = to;
             let [deltas, lo] = cl.cursor[v];
-            // Thread order, reads-from, fork/join.
-            let deltas = self.join_deltas(&mut cl.c, v, deltas as usize, to, s);
+            // Thread order, reads-from, fork/join: only the part of the growth whose
+            // TRF timestamp is not implied by another's joined already.
+            let td = cl.tdone[v];
+            if td < to {
+                let log = &self.threads[v];
+                let k = skip_below(&log.delta_pos, deltas as usize, td);
+                let k = self.join_deltas(&mut cl.c, &mut cl.tdone, v, k, to, s);
+                cl.cursor[v][0] = k as u32;
+                cl.tdone[v] = cl.tdone[v].max(to);
+            }
             // Acquires added: a later latest acquire makes the holder release.
             let acqs = &self.threads[v].acquires;
             let mut hi = lo as usize;
@@ -125,10 +155,13 @@ impl History {
                 }
                 hi += 1;
             }
-            cl.cursor[v] = [deltas as u32, hi as u32];
+            cl.cursor[v][1] = hi as u32;
             // Critical sections open at the new cut: the cut's last acquire and those
-            // open around it.
-            if hi > 0 {
+            // open around it. Without a new acquire they are those open at the old cut
+            // still open, which that growth already settled (each released, or the
+            // holder of the latest acquire of its lock, released since when a later
+            // one joined): nothing to do.
+            if hi > lo as usize {
                 let last = hi - 1;
                 let start = if last == 0 {
                     0
@@ -178,9 +211,19 @@ impl History {
     }
 
     /// Joins into `c` the TRF deltas of thread `v` from its `lo`-th on, at positions
-    /// below `to`; returns the index of the first delta not joined.
+    /// below `to`; returns the index of the first delta not joined. An item `(u, val)`
+    /// of a delta at position `q` says `TRF(u, val - 1) ⊆ TRF(v, q)`, which the set
+    /// holds once `v`'s deltas up to `to` are joined: so `tdone[u]` rises to `val`.
     #[inline]
-    fn join_deltas(&self, c: &mut [u32], v: usize, lo: usize, to: u32, s: &mut Scratch) -> usize {
+    fn join_deltas(
+        &self,
+        c: &mut [u32],
+        tdone: &mut [u32],
+        v: usize,
+        lo: usize,
+        to: u32,
+        s: &mut Scratch,
+    ) -> usize {
         let log = &self.threads[v];
         let mut start = if lo == 0 {
             0
@@ -191,10 +234,13 @@ impl History {
         while k < log.delta_pos.len() && log.delta_pos[k] < to {
             let end = log.delta_end[k] as usize;
             for &(u, val) in &log.delta_items[start..end] {
-                let e = &mut c[u as usize];
-                if val > *e {
-                    *e = val;
-                    s.grew(u as usize);
+                let u = u as usize;
+                if val > tdone[u] {
+                    tdone[u] = val;
+                    if val > c[u] {
+                        c[u] = val;
+                        s.grew(u);
+                    }
                 }
             }
             start = end;
@@ -202,4 +248,38 @@ impl History {
         }
         k
     }
+}
+
+/// Joins a whole TRF timestamp `trf` into `c`, which then holds the TRF timestamp of
+/// every event it reaches (`tdone` rises with it).
+fn join_trf(c: &mut [u32], tdone: &mut [u32], trf: &[u32], s: &mut Scratch) {
+    for (u, &val) in trf.iter().enumerate() {
+        if val > tdone[u] {
+            tdone[u] = val;
+            if val > c[u] {
+                c[u] = val;
+                s.grew(u);
+            }
+        }
+    }
+}
+
+/// The first index at or after `from` of ascending `pos` whose value is at least `x`
+/// (galloping: cheap when it is near `from`, logarithmic when far).
+#[inline]
+fn skip_below(pos: &[u32], from: usize, x: u32) -> usize {
+    if pos.get(from).is_none_or(|&q| q >= x) {
+        return from;
+    }
+    // pos[lo] < x; find hi with pos[hi] >= x (or the end) by doubling steps.
+    let (mut lo, mut step) = (from, 1);
+    let hi = loop {
+        let hi = lo + step;
+        if hi >= pos.len() || pos[hi] >= x {
+            break hi.min(pos.len());
+        }
+        lo = hi;
+        step *= 2;
+    };
+    lo + 1 + pos[lo + 1..hi].partition_point(|&q| q < x)
 }

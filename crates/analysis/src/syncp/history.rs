@@ -197,8 +197,9 @@ impl History {
         self.delta = delta;
         match e.op {
             Op::Write => {
-                *self.last_write.entry(e.decor) =
-                    self.snaps.publish(e.thread, &self.threads[t].trf);
+                let new = self.snaps.publish(e.thread, &self.threads[t].trf);
+                let old = std::mem::replace(self.last_write.entry(e.decor), new);
+                self.snaps.recycle(old);
             }
             Op::Fork => {
                 let u = e.decor as usize;

@@ -24,15 +24,20 @@
 //! with a candidate outside both the previous `K` and the TRF timestamp of `pred(e2)`,
 //! are swept.
 //!
-//! Cost: per `t2`, `K` grows once across the trace: every TRF delta item and every
-//! acquire is handled once per thread, plus `O(nesting depth)` per growth of a
-//! thread's cut, i.e. `O(T·(N + D))` for `D` delta items (`D ≤ N·T`). A sweep costs the
+//! Cost: per `t2`, `K` grows once across the trace: every acquire is handled once per
+//! thread, a TRF delta item only where the lock rule (not a TRF timestamp) grew a
+//! cut (see `closure.rs`), plus `O(T)` per growth for the seed's timestamp and
+//! `O(nesting depth)` per growth of a thread's cut: at most `O(T·(N + D))` for `D`
+//! delta items (`D ≤ N·T`), far less when reads-from explains most of `K`. Each growth
+//! of `K` touches every thread that moved since, so with many threads a swept access
+//! costs `Θ(T)` (many-threads, 128 threads: about a third of the run). A sweep costs the
 //! growth from `K` to the first racy (or last) candidate's closure, which is not
 //! amortized across accesses, plus the dead candidates it skips. Memory: the TRF
 //! deltas and acquires (see `history.rs`), per variable the last write's timestamp, per
-//! (variable, thread) its accesses, per swept (variable, `t1`, `t2`) a pointer — linear
-//! in the trace, as the paper's `Ω(N / log² N)` space lower bound requires in general
-//! — plus per thread `K` (`T + 2L` words) and the SHB clocks and access history.
+//! (variable, thread) its accesses (16 bytes each, in a shared pool; see
+//! `candidates.rs`), per swept (variable, `t1`, `t2`) a pointer — linear in the trace,
+//! as the paper's `Ω(N / log² N)` space lower bound requires in general — plus per
+//! thread `K` (`5T + 4L` 32-bit words) and the SHB clocks and access history.
 //! When the thread count is known ([`SyncPEngine::with_threads`]), a thread's
 //! candidates on a variable that every other thread's TRF timestamp already contains
 //! are dropped from time to time: no later access can race with them, so on traces
@@ -55,7 +60,7 @@ use crate::report::{EventRef, Report};
 use crate::run::Prefetch;
 use crate::sync_clocks::SyncClocks;
 
-use candidates::{Cand, VarCands, WRITE_BIT};
+use candidates::{Cand, Pool, VarCands, WRITE_BIT};
 use closure::{Closure, Scratch};
 use history::History;
 
@@ -72,6 +77,16 @@ const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
 /// a later write and a later read of `t2`.
 type DeadPtrs = [u32; 2];
 
+/// What the engine keeps per variable, in one cache line: an access needs both.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct VarState {
+    /// Per thread, its accesses.
+    cands: VarCands,
+    /// The SHB clock of the last write (shared between writes).
+    shb_last_write: PublishedClock,
+}
+
 /// The sync-preserving race engine (streaming).
 #[derive(Debug, Default)]
 pub struct SyncPEngine {
@@ -79,15 +94,15 @@ pub struct SyncPEngine {
     // Fast path: schedulable happens-before.
     shb: SyncClocks,
     shb_history: AccessHistory,
-    /// Per variable, the SHB clock of its last write (shared between writes).
-    shb_last_write: IdMap<PublishedClock>,
     shb_snaps: Snapshots,
     // Sweep.
     history: History,
     /// Per thread `t2`, `SPClosure(pred(e2))` of its latest swept access (closed).
     k: Vec<Closure>,
-    /// Per variable, per thread, its accesses.
-    cands: IdMap<VarCands>,
+    /// Per variable, its candidates and the SHB clock of its last write.
+    vars: IdMap<VarState>,
+    /// The storage of the candidate lists.
+    pool: Pool,
     /// (variable, t1, t2) → dead pointers.
     dead: FxHashMap<(u64, u32, u32), DeadPtrs>,
     scratch: Scratch,
@@ -136,32 +151,30 @@ impl SyncPEngine {
     fn sweep(&mut self, e2: &Event, p2: u32) -> Option<EventRef> {
         let t2 = e2.thread as usize;
         let is_write = e2.op == Op::Write;
-        let var = self.cands.get(e2.decor)?;
+        let var = &self.vars.get(e2.decor)?.cands;
         let kind = usize::from(!is_write);
-        if var.is_clean(e2.thread, kind) {
+        // Candidates inside the previous K of this thread (a subset of the new one)
+        // are dead: when that is all of them, nothing needs computing.
+        // So are those inside the TRF timestamp of pred(e2), also a subset of it.
+        let k_prev = self.k.get(t2).map_or(&[][..], |k| &k.c);
+        if !var.any_live(e2.thread, kind, k_prev, self.history.trf_of(e2.thread)) {
             return None;
         }
         if self.k.len() <= t2 {
             self.k.resize_with(t2 + 1, Closure::default);
-        }
-        // Candidates inside the previous K of this thread (a subset of the new one)
-        // are dead: when that is all of them, nothing needs computing.
-        // So are those inside the TRF timestamp of pred(e2), also a subset of it.
-        if !var.any_live(kind, &self.k[t2].c, self.history.trf_of(e2.thread)) {
-            return None;
         }
         // K := SPClosure(pred(e2)), grown from the previous K of this thread.
         let k = &mut self.k[t2];
         self.history
             .seed_and_close(k, e2.thread, p2, &mut self.scratch);
         let k = &self.k[t2];
-        for (n, tc) in var.threads.iter().enumerate() {
+        for (n, tc) in var.threads().iter().enumerate() {
             let t1 = tc.thread as usize;
             if t1 == t2 || var.end(n, kind) <= k.c[t1] {
                 // None, or all inside K: dead (the pointer may lag; it is a shortcut).
                 continue;
             }
-            let list = &tc.list;
+            let list = tc.list(&self.pool);
             // Candidates inside K are dead; so are those before the pointer, which is
             // only kept when enough candidates lie beyond K to be worth a lookup.
             let key = (e2.decor, t1 as u32, t2 as u32);
@@ -218,8 +231,7 @@ impl Prefetch for SyncPEngine {
     fn prefetch(&self, e: &Event) {
         if e.op.is_access() {
             self.shb_history.prefetch(e.decor);
-            self.cands.prefetch(e.decor);
-            self.shb_last_write.prefetch(e.decor);
+            self.vars.prefetch(e.decor);
             self.history.prefetch(e.decor);
         }
     }
@@ -230,8 +242,8 @@ impl Prefetch for SyncPEngine {
             self.shb_history.prefetch_rest(e.decor);
             // The variable's per-thread entries (one level below its record, which the
             // first stage fetched).
-            if let Some(v) = self.cands.get(e.decor) {
-                v.prefetch(e.thread);
+            if let Some(v) = self.vars.get(e.decor) {
+                v.cands.prefetch(e.thread, &self.pool);
             }
         }
     }
@@ -273,7 +285,7 @@ impl Engine for SyncPEngine {
         if e.op == Op::Read {
             // A write the reader already knows (its epoch is covered) adds nothing:
             // each SHB clock value of a thread is published once (see `SyncClocks`).
-            if let Some(lw) = self.shb_last_write.get(e.decor) {
+            if let Some(lw) = self.vars.get(e.decor).map(|v| &v.shb_last_write) {
                 if lw.own > c.get(lw.thread) {
                     if let Some(snap) = &lw.snap {
                         c.join_slice(snap);
@@ -283,11 +295,14 @@ impl Engine for SyncPEngine {
                 }
             }
         } else {
-            *self.shb_last_write.entry(e.decor) = self.shb_snaps.publish(t, c.as_slice());
+            let new = self.shb_snaps.publish(t, c.as_slice());
+            let old = std::mem::replace(&mut self.vars.entry(e.decor).shb_last_write, new);
+            self.shb_snaps.recycle(old);
             c.inc(t);
         }
         let is_write = e.op == Op::Write;
-        let kept = self.cands.entry(e.decor).push(
+        let kept = self.vars.entry(e.decor).cands.push(
+            &mut self.pool,
             t,
             Cand {
                 pos: p,
@@ -301,7 +316,10 @@ impl Engine for SyncPEngine {
         if self.expected_threads != 0 && kept.is_multiple_of(DROP_EVERY) {
             let known = self.known_by_all(t);
             if known > 0 {
-                self.cands.entry(e.decor).drop_known(t, known);
+                self.vars
+                    .entry(e.decor)
+                    .cands
+                    .drop_known(&mut self.pool, t, known);
             }
         }
     }
@@ -381,9 +399,9 @@ mod tests {
             ev.iter().for_each(|e| engine.process(e));
             swept += engine.k.len();
             dropped += engine
-                .cands
+                .vars
                 .iter()
-                .flat_map(|(_, v)| &v.threads)
+                .flat_map(|(_, v)| v.cands.threads())
                 .map(|tc| tc.dropped as usize)
                 .sum::<usize>();
             let got = engine.finish();
