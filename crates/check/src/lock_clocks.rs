@@ -22,14 +22,14 @@
 //! **Lazy start.** Nothing is tracked until [`LockFreeClocks::activate`], which the lock
 //! tracker calls when a thread first asks for a lock while holding another (the first
 //! lock-order edge): most programs never nest locks, and for them every atomic skips
-//! this second set of clocks. Sound because only edges are ever compared, and an edge
-//! instance's events (its acquisition, and its held lock's if that came later) are
-//! compared only with another instance's: the question is whether a post-activation
-//! acquisition happens before another instance's event. If that event came before the
-//! activation in real time it cannot come after; if after, every event on a path
-//! between the two came after the activation too, and was tracked. Clocks taken before
-//! the activation are the threads' initial ones (nothing published, nothing learned),
-//! which order nothing, as they should.
+//! this second set of clocks. Sound because the only question ever asked is whether
+//! one edge instance's acquisition happens before another instance's acquisition of its
+//! held lock. The first is a request made under the tracker's mutex after the
+//! activation, so it happens after it, and so does every event on a happens-before path
+//! leaving it: each of those sees the flag set (Release store, Acquire loads, and the
+//! locks and wakes that make the path) and was tracked. Clocks taken before the
+//! activation are the threads' initial ones (nothing published, nothing learned): an
+//! acquisition then cannot come after a later request, and they order nothing.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
