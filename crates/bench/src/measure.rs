@@ -36,6 +36,8 @@ impl fmt::Display for ExitKind {
 pub struct Measurement {
     /// From just before `spawn` to the moment the child was reaped.
     pub wall: Duration,
+    /// CPU time the child used, user plus system, over all its threads.
+    pub cpu: Duration,
     /// Peak resident set size of the child, in KiB.
     pub peak_rss_kib: u64,
     /// How it ended.
@@ -95,6 +97,7 @@ pub fn measure(cmd: &mut Command) -> Result<Measurement, BenchError> {
     };
     Ok(Measurement {
         wall,
+        cpu: duration_of(rusage.ru_utime) + duration_of(rusage.ru_stime),
         // ru_maxrss is in KiB on Linux and never negative.
         peak_rss_kib: u64::try_from(rusage.ru_maxrss).unwrap_or(0),
         exit,
@@ -121,6 +124,13 @@ pub fn measure_expecting(cmd: &mut Command, expected: i32) -> Result<Measurement
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A `timeval` of `rusage` as a duration (negative fields, which the kernel never
+/// reports, count as 0).
+fn duration_of(t: libc::timeval) -> Duration {
+    Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
 }
 
 /// Reaps `pid`, returning its wait status and resource usage; retries on EINTR.
@@ -200,6 +210,16 @@ mod tests {
     fn wall_time_covers_the_child() {
         let m = measure(&mut sh("sleep 0.2")).unwrap();
         assert!(m.wall >= Duration::from_millis(200), "{:?}", m.wall);
+    }
+
+    #[test]
+    fn cpu_time_counts_work_not_waiting() {
+        // Copying 256 MiB costs CPU time; sleeping costs none (the kernel accounts in
+        // ticks, so a sleep may show a tick or two, never the 200 ms).
+        let busy = measure(&mut sh("exec dd if=/dev/zero of=/dev/null bs=1M count=256")).unwrap();
+        let idle = measure(&mut sh("sleep 0.2")).unwrap();
+        assert!(busy.cpu > Duration::ZERO, "{:?}", busy.cpu);
+        assert!(idle.cpu < Duration::from_millis(100), "{:?}", idle.cpu);
     }
 
     #[test]

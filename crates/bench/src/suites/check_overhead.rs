@@ -162,7 +162,7 @@ impl Report {
             .rows
             .iter()
             .filter_map(|row| match row {
-                Row::Measured { run, check, .. } => ratios(run, check).map(|(_, _, t, m)| (t, m)),
+                Row::Measured { run, check, .. } => ratios(run, check).map(|r| (r.time, r.memory)),
                 Row::Failed { .. } => None,
             })
             .unzip();
@@ -205,8 +205,13 @@ mod tests {
     use super::*;
     use crate::workloads::CHECK_WORKLOADS;
 
+    /// A sample whose CPU time is twice its wall time.
     fn s(seconds: f64, rss_mib: f64) -> Sample {
-        Sample { seconds, rss_mib }
+        Sample {
+            seconds,
+            cpu_seconds: 2.0 * seconds,
+            rss_mib,
+        }
     }
 
     #[test]
@@ -236,7 +241,7 @@ mod tests {
         assert!(text.contains("| bench_array "), "{text}");
         assert!(text.contains(" 2.00 "), "time ratio 2.00 missing: {text}");
         assert!(text.contains(" 4.00 "), "memory ratio 4.00 missing: {text}");
-        assert!(text.contains("time 4.00, memory 2.00"), "{text}");
+        assert!(text.contains("time 4.00, cpu 4.00, memory 2.00"), "{text}");
         assert!(text.contains("FAILED"), "{text}");
         assert!(
             text.contains("bench_atomics: check ended with exit status 66"),

@@ -17,6 +17,8 @@ use crate::workloads::Workload;
 pub struct Sample {
     /// Wall time in seconds.
     pub seconds: f64,
+    /// CPU time (user + system, all threads) in seconds.
+    pub cpu_seconds: f64,
     /// Peak RSS in MiB.
     pub rss_mib: f64,
 }
@@ -25,28 +27,44 @@ impl From<&Measurement> for Sample {
     fn from(m: &Measurement) -> Self {
         Sample {
             seconds: m.wall.as_secs_f64(),
+            cpu_seconds: m.cpu.as_secs_f64(),
             rss_mib: m.peak_rss_mib(),
         }
     }
 }
 
-/// Median/min/max of the wall times and of the peak RSS of some samples.
+/// Median/min/max of the wall times, the CPU times and the peak RSS of some samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SampleSummary {
     pub time: Summary,
+    pub cpu: Summary,
     pub rss: Summary,
 }
 
 impl SampleSummary {
     /// `None` for an empty sample.
     pub fn of(samples: &[Sample]) -> Option<Self> {
-        let time: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
-        let rss: Vec<f64> = samples.iter().map(|s| s.rss_mib).collect();
+        let of = |f: fn(&Sample) -> f64| Summary::of(&samples.iter().map(f).collect::<Vec<_>>());
         Some(SampleSummary {
-            time: Summary::of(&time)?,
-            rss: Summary::of(&rss)?,
+            time: of(|s| s.seconds)?,
+            cpu: of(|s| s.cpu_seconds)?,
+            rss: of(|s| s.rss_mib)?,
         })
     }
+}
+
+/// A subject's medians over a baseline's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ratios {
+    pub base: SampleSummary,
+    pub subject: SampleSummary,
+    /// Of wall time.
+    pub time: f64,
+    /// Of CPU time: steadier than wall time when the machine is shared, but it also
+    /// counts time spent spinning on contended locks.
+    pub cpu: f64,
+    /// Of peak RSS.
+    pub memory: f64,
 }
 
 /// A command running `program` with `args`, then the guest and its scale.
@@ -72,20 +90,18 @@ pub(crate) fn num(value: f64, decimals: usize) -> String {
     format!("{value:.decimals$}")
 }
 
-/// Medians of a baseline's and a subject's samples, and the subject/baseline ratios of
-/// time and of peak RSS; `None` if either side has no sample.
-pub(crate) fn ratios(
-    base: &[Sample],
-    subject: &[Sample],
-) -> Option<(SampleSummary, SampleSummary, f64, f64)> {
+/// Medians of a baseline's and a subject's samples and the subject/baseline ratios;
+/// `None` if either side has no sample.
+pub(crate) fn ratios(base: &[Sample], subject: &[Sample]) -> Option<Ratios> {
     let b = SampleSummary::of(base)?;
     let s = SampleSummary::of(subject)?;
-    Some((
-        b,
-        s,
-        s.time.median / b.time.median,
-        s.rss.median / b.rss.median,
-    ))
+    Some(Ratios {
+        base: b,
+        subject: s,
+        time: s.time.median / b.time.median,
+        cpu: s.cpu.median / b.cpu.median,
+        memory: s.rss.median / b.rss.median,
+    })
 }
 
 /// One workload's line in a baseline-vs-subject comparison.
@@ -116,11 +132,13 @@ pub(crate) fn render_comparison(
         format!("{base} s"),
         format!("{subject} s"),
         "time x".to_string(),
+        "cpu x".to_string(),
         format!("{base} MiB"),
         format!("{subject} MiB"),
         "mem x".to_string(),
     ]);
-    let (mut times, mut mems, mut failures) = (Vec::new(), Vec::new(), String::new());
+    let (mut times, mut cpus, mut mems) = (Vec::new(), Vec::new(), Vec::new());
+    let mut failures = String::new();
     for row in rows {
         match row {
             ComparisonRow::Measured {
@@ -129,19 +147,21 @@ pub(crate) fn render_comparison(
                 base,
                 subject,
             } => match ratios(base, subject) {
-                Some((b, s, t, m)) => {
-                    times.push(t);
-                    mems.push(m);
+                Some(r) => {
+                    times.push(r.time);
+                    cpus.push(r.cpu);
+                    mems.push(r.memory);
                     table.row([
                         workload.guest.to_string(),
                         workload.scale.to_string(),
                         runs.clone(),
-                        num(b.time.median, 3),
-                        num(s.time.median, 3),
-                        num(t, 2),
-                        num(b.rss.median, 1),
-                        num(s.rss.median, 1),
-                        num(m, 2),
+                        num(r.base.time.median, 3),
+                        num(r.subject.time.median, 3),
+                        num(r.time, 2),
+                        num(r.cpu, 2),
+                        num(r.base.rss.median, 1),
+                        num(r.subject.rss.median, 1),
+                        num(r.memory, 2),
                     ]);
                 }
                 None => table.row([workload.guest, "no samples"]),
@@ -154,10 +174,11 @@ pub(crate) fn render_comparison(
     }
     let mut out = format!("{title}\n\n");
     out.push_str(&table.render());
-    match (geomean(&times), geomean(&mems)) {
-        (Some(t), Some(m)) => out.push_str(&format!(
-            "\ngeometric mean of ratios: time {}, memory {}\n",
+    match (geomean(&times), geomean(&cpus), geomean(&mems)) {
+        (Some(t), Some(c), Some(m)) => out.push_str(&format!(
+            "\ngeometric mean of ratios: time {}, cpu {}, memory {}\n",
             num(t, 2),
+            num(c, 2),
             num(m, 2)
         )),
         _ => out.push_str("\ngeometric mean of ratios: - (no measured workload)\n"),
