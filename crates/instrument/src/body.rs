@@ -229,6 +229,20 @@ impl BodyRewriter<'_, '_> {
         }
     }
 
+    /// Whether `op` is a call that gets call-stack records: a direct call of anything but
+    /// one of wasmgrind's own imports, or an indirect one. Tail calls replace the caller's
+    /// frame (the caller's own `CallExit`, emitted by its caller after the call returns,
+    /// pops it), so they get none.
+    fn logs_call(&self, op: &Operator<'_>) -> bool {
+        match *op {
+            Operator::Call { function_index } => {
+                !self.ctx.info.own_imports.contains(&function_index)
+            }
+            Operator::CallIndirect { .. } | Operator::CallRef { .. } => true,
+            _ => false,
+        }
+    }
+
     fn instrument(&mut self, op: Operator<'_>) -> Result<(), InstrumentError> {
         match self.call_effect(&op) {
             CallEffect::None => {}
@@ -237,13 +251,7 @@ impl BodyRewriter<'_, '_> {
                 if self.ctx.scope == Scope::Blocking {
                     return self.uninstrumented(op);
                 }
-                let logged = match op {
-                    Operator::Call { function_index } => {
-                        !self.ctx.info.own_imports.contains(&function_index)
-                    }
-                    _ => true,
-                };
-                if logged {
+                if self.logs_call(&op) {
                     self.call(op)?;
                 } else {
                     self.copy(op)?;
@@ -255,16 +263,8 @@ impl BodyRewriter<'_, '_> {
         if self.ctx.scope == Scope::Blocking {
             return self.instrument_blocking(op);
         }
-        match op {
-            Operator::Call { function_index }
-                if !self.ctx.info.own_imports.contains(&function_index) =>
-            {
-                return self.call(op)
-            }
-            Operator::CallIndirect { .. } | Operator::CallRef { .. } => return self.call(op),
-            // Tail calls replace the caller's frame: the caller's own CallExit (emitted by its
-            // caller after the call returns) pops the frame, so they are left plain.
-            _ => {}
+        if self.logs_call(&op) {
+            return self.call(op);
         }
         let Some(access) = classify(&op) else {
             return self.copy(op);
