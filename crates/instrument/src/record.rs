@@ -51,23 +51,11 @@ impl Buffer {
         use wasm_encoder::Encode;
         let mut put = |i: I<'_>| i.encode(out);
         match self.mode {
-            RecordMode::Helper => {
-                push_addr(&mut put, addr);
-                put(I::I32Const(site as i32));
-                put(I::Call(self.helper));
-            }
+            RecordMode::Helper => self.call_helper(&mut put, addr, site),
             RecordMode::Inline => {
                 let cursor = scratch.get(Role::Cursor, ValType::I32);
                 put(I::GlobalGet(self.cursor));
-                match addr {
-                    RecordAddr::Zero => put(I::I64Const(((site as u64) << 32) as i64)),
-                    RecordAddr::Local { .. } => {
-                        push_addr(&mut put, addr);
-                        put(I::I64ExtendI32U);
-                        put(I::I64Const(((site as u64) << 32) as i64));
-                        put(I::I64Or);
-                    }
-                }
+                push_record(&mut put, addr, site);
                 self.store_and_bump(&mut put, cursor);
             }
         }
@@ -96,10 +84,7 @@ impl Buffer {
         filter.slot_of(&mut put, local, offset, site);
         put(I::LocalTee(slot));
         put(I::I64Load(filter.memarg(self.memory, 0)));
-        push_addr(&mut put, addr);
-        put(I::I64ExtendI32U);
-        put(I::I64Const(((site as u64) << 32) as i64));
-        put(I::I64Or);
+        push_record(&mut put, addr, site);
         put(I::LocalTee(record));
         put(I::I64Ne);
         put(I::LocalGet(slot));
@@ -122,13 +107,16 @@ impl Buffer {
                 put(I::LocalGet(record));
                 self.store_and_bump(&mut put, cursor);
             }
-            RecordMode::Helper => {
-                push_addr(&mut put, addr);
-                put(I::I32Const(site as i32));
-                put(I::Call(self.helper));
-            }
+            RecordMode::Helper => self.call_helper(&mut put, addr, site),
         }
         put(I::End);
+    }
+
+    /// `[]` → `[]`: the helper appends the record of `addr` and `site`.
+    fn call_helper(&self, put: &mut impl FnMut(I<'_>), addr: RecordAddr, site: u32) {
+        push_addr(put, addr);
+        put(I::I32Const(site as i32));
+        put(I::Call(self.helper));
     }
 
     /// Starts a new filter generation (nothing without a filter): emitted after every
@@ -176,12 +164,17 @@ impl Buffer {
         put(I::I32Const(self.capacity as i32));
         put(I::I32Eq);
         put(I::If(BlockType::Empty));
-        put(I::I32Const(self.capacity as i32));
+        self.flush(put, I::I32Const(self.capacity as i32));
+        put(I::End);
+    }
+
+    /// `flush(len)` with `len` pushed by `len`, then cursor = 0: the module resets the
+    /// cursor itself, so the host never has to write the global.
+    fn flush(&self, put: &mut impl FnMut(I<'_>), len: I<'_>) {
+        put(len);
         put(I::Call(Hook::Flush.func_index()));
-        // The module resets the cursor itself, so the host never has to write the global.
         put(I::I32Const(0));
         put(I::GlobalSet(self.cursor));
-        put(I::End);
     }
 
     /// Emits instructions that hand a non-empty buffer to the host (`flush(cursor)`, then
@@ -192,11 +185,22 @@ impl Buffer {
         let mut put = |i: I<'_>| i.encode(out);
         put(I::GlobalGet(self.cursor));
         put(I::If(BlockType::Empty));
-        put(I::GlobalGet(self.cursor));
-        put(I::Call(Hook::Flush.func_index()));
-        put(I::I32Const(0));
-        put(I::GlobalSet(self.cursor));
+        self.flush(&mut put, I::GlobalGet(self.cursor));
         put(I::End);
+    }
+}
+
+/// `[]` → `[record: i64]`: `(site << 32) | addr`.
+fn push_record(put: &mut impl FnMut(I<'_>), addr: RecordAddr, site: u32) {
+    let high = I::I64Const(((site as u64) << 32) as i64);
+    match addr {
+        RecordAddr::Zero => put(high),
+        RecordAddr::Local { .. } => {
+            push_addr(put, addr);
+            put(I::I64ExtendI32U);
+            put(high);
+            put(I::I64Or);
+        }
     }
 }
 
