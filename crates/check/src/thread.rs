@@ -86,7 +86,7 @@ impl ThreadMonitor for CheckThread {
                     self.session
                         .detector
                         .atomic(self.tid, SyncId::Addr(addr.into()), access);
-                    let hb = self.session.hb_roles[site as usize];
+                    let hb = self.hb_role(site);
                     self.session.locks.sync_access(self.tid, hb, addr.into());
                 }
                 RecordClass::Enter => self.stack.enter(&self.session.stacks, site),
@@ -107,10 +107,7 @@ impl ThreadMonitor for CheckThread {
         self.session
             .detector
             .atomic(self.tid, SyncId::Addr(addr), access);
-        let roles = (
-            self.session.lock_roles[site as usize],
-            self.session.hb_roles[site as usize],
-        );
+        let roles = (self.session.lock_roles[site as usize], self.hb_role(site));
         let place = Place {
             site: Some(site),
             stack: self.stack.current(),
