@@ -112,8 +112,8 @@ impl Default for LockFreeClocks {
     }
 }
 
-/// Threads past this id are not ordered with anything (the detector's limit too).
-const MAX_THREAD_ID: ThreadId = (1 << 22) - 1;
+/// Threads past the detector's limit are not ordered with anything here either.
+const MAX_THREAD_ID: ThreadId = wasmgrind_analysis::online::MAX_THREAD_ID;
 
 impl LockFreeClocks {
     /// Starts tracking (see the module docs); idempotent.

@@ -47,3 +47,7 @@ pub use config::{Config, Stats};
 pub use detector::Detector;
 pub use race::{Race, RaceAccess};
 pub use sync_id::SyncId;
+
+/// The largest thread id the detector tracks (a shadow cell's thread field); events of
+/// threads past it are counted as ignored.
+pub const MAX_THREAD_ID: ThreadId = cell::MAX_CELL_TID;
