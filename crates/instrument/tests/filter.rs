@@ -103,6 +103,11 @@ impl Harness {
         Self::of(MODULE, policy)
     }
 
+    /// Instruments `source` with the filter on and every plain site `Filter`.
+    fn filtered(source: &str) -> Self {
+        Self::of(source, |out| vec![PlainPolicy::Filter; out.sites.len()])
+    }
+
     /// Instruments `source` with the filter on and the policy `policy` computes from a
     /// first pass's sites.
     fn of(source: &str, policy: impl Fn(&Instrumented) -> Vec<PlainPolicy>) -> Self {
@@ -318,9 +323,7 @@ fn indirect_calls_bump_only_when_an_import_may_be_reached_that_way() {
     let calls = ["indirect", "by_ref", "tail_indirect"];
     // Only the module's own functions can be reached: they bump after their own import
     // calls, so the indirect call itself need not.
-    let mut h = Harness::of(TABLE_MODULE, |out| {
-        vec![PlainPolicy::Filter; out.sites.len()]
-    });
+    let mut h = Harness::filtered(TABLE_MODULE);
     for call in calls {
         h.call("read", &[16]);
         let before = h.generation();
@@ -353,7 +356,7 @@ fn indirect_calls_bump_only_when_an_import_may_be_reached_that_way() {
     ] {
         let source = TABLE_MODULE.replace(from, to);
         assert_ne!(source, TABLE_MODULE, "{what}: the edit applies");
-        let mut h = Harness::of(&source, |out| vec![PlainPolicy::Filter; out.sites.len()]);
+        let mut h = Harness::filtered(&source);
         for call in calls {
             let before = h.generation();
             h.call(call, &[]);
