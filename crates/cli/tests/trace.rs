@@ -400,3 +400,37 @@ fn mixed_width_race_needs_the_byte_split() {
     std::fs::remove_file(Metadata::path_for(&trace)).unwrap();
     assert_eq!(analyze(&trace, "hb"), (0, 0, 0));
 }
+
+/// The accesses logged before an atomic reach the trace before it, and the ones after it
+/// after: `atomic_begin` takes the buffered records itself.
+#[test]
+fn plain_accesses_keep_their_place_around_an_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("around_atomic.wat");
+    std::fs::write(
+        &module,
+        r#"(module
+  (memory (export "memory") 1 1 shared)
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 5))
+    (i32.store (i32.const 20) (i32.const 6))
+    (i32.atomic.store (i32.const 8) (i32.const 1))
+    (i32.store (i32.const 24) (i32.const 7))))"#,
+    )
+    .unwrap();
+    let (trace, code) = record(dir.path(), "t.std", &["--format", "std"], &module);
+    assert_eq!(code, 0);
+    let ops: Vec<(Op, u64)> = events(&trace).iter().map(|e| (e.op, e.decor)).collect();
+    // Variables get ids in first-use order: 16 → 0, 20 → 1, the atomic word → 2, 24 → 3.
+    assert_eq!(
+        ops,
+        [
+            (Op::Write, 0),
+            (Op::Write, 1),
+            (Op::Acquire, 0),
+            (Op::Write, 2),
+            (Op::Release, 0),
+            (Op::Write, 3),
+        ]
+    );
+}

@@ -24,7 +24,8 @@ pub const RECORD_SIZE: u32 = 8;
 pub enum Hook {
     /// `flush()`: the event buffer is full; drain `[0, cursor)` and reset the cursor to 0.
     Flush = 0,
-    /// `atomic_begin(site: i32, addr: i64)` before an atomic access.
+    /// `atomic_begin(site: i32, addr: i64, len: i32)` before an atomic access; `len` bytes
+    /// of records logged before it are in the buffer for the host to take first.
     AtomicBegin = 1,
     /// `atomic_end(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` after it.
     AtomicEnd = 2,
@@ -80,7 +81,7 @@ impl Hook {
         use ValType::{I32, I64};
         match self {
             Hook::Flush => &[I32],
-            Hook::AtomicBegin => &[I32, I64],
+            Hook::AtomicBegin => &[I32, I64, I32],
             Hook::AtomicEnd => &[I32, I64, I64, I64, I64],
             Hook::WaitBegin => &[I32, I64, I64],
             Hook::WaitEnd => &[I32, I64, I32],

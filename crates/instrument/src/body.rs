@@ -437,7 +437,7 @@ impl BodyRewriter<'_, '_> {
         self.copy(op)
     }
 
-    /// `atomic_begin(site, ea)` (when `begin`), the access,
+    /// `atomic_begin(site, ea, cursor)` (when `begin`), the access,
     /// `atomic_end(site, ea, result, operand, expected)`.
     fn atomic(
         &mut self,
@@ -468,10 +468,13 @@ impl BodyRewriter<'_, '_> {
         self.put(I::LocalSet(a));
         let e = self.effective(a, memarg.offset);
         if begin {
-            self.drain();
+            // `atomic_begin` takes the records logged before the atomic itself: one host
+            // call instead of a `flush` and the hook.
             self.put(I::I32Const(site as i32));
             self.put(I::LocalGet(e));
+            self.ctx.buffer.emit_len(&mut self.out);
             self.put(I::Call(Hook::AtomicBegin.func_index()));
+            self.ctx.buffer.emit_reset(&mut self.out);
         }
         self.put(I::LocalGet(a));
         for &local in &operands {

@@ -28,7 +28,7 @@
 //! | index | import | signature | when |
 //! |---|---|---|---|
 //! | 0 | `flush` | `(len: i32)` | the event buffer holds `len` bytes of records to take: it is full, or a draining hook follows (see below) |
-//! | 1 | `atomic_begin` | `(site: i32, addr: i64)` | before every atomic load/store/rmw/cmpxchg |
+//! | 1 | `atomic_begin` | `(site: i32, addr: i64, len: i32)` | before every atomic load/store/rmw/cmpxchg; `len` = bytes of records in the buffer (the cursor), which the host takes first |
 //! | 2 | `atomic_end` | `(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` | after it: `result` = value returned (0 for stores), `operand` = stored value / rmw operand / cmpxchg replacement, `expected` = cmpxchg's expected value (0 otherwise) |
 //! | 3 | `wait_begin` | `(site: i32, addr: i64, timeout: i64)` | before `memory.atomic.wait32/64` |
 //! | 4 | `wait_end` | `(site: i32, addr: i64, result: i32)` | after it (`result` 0 ok, 1 not-equal, 2 timed out) |
@@ -36,10 +36,13 @@
 //! | 6 | `fence` | `(site: i32)` | before `atomic.fence` |
 //! | 7 | `bulk` | `(site: i32, dst: i64, src: i64, len: i64)` | before `memory.copy/fill/init` on the instrumented memory; for fill `src` is the fill value, for init the offset in the data segment; the site's [`BulkOp`] says which |
 //!
-//! Right before calling `atomic_begin`, `wait_begin`, `notify`, `fence` or `bulk`
+//! Right before calling `wait_begin`, `notify`, `fence` or `bulk`
 //! (the **draining hooks**), the module hands a non-empty buffer over with `flush(cursor)` and
 //! resets the cursor, so the host sees every record logged before the synchronization first,
-//! without reading the cursor global. (Not in [`Scope::Blocking`], which logs no records.)
+//! without reading the cursor global. `atomic_begin`, the most frequent of them, takes the
+//! records itself: the module passes the cursor as `len` and resets it to 0 after the call,
+//! which saves a host call per atomic. (Not in [`Scope::Blocking`], which logs no records
+//! and has no `atomic_begin`.)
 //! Calls to functions imported from module `wasmgrind` are never logged as calls.
 //!
 //! # Added exports and the event buffer

@@ -177,6 +177,20 @@ impl Buffer {
         put(I::GlobalSet(self.cursor));
     }
 
+    /// Pushes the buffer's length in bytes (the cursor) as an i32: the argument of a hook
+    /// that takes the records itself, after which [`Self::emit_reset`] empties the buffer.
+    pub fn emit_len(&self, out: &mut Vec<u8>) {
+        use wasm_encoder::Encode;
+        I::GlobalGet(self.cursor).encode(out);
+    }
+
+    /// Empties the buffer (cursor = 0) after a hook took its records.
+    pub fn emit_reset(&self, out: &mut Vec<u8>) {
+        use wasm_encoder::Encode;
+        I::I32Const(0).encode(out);
+        I::GlobalSet(self.cursor).encode(out);
+    }
+
     /// Emits instructions that hand a non-empty buffer to the host (`flush(cursor)`, then
     /// cursor = 0) and leave the operand stack unchanged: emitted before every draining
     /// hook, so the host never reads the cursor global on that path.

@@ -147,7 +147,11 @@ impl Harness {
             )
             .unwrap();
         linker
-            .func_wrap(IMPORT_MODULE, Hook::AtomicBegin.name(), |_: i32, _: i64| {})
+            .func_wrap(
+                IMPORT_MODULE,
+                Hook::AtomicBegin.name(),
+                |_: i32, _: i64, _: i32| {},
+            )
             .unwrap();
         linker
             .func_wrap(

@@ -139,13 +139,21 @@ pub(crate) fn drain_caller(caller: &mut Caller<'_, ThreadCtx>) {
 /// `flush(len)`: the module hands over the `len` bytes of records it logged and resets
 /// the cursor itself, so this path never goes through wasmtime's global accessors. The
 /// module calls it when the buffer is full and before every draining hook
-/// (`atomic_begin`, `wait_begin`, `notify`, `fence`, `bulk`), which therefore find the
-/// buffer empty.
+/// (`wait_begin`, `notify`, `fence`, `bulk`), which therefore find the buffer empty.
 fn flush(mut caller: Caller<'_, ThreadCtx>, len: i32) {
-    let Some(buffer) = events_of(&mut caller) else {
+    take_records(&mut caller, len);
+}
+
+/// Hands the first `len` bytes of the event buffer to the monitor (the module resets the
+/// cursor after the hook returns).
+fn take_records(caller: &mut Caller<'_, ThreadCtx>, len: i32) {
+    if len == 0 {
+        return;
+    }
+    let Some(buffer) = events_of(caller) else {
         return;
     };
-    let (data, ctx) = buffer.memory.data_and_store_mut(&mut caller);
+    let (data, ctx) = buffer.memory.data_and_store_mut(caller);
     let len = (len as u32 as usize).min(data.len()) & !7;
     if len > 0 {
         ctx.monitor.records(&data[..len]);
@@ -241,11 +249,12 @@ fn atomic_size(ctx: &ThreadCtx, site: i32) -> Option<u64> {
     }
 }
 
-/// Before an atomic (the module flushed its records just before): take the address's
-/// stripe — unless the access is
-/// misaligned or out of bounds, in which case the instruction is about to trap and
-/// no stripe may be left held.
-fn atomic_begin(mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64) {
+/// Before an atomic: take the `len` bytes of records logged before it (outside the
+/// stripe, so it is held no longer than the atomic needs), then the address's stripe —
+/// unless the access is misaligned or out of bounds, in which case the instruction is
+/// about to trap and no stripe may be left held.
+fn atomic_begin(mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, len: i32) {
+    take_records(&mut caller, len);
     let ctx = caller.data_mut();
     let Some(size) = atomic_size(ctx, site) else {
         return;
