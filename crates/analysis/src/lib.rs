@@ -17,7 +17,6 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod shb;
-pub mod spin_lock;
 pub mod sync_clocks;
 pub mod syncp;
 #[cfg(test)]

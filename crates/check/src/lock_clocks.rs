@@ -36,9 +36,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::{Mutex, MutexGuard};
 use rustc_hash::FxHashMap;
 use wasmgrind_analysis::clock::VectorClock;
-use wasmgrind_analysis::spin_lock::{SpinMutex, SpinMutexGuard};
 use wasmgrind_analysis::thread_table::ThreadTable;
 use wasmgrind_runtime::ThreadId;
+use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 /// What a site's synchronization does in the lock-free happens-before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

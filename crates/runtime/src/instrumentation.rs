@@ -6,9 +6,8 @@
 //! The imports are always linked; an uninstrumented module simply does not use them,
 //! and under the [`crate::NullMonitor`] an instrumented module runs as the original.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use wasmgrind_instrument::{Hook, SiteKind, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE};
+use wasmgrind_spin::{RawMutex, RawSpinLock};
 use wasmtime::{AsContextMut, Caller, Global, Instance, Linker, Memory, Val, WasmBacktrace};
 
 use crate::program::{backtrace_frames, ThreadCtx};
@@ -32,14 +31,12 @@ pub(crate) struct AtomicStripes {
 /// One stripe's lock on a cache line of its own, so threads working on different
 /// stripes never bounce a line between cores.
 #[repr(align(64))]
-struct Stripe(AtomicBool);
+struct Stripe(RawSpinLock);
 
 impl AtomicStripes {
     pub fn new() -> Self {
         AtomicStripes {
-            locks: (0..STRIPES)
-                .map(|_| Stripe(AtomicBool::new(false)))
-                .collect(),
+            locks: (0..STRIPES).map(|_| Stripe(RawSpinLock::INIT)).collect(),
         }
     }
 
@@ -49,27 +46,15 @@ impl AtomicStripes {
     }
 
     fn lock(&self, stripe: usize) {
-        let lock = &self.locks[stripe].0;
-        let mut spins = 0u32;
-        while lock
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            // Wait on a plain load: retrying the exchange would keep taking the line
-            // away from the holder.
-            while lock.load(Ordering::Relaxed) {
-                spins += 1;
-                if spins < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-            }
-        }
+        self.locks[stripe].0.lock();
     }
 
+    /// Releases `stripe`, which the caller took with [`Self::lock`] (the invariant
+    /// above says who may).
     pub fn unlock(&self, stripe: usize) {
-        self.locks[stripe].0.store(false, Ordering::Release);
+        // SAFETY: the caller holds the stripe (struct invariant): it locked it in
+        // `atomic_begin` and releases it exactly once, in `atomic_end` or at thread end.
+        unsafe { self.locks[stripe].0.unlock() };
     }
 }
 
@@ -322,9 +307,9 @@ mod tests {
         let stripes = AtomicStripes::new();
         let s = AtomicStripes::stripe_of(0x1000);
         stripes.lock(s);
-        assert!(stripes.locks[s].0.load(Ordering::Relaxed));
+        assert!(stripes.locks[s].0.is_locked());
         stripes.unlock(s);
-        assert!(!stripes.locks[s].0.load(Ordering::Relaxed));
+        assert!(!stripes.locks[s].0.is_locked());
         let distinct: std::collections::HashSet<usize> = (0..256u64)
             .map(|i| AtomicStripes::stripe_of(0x1000 + 4 * i))
             .collect();

@@ -26,11 +26,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use lock_api::ArcMutexGuard;
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
-use crate::spin_lock::{RawSpinLock, SpinMutex, SpinMutexGuard};
+use wasmgrind_spin::{ArcSpinMutexGuard, SpinMutex, SpinMutexGuard};
 
 use super::cell::Cell;
 use super::granule::GRANULE_SHIFT;
@@ -123,7 +122,7 @@ pub(crate) enum ChunkGuard<'a> {
     /// A chunk of the flat table (never freed while the shadow lives).
     Near(SpinMutexGuard<'a, Chunk>),
     /// A chunk of the far map, kept alive by the guard's reference count.
-    Far(ArcMutexGuard<RawSpinLock, Chunk>),
+    Far(ArcSpinMutexGuard<Chunk>),
 }
 
 impl std::ops::Deref for ChunkGuard<'_> {

@@ -11,7 +11,7 @@
 //! Concurrency: the objects are spread over [`SHARDS`] independently locked maps by a hash
 //! of their id, so threads synchronizing on different objects rarely meet. Each operation
 //! holds one shard lock for one join (or, for an atomic, two joins and one shadow
-//! check): so briefly that a [`SpinMutex`](crate::spin_lock::SpinMutex), one locked
+//! check): so briefly that a [`SpinMutex`](wasmgrind_spin::SpinMutex), one locked
 //! instruction per operation instead of parking_lot's two, is the better lock (4.5% more
 //! atomics per second in `cargo bench -p wasmgrind-analysis --bench online`).
 
@@ -20,7 +20,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::clock::VectorClock;
-use crate::spin_lock::SpinMutex;
+use wasmgrind_spin::SpinMutex;
 
 use super::sync_id::SyncId;
 

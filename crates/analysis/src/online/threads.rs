@@ -15,8 +15,8 @@
 //! ([`ThreadTable`]).
 
 use crate::clock::VectorClock;
-use crate::spin_lock::{SpinMutex, SpinMutexGuard};
 use crate::thread_table::ThreadTable;
+use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 use super::access::ThreadId;
 use super::cell::MAX_CELL_TID;

@@ -1,12 +1,16 @@
-//! A lock for state that one thread touches on every event and others only rarely (a
-//! thread's own clock): unlocking is a plain release store, so an uncontended lock and
-//! unlock cost one atomic read-modify-write instead of parking_lot's two. On the hot
-//! path of every atomic the program performs, those instructions were most of the
-//! time spent in the detector's bookkeeping.
+//! The spin lock wasmgrind's hot paths share, for state that is held briefly and is
+//! rarely contended: a thread's own clock, a shard of synchronization objects or lock
+//! owners, a shadow chunk, the per-address stripe that orders atomics. Unlocking is a
+//! plain release store, so an uncontended lock and unlock cost one atomic
+//! read-modify-write instead of the two of parking_lot or `std::sync::Mutex`; on the
+//! path of every atomic the checked program performs, those instructions were most of
+//! the time spent in the checker's bookkeeping.
 //!
 //! Waiters spin briefly on a plain load, then yield their time slice: with more guest
 //! threads than cores the holder may be descheduled, and burning a whole slice would
 //! only delay it.
+
+pub use lock_api::RawMutex;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -57,6 +61,11 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
     unsafe fn unlock(&self) {
         self.0.store(false, Ordering::Release);
     }
+
+    #[inline]
+    fn is_locked(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// A mutex over [`RawSpinLock`].
@@ -64,6 +73,10 @@ pub type SpinMutex<T> = lock_api::Mutex<RawSpinLock, T>;
 
 /// Its guard.
 pub type SpinMutexGuard<'a, T> = lock_api::MutexGuard<'a, RawSpinLock, T>;
+
+/// The guard of an `Arc<SpinMutex<T>>` locked with `lock_arc`, which keeps the mutex
+/// alive while held.
+pub type ArcSpinMutexGuard<T> = lock_api::ArcMutexGuard<RawSpinLock, T>;
 
 #[cfg(test)]
 mod tests {
