@@ -7,9 +7,8 @@
 //! erase the new owner — which is why `run`, whose atomics are not serialized, can
 //! use it as well as `check`.
 
-use std::sync::Mutex;
-
 use rustc_hash::FxHashMap;
+use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 use wasmgrind_instrument::AtomicOp;
 
@@ -19,24 +18,27 @@ use crate::ThreadId;
 const SHARDS: usize = 64;
 
 /// Lock word address → owning thread, sharded by address (Fx-hashed: every lock and
-/// unlock of the program hashes an address here).
+/// unlock of the program hashes an address here). Each update is one insert or remove,
+/// so a shard is a spin lock (one locked instruction per update) on cache lines of its
+/// own (threads locking different words never share one).
 pub(crate) struct LockOwners {
-    shards: Box<[Mutex<FxHashMap<u64, ThreadId>>]>,
+    shards: Box<[Shard]>,
 }
+
+#[derive(Default)]
+#[repr(align(64))]
+struct Shard(SpinMutex<FxHashMap<u64, ThreadId>>);
 
 impl LockOwners {
     pub fn new() -> Self {
         LockOwners {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(FxHashMap::default()))
-                .collect(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
         }
     }
 
-    fn shard(&self, addr: u64) -> std::sync::MutexGuard<'_, FxHashMap<u64, ThreadId>> {
+    fn shard(&self, addr: u64) -> SpinMutexGuard<'_, FxHashMap<u64, ThreadId>> {
         let i = ((addr >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize & (SHARDS - 1);
-        // Every update is one insert or remove: a panic cannot leave a shard torn.
-        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
+        self.shards[i].0.lock()
     }
 
     /// Applies the lock rule to an atomic of `thread` (arguments as the `atomic_end`
@@ -80,8 +82,8 @@ impl LockOwners {
             .shards
             .iter()
             .flat_map(|s| {
-                let s = s.lock().unwrap_or_else(|p| p.into_inner());
-                s.iter()
+                s.0.lock()
+                    .iter()
                     .filter(|(_, &t)| t == thread)
                     .map(|(&a, _)| a)
                     .collect::<Vec<_>>()
