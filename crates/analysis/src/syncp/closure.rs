@@ -26,6 +26,7 @@
 //! at a cut are found from the cut's last acquire and those open around it.
 
 use super::history::{History, NONE};
+use crate::clock::join_reporting;
 
 /// A set of events under closure, with the per-lock facts of the lock rule.
 #[derive(Debug, Clone, Default)]
@@ -253,15 +254,12 @@ impl History {
 /// Joins a whole TRF timestamp `trf` into `c`, which then holds the TRF timestamp of
 /// every event it reaches (`tdone` rises with it).
 fn join_trf(c: &mut [u32], tdone: &mut [u32], trf: &[u32], s: &mut Scratch) {
-    for (u, &val) in trf.iter().enumerate() {
-        if val > tdone[u] {
-            tdone[u] = val;
-            if val > c[u] {
-                c[u] = val;
-                s.grew(u);
-            }
+    join_reporting(tdone, trf, |u, val| {
+        if val > c[u] {
+            c[u] = val;
+            s.grew(u);
         }
-    }
+    });
 }
 
 /// The first index at or after `from` of ascending `pos` whose value is at least `x`
