@@ -10,6 +10,7 @@
 //! pages, recycled through per-size free lists when a list moves to a bigger one; only
 //! lists longer than the largest chunk get their own vector.
 
+use crate::clock::grown_mask;
 use crate::id_map::prefetch;
 
 /// One access kept as a candidate first event: 16 bytes (the candidates are the bulk
@@ -546,6 +547,31 @@ impl VarCands {
         }
     }
 
+    /// The first entry at or after `from` with a candidate of `kind` (0: any access, 1:
+    /// writes) outside `k` (per-thread prefix lengths; missing entries are 0), if any.
+    ///
+    /// On a variable of many threads a sweep finds few such entries among many: the
+    /// dense prefix is scanned 16 entries at a time without branches (vectorized).
+    #[inline]
+    pub fn next_outside(&self, from: usize, kind: usize, k: &[u32]) -> Option<usize> {
+        const B: usize = 16;
+        let ends = self.dense_ends(kind);
+        let m = ends.len().min(k.len());
+        let mut i = from;
+        while i + B <= m {
+            let mask = grown_mask(&k[i..i + B], &ends[i..i + B]);
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += B;
+        }
+        let threads = self.threads();
+        (i..threads.len()).find(|&n| {
+            let t1 = threads[n].thread as usize;
+            self.end(n, kind) > k.get(t1).copied().unwrap_or(0)
+        })
+    }
+
     /// Whether some thread's last candidate of `kind` lies outside both `k` and `trf`
     /// (per-thread prefix lengths; missing entries are 0), for an access of thread `t`
     /// whose `k` and `trf` contain those of its earlier accesses.
@@ -629,8 +655,8 @@ mod tests {
         assert_eq!(v.ends().len(), 2 * 65);
     }
 
-    /// `any_live` against the plain definition, sparse and dense, with `k` and `trf`
-    /// shorter than the thread range.
+    /// `any_live` and `next_outside` against the plain definitions, sparse and dense,
+    /// with `k` and `trf` shorter than the thread range.
     #[test]
     fn any_live_matches_definition() {
         let mut rng = XorShift::new(0x51_7cc1_b727_220a);
@@ -666,6 +692,15 @@ mod tests {
                         .any(|c| c.pos + 1 > at(&k, t).max(at(&trf, t)))
                 });
                 assert_eq!(v.any_live(0, kind, &k, &trf), want, "round {round}");
+                // The entries `next_outside` visits: those with an end beyond `k`.
+                let want: Vec<usize> = (0..v.threads().len())
+                    .filter(|&n| v.end(n, kind) > at(&k, v.threads()[n].thread as usize))
+                    .collect();
+                let got: Vec<usize> = std::iter::successors(v.next_outside(0, kind, &k), |&n| {
+                    v.next_outside(n + 1, kind, &k)
+                })
+                .collect();
+                assert_eq!(got, want, "round {round}");
             }
         }
     }

@@ -168,10 +168,13 @@ impl SyncPEngine {
         self.history
             .seed_and_close(k, e2.thread, p2, &mut self.scratch);
         let k = &self.k[t2];
-        for (n, tc) in var.threads().iter().enumerate() {
+        // Entries with none outside K are dead (the pointer may lag; it is a shortcut).
+        let mut next = var.next_outside(0, kind, &k.c);
+        while let Some(n) = next {
+            next = var.next_outside(n + 1, kind, &k.c);
+            let tc = &var.threads()[n];
             let t1 = tc.thread as usize;
-            if t1 == t2 || var.end(n, kind) <= k.c[t1] {
-                // None, or all inside K: dead (the pointer may lag; it is a shortcut).
+            if t1 == t2 {
                 continue;
             }
             let list = tc.list(&self.pool);
