@@ -73,6 +73,11 @@ const SHORT_TAIL: usize = 8;
 /// are short, so that they drop.
 const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
 
+/// Events of a thread after which its [`SyncPEngine::known_by_all`] is computed
+/// afresh (a pass over every thread's timestamp, a cache miss each on many threads);
+/// in between the last value serves, a lower bound that only drops less.
+const KNOWN_REFRESH: u32 = if cfg!(test) { 4 } else { 1024 };
+
 /// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `t1`'s list, for
 /// a later write and a later read of `t2`.
 type DeadPtrs = [u32; 2];
@@ -111,6 +116,8 @@ pub struct SyncPEngine {
     /// Threads of the trace (the RapidBin header), when known: then candidates every
     /// thread's TRF timestamp contains are dropped (0: unknown, nothing dropped).
     expected_threads: usize,
+    /// Per thread, its last [`Self::known_by_all`] and its position then.
+    known: Vec<[u32; 2]>,
 }
 
 impl SyncPEngine {
@@ -144,6 +151,23 @@ impl SyncPEngine {
             .map(|u| self.history.trf_of(u).get(t as usize).copied().unwrap_or(0))
             .min()
             .unwrap_or(0)
+    }
+
+    /// [`Self::known_by_all`] of thread `t`, now at position `p`, as of at most
+    /// [`KNOWN_REFRESH`] events of `t` ago: still a prefix every thread knows, since
+    /// timestamps only grow and a thread that starts later knows at least its parent.
+    fn known_by_all_cached(&mut self, t: u32, p: u32) -> u32 {
+        let t = t as usize;
+        if self.known.len() <= t {
+            self.known.resize(t + 1, [0, 0]);
+        }
+        let [known, at] = self.known[t];
+        if known > 0 && p - at < KNOWN_REFRESH {
+            return known;
+        }
+        let known = self.known_by_all(t as u32);
+        self.known[t] = [known, p];
+        known
     }
 
     /// Finds an earlier access of another thread that `e2` (at position `p2` of its
@@ -317,7 +341,7 @@ impl Engine for SyncPEngine {
         // Now and then, drop the candidates of `t` on this variable that every thread
         // already knows (amortized: one check per `DROP_EVERY` candidates kept).
         if self.expected_threads != 0 && kept.is_multiple_of(DROP_EVERY) {
-            let known = self.known_by_all(t);
+            let known = self.known_by_all_cached(t, p);
             if known > 0 {
                 self.vars
                     .entry(e.decor)
