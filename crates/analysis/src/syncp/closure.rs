@@ -44,6 +44,12 @@ pub(super) struct Closure {
     /// Both only grow, so a growth resumes there instead of searching the (trace-long)
     /// logs.
     cursor: Vec<[u32; 2]>,
+    /// Per thread `v`, a position below which `v` has no acquire beyond the processed
+    /// ones (its next acquire's, or its length when it had none left: later acquires
+    /// lie beyond). A growth of `v` that stays below it and needs no deltas has
+    /// nothing to do, which is found here without touching `v`'s (cold) log; on many
+    /// threads most growths are such.
+    next_acq: Vec<u32>,
     /// Per lock, 1 + trace index of the latest acquire in the set (0: none).
     latest: Vec<u64>,
     /// Per lock, (thread + 1, index in the thread's acquires) of the last thread seen
@@ -59,6 +65,7 @@ impl Closure {
         self.done.clone_from(&other.done);
         self.tdone.clone_from(&other.tdone);
         self.cursor.clone_from(&other.cursor);
+        self.next_acq.clone_from(&other.next_acq);
         self.latest.clone_from(&other.latest);
         self.holder.clone_from(&other.holder);
     }
@@ -97,6 +104,7 @@ impl History {
         cl.done.resize(n, 0);
         cl.tdone.resize(n, 0);
         cl.cursor.resize(n, [0, 0]);
+        cl.next_acq.resize(n, 0);
         cl.latest.resize(self.lock_count(), 0);
         cl.holder.resize(self.lock_count(), (0, 0));
         if s.queued.len() < n {
@@ -133,6 +141,10 @@ impl History {
                 continue;
             }
             cl.done[v] = to;
+            if to <= cl.next_acq[v] && to <= cl.tdone[v] {
+                // No new acquire, and reads-from already explains the growth.
+                continue;
+            }
             let [deltas, lo] = cl.cursor[v];
             // Thread order, reads-from, fork/join: only the part of the growth whose
             // TRF timestamp is not implied by another's joined already.
@@ -157,6 +169,7 @@ impl History {
                 hi += 1;
             }
             cl.cursor[v][1] = hi as u32;
+            cl.next_acq[v] = acqs.get(hi).map_or(self.threads[v].len, |a| a.pos);
             // Critical sections open at the new cut: the cut's last acquire and those
             // open around it. Without a new acquire they are those open at the old cut
             // still open, which that growth already settled (each released, or the
