@@ -151,7 +151,7 @@ impl History {
             let td = cl.tdone[v];
             if td < to {
                 let log = &self.threads[v];
-                let k = skip_below(&log.delta_pos, deltas as usize, td);
+                let k = skip_below(&log.delta_pos, deltas as usize, td, log.len);
                 let k = self.join_deltas(&mut cl.c, &mut cl.tdone, v, k, to, s);
                 cl.cursor[v][0] = k as u32;
                 cl.tdone[v] = cl.tdone[v].max(to);
@@ -275,12 +275,20 @@ fn join_trf(c: &mut [u32], tdone: &mut [u32], trf: &[u32], s: &mut Scratch) {
     });
 }
 
-/// The first index at or after `from` of ascending `pos` whose value is at least `x`
-/// (galloping: cheap when it is near `from`, logarithmic when far).
+/// The first index at or after `from` of ascending `pos` (positions below `len`) whose
+/// value is at least `x`, galloping from `from` or back from the end, whichever is
+/// nearer by position: logarithmic in the distance.
+///
+/// A closure's cursor only moves when it joins deltas, while reads-from mostly moves
+/// its cut: so the cursor often lags far behind `x`, which on many threads tends to lie
+/// among a thread's recent events, and each galloping step is a cache miss.
 #[inline]
-fn skip_below(pos: &[u32], from: usize, x: u32) -> usize {
-    if pos.get(from).is_none_or(|&q| q >= x) {
+fn skip_below(pos: &[u32], from: usize, x: u32, len: u32) -> usize {
+    let Some(&first) = pos.get(from).filter(|&&q| q < x) else {
         return from;
+    };
+    if len.saturating_sub(x) < x - first {
+        return gallop_back(pos, from, x);
     }
     // pos[lo] < x; find hi with pos[hi] >= x (or the end) by doubling steps.
     let (mut lo, mut step) = (from, 1);
@@ -293,4 +301,44 @@ fn skip_below(pos: &[u32], from: usize, x: u32) -> usize {
         step *= 2;
     };
     lo + 1 + pos[lo + 1..hi].partition_point(|&q| q < x)
+}
+
+/// [`skip_below`] from the end: `pos[from] < x`.
+#[inline]
+fn gallop_back(pos: &[u32], from: usize, x: u32) -> usize {
+    // Every index from `hi` on holds at least `x`; step back doubling until one below.
+    let (mut hi, mut step) = (pos.len(), 1);
+    loop {
+        let lo = hi.saturating_sub(step).max(from);
+        if pos[lo] < x {
+            return lo + 1 + pos[lo + 1..hi].partition_point(|&q| q < x);
+        }
+        hi = lo;
+        step *= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_rng::XorShift;
+
+    /// `skip_below` against a plain search, from every start, with `x` near either end.
+    #[test]
+    fn skip_below_finds_the_first_at_least() {
+        let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |n: u64| rng.below(n) as u32;
+        for _ in 0..500 {
+            let mut pos: Vec<u32> = (0..next(40)).map(|_| next(200)).collect();
+            pos.sort_unstable();
+            pos.dedup();
+            let len = pos.last().map_or(0, |&q| q + 1) + next(5);
+            for from in 0..=pos.len() {
+                for x in 0..=len {
+                    let want = from + pos[from..].partition_point(|&q| q < x);
+                    assert_eq!(skip_below(&pos, from, x, len), want, "{pos:?} {from} {x}");
+                }
+            }
+        }
+    }
 }
