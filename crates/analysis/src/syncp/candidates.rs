@@ -348,7 +348,10 @@ impl Many {
                 let n = self.threads.len() + 1;
                 // Dense only while ids are not far sparser than the threads seen.
                 if n >= DENSE_FROM && u < 4 * n {
-                    self.densify(u);
+                    // Room up to the next power of two (within the same bound), so that
+                    // threads arriving in rising id order densify O(log) times, not
+                    // once each.
+                    self.densify(((u + 1).next_power_of_two() - 1).min(4 * n - 1));
                     return u;
                 }
                 self.threads.insert(i, ThreadCands::new(t));
@@ -642,8 +645,9 @@ mod tests {
                 assert_eq!([v.end(i, 0), v.end(i, 1)], tc.end);
             }
         }
-        // Dense since DENSE_FROM threads: an entry at every id up to the highest.
-        assert_eq!(v.threads().len(), 65);
+        // Dense since DENSE_FROM threads: an entry at every id up to the highest (and
+        // on to the next power of two).
+        assert_eq!(v.threads().len(), 128);
         assert!(v
             .threads()
             .iter()
@@ -651,8 +655,8 @@ mod tests {
             .all(|(i, tc)| tc.thread as usize == i));
         // A far sparser id is inserted in order, without filling the gap.
         let i = v.slot(10_000);
-        assert_eq!((i, v.threads().len()), (65, 66));
-        assert_eq!(v.ends().len(), 2 * 65);
+        assert_eq!((i, v.threads().len()), (128, 129));
+        assert_eq!(v.ends().len(), 2 * 128);
     }
 
     /// `any_live` and `next_outside` against the plain definitions, sparse and dense,
