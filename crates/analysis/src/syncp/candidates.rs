@@ -11,7 +11,7 @@
 //! lists longer than the largest chunk get their own vector.
 
 use crate::clock::grown_mask;
-use crate::id_map::prefetch;
+use crate::id_map::{prefetch, prefetch_slice};
 
 /// One access kept as a candidate first event: 16 bytes (the candidates are the bulk
 /// of the engine's memory on traces of many variables).
@@ -445,8 +445,9 @@ impl VarCands {
         threads.binary_search_by_key(&t, |tc| tc.thread).ok()
     }
 
-    /// Hints the entry thread `t` will use (the first one when it has none yet), and
-    /// for an inline entry the slot its next candidate goes to.
+    /// Hints what an access of thread `t` reads first: for an inline entry the slot its
+    /// next candidate goes to; with several threads the entries' header, through
+    /// which [`prefetch_entries`](Self::prefetch_entries) finds the rest.
     #[inline]
     pub fn prefetch(&self, t: u32, pool: &Pool) {
         match &self.threads {
@@ -456,11 +457,20 @@ impl VarCands {
                     pool.prefetch_tail(&tc.list);
                 }
             }
-            Threads::Many(m) => {
-                if let Some(tc) = m.threads.get(t as usize).or(m.threads.first()) {
-                    prefetch(tc);
-                }
+            Threads::Many(m) => prefetch(&**m),
+        }
+    }
+
+    /// Once the header is in cache (see [`prefetch`](Self::prefetch)): hints the entry
+    /// thread `t` will use (the first one when it has none yet) and the dense ends of
+    /// `kind` an access of that kind scans (see [`any_live`](Self::any_live)).
+    #[inline]
+    pub fn prefetch_entries(&self, t: u32, kind: usize) {
+        if let Threads::Many(m) = &self.threads {
+            if let Some(tc) = m.threads.get(t as usize).or(m.threads.first()) {
+                prefetch(tc);
             }
+            prefetch_slice(self.dense_ends(kind));
         }
     }
 

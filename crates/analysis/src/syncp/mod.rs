@@ -274,6 +274,16 @@ impl Prefetch for SyncPEngine {
             }
         }
     }
+
+    #[inline]
+    fn prefetch_deep(&self, e: &Event) {
+        if e.op.is_access() {
+            if let Some(v) = self.vars.get(e.decor) {
+                v.cands
+                    .prefetch_entries(e.thread, usize::from(e.op != Op::Write));
+            }
+        }
+    }
 }
 
 impl Engine for SyncPEngine {
