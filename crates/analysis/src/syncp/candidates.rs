@@ -5,7 +5,7 @@
 //! them, mostly from one thread, so per-variable heap blocks would dominate both
 //! memory and time (an allocation per variable and thread, and as many frees when the
 //! engine is dropped). So a variable's record holds its single accessor's entry
-//! inline (a box only for variables of several threads), and every (variable,
+//! inline (heap blocks only for variables of several threads), and every (variable,
 //! thread) list is a chunk of one shared [`Pool`]: power-of-two chunks cut from large
 //! pages, recycled through per-size free lists when a list moves to a bigger one; only
 //! lists longer than the largest chunk get their own vector.
@@ -296,7 +296,7 @@ enum Threads {
     #[default]
     None,
     One(ThreadCands),
-    Many(Box<Many>),
+    Many(Many),
 }
 
 /// The entries of a variable of several threads.
@@ -307,10 +307,15 @@ enum Threads {
 /// kind-0 ends first, then all kind-1 ends (`ends[kind * n + i] == threads[i].end[kind]`,
 /// `threads[i].thread == i` for `i < n`; empty while sparse): 4 bytes a thread to scan,
 /// in a branch-free (vectorized) pass, instead of a 36-byte entry.
+///
+/// Both are boxed slices held in the variable's record (in the room of the inline
+/// entry), not behind a box of their own: an access then reaches its entry and the
+/// ends one load from the record, which the driver's second prefetch stage covers.
+/// Growing them reallocates, which only happens as new threads arrive.
 #[derive(Debug)]
 struct Many {
-    threads: Vec<ThreadCands>,
-    ends: Vec<u32>,
+    threads: Box<[ThreadCands]>,
+    ends: Box<[u32]>,
 }
 
 /// Threads accessing a variable from which its [`VarCands`] turns dense.
@@ -354,7 +359,9 @@ impl Many {
                     self.densify(((u + 1).next_power_of_two() - 1).min(4 * n - 1));
                     return u;
                 }
-                self.threads.insert(i, ThreadCands::new(t));
+                let mut threads = std::mem::take(&mut self.threads).into_vec();
+                threads.insert(i, ThreadCands::new(t));
+                self.threads = threads.into_boxed_slice();
                 // Past the dense prefix (its ids all exist): `ends` stays as it is.
                 i
             }
@@ -365,7 +372,10 @@ impl Many {
     #[cold]
     fn densify(&mut self, max: usize) {
         let last = self.threads.last().map_or(0, |tc| tc.thread as usize);
-        let mut old = std::mem::take(&mut self.threads).into_iter().peekable();
+        let mut old = std::mem::take(&mut self.threads)
+            .into_vec()
+            .into_iter()
+            .peekable();
         let mut dense = Vec::with_capacity(max.max(last) + 1);
         for id in 0..=max.max(last) as u32 {
             match old.next_if(|tc| tc.thread == id) {
@@ -376,7 +386,7 @@ impl Many {
         self.ends = (0..2)
             .flat_map(|kind| dense.iter().map(move |tc| tc.end[kind]))
             .collect();
-        self.threads = dense;
+        self.threads = dense.into_boxed_slice();
     }
 }
 
@@ -396,7 +406,7 @@ impl VarCands {
         match &mut self.threads {
             Threads::None => &mut [],
             Threads::One(tc) => std::slice::from_mut(tc),
-            Threads::Many(m) => &mut m.threads,
+            Threads::Many(m) => &mut m.threads[..],
         }
     }
 
@@ -423,10 +433,10 @@ impl VarCands {
                 let Threads::One(first) = std::mem::take(&mut self.threads) else {
                     unreachable!()
                 };
-                let mut m = Box::new(Many {
-                    threads: vec![first],
-                    ends: Vec::new(),
-                });
+                let mut m = Many {
+                    threads: Box::new([first]),
+                    ends: Box::default(),
+                };
                 let i = m.slot(t);
                 self.threads = Threads::Many(m);
                 i
@@ -445,25 +455,23 @@ impl VarCands {
         threads.binary_search_by_key(&t, |tc| tc.thread).ok()
     }
 
-    /// Hints what an access of thread `t` reads first: for an inline entry the slot its
-    /// next candidate goes to; with several threads the entries' header, through
-    /// which [`prefetch_entries`](Self::prefetch_entries) finds the rest.
+    /// Hints what an access of thread `t` to a variable of one thread reads: the slot
+    /// its next candidate goes to (the second prefetch stage: the entry is inline in
+    /// the variable's record, which the first stage fetched).
     #[inline]
     pub fn prefetch(&self, t: u32, pool: &Pool) {
-        match &self.threads {
-            Threads::None => {}
-            Threads::One(tc) => {
-                if tc.thread == t {
-                    pool.prefetch_tail(&tc.list);
-                }
+        if let Threads::One(tc) = &self.threads {
+            if tc.thread == t {
+                pool.prefetch_tail(&tc.list);
             }
-            Threads::Many(m) => prefetch(&**m),
         }
     }
 
-    /// Once the header is in cache (see [`prefetch`](Self::prefetch)): hints the entry
-    /// thread `t` will use (the first one when it has none yet) and the dense ends of
-    /// `kind` an access of that kind scans (see [`any_live`](Self::any_live)).
+    /// Hints what an access of thread `t` and `kind` (0: write, 1: read) to a variable
+    /// of several threads reads: its entry (the first one when it has none yet) and the
+    /// dense ends of `kind` (see [`any_live`](Self::any_live)). Both are one load from
+    /// the record; they are asked for in the third stage, a few events ahead, since on
+    /// a trace of many threads lines fetched earlier tend to be evicted before use.
     #[inline]
     pub fn prefetch_entries(&self, t: u32, kind: usize) {
         if let Threads::Many(m) = &self.threads {

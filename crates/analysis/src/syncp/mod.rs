@@ -92,6 +92,9 @@ struct VarState {
     shb_last_write: PublishedClock,
 }
 
+// One line per variable: a larger record would double the memory of many variables.
+const _: () = assert!(std::mem::size_of::<VarState>() == 64);
+
 /// The sync-preserving race engine (streaming).
 #[derive(Debug, Default)]
 pub struct SyncPEngine {
@@ -267,8 +270,8 @@ impl Prefetch for SyncPEngine {
     fn prefetch_indirect(&self, e: &Event) {
         if e.op.is_access() {
             self.shb_history.prefetch_rest(e.decor);
-            // The variable's per-thread entries (one level below its record, which the
-            // first stage fetched).
+            // Where a variable of one thread takes the candidate (one level below its
+            // record, which the first stage fetched).
             if let Some(v) = self.vars.get(e.decor) {
                 v.cands.prefetch(e.thread, &self.pool);
             }
@@ -277,6 +280,7 @@ impl Prefetch for SyncPEngine {
 
     #[inline]
     fn prefetch_deep(&self, e: &Event) {
+        // A variable of several threads: the access's entry and the ends it scans.
         if e.op.is_access() {
             if let Some(v) = self.vars.get(e.decor) {
                 v.cands
