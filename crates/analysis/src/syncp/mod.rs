@@ -53,7 +53,7 @@ use wasmgrind_trace::{Event, Op};
 
 use crate::access_history::AccessHistory;
 use crate::engine::Engine;
-use crate::id_map::IdMap;
+use crate::id_map::{prefetch_slice, IdMap};
 use crate::published_clock::{PublishedClock, Snapshots};
 use crate::race_collector::RaceCollector;
 use crate::report::{EventRef, Report};
@@ -280,11 +280,21 @@ impl Prefetch for SyncPEngine {
 
     #[inline]
     fn prefetch_deep(&self, e: &Event) {
-        // A variable of several threads: the access's entry and the ends it scans.
-        if e.op.is_access() {
-            if let Some(v) = self.vars.get(e.decor) {
-                v.cands
-                    .prefetch_entries(e.thread, usize::from(e.op != Op::Write));
+        if !e.op.is_access() {
+            return;
+        }
+        // The timestamp a read will join (a few cache lines on many threads).
+        self.history.prefetch_join(e);
+        if let Some(v) = self.vars.get(e.decor) {
+            // A variable of several threads: the access's entry and the ends it scans.
+            v.cands
+                .prefetch_entries(e.thread, usize::from(e.op != Op::Write));
+            // The SHB clock a read will join, when it is new to the reader.
+            let lw = &v.shb_last_write;
+            if e.op == Op::Read && lw.own > self.shb.get(e.thread, lw.thread) {
+                if let Some(snap) = &lw.snap {
+                    prefetch_slice(snap);
+                }
             }
         }
     }
