@@ -455,31 +455,33 @@ impl VarCands {
         threads.binary_search_by_key(&t, |tc| tc.thread).ok()
     }
 
-    /// Hints what an access of thread `t` to a variable of one thread reads: the slot
-    /// its next candidate goes to (the second prefetch stage: the entry is inline in
-    /// the variable's record, which the first stage fetched).
+    /// Hints where an access of thread `t` goes (the second prefetch stage, once the
+    /// variable's record is in cache): with one thread, the slot its next candidate
+    /// takes (the entry is inline); with several, its entry (the first one when it has
+    /// none yet), one load from the record.
     #[inline]
     pub fn prefetch(&self, t: u32, pool: &Pool) {
-        if let Threads::One(tc) = &self.threads {
-            if tc.thread == t {
-                pool.prefetch_tail(&tc.list);
+        match &self.threads {
+            Threads::None => {}
+            Threads::One(tc) => {
+                if tc.thread == t {
+                    pool.prefetch_tail(&tc.list);
+                }
+            }
+            Threads::Many(m) => {
+                if let Some(tc) = m.threads.get(t as usize).or(m.threads.first()) {
+                    prefetch(tc);
+                }
             }
         }
     }
 
-    /// Hints what an access of thread `t` and `kind` (0: write, 1: read) to a variable
-    /// of several threads reads: its entry (the first one when it has none yet) and the
-    /// dense ends of `kind` (see [`any_live`](Self::any_live)). Both are one load from
-    /// the record; they are asked for in the third stage, a few events ahead, since on
-    /// a trace of many threads lines fetched earlier tend to be evicted before use.
+    /// Hints the dense ends of `kind` (0: write, 1: read) an access of that kind scans
+    /// (see [`any_live`](Self::any_live)): one load from the record, several lines on a
+    /// variable of many threads.
     #[inline]
-    pub fn prefetch_entries(&self, t: u32, kind: usize) {
-        if let Threads::Many(m) = &self.threads {
-            if let Some(tc) = m.threads.get(t as usize).or(m.threads.first()) {
-                prefetch(tc);
-            }
-            prefetch_slice(self.dense_ends(kind));
-        }
+    pub fn prefetch_ends(&self, kind: usize) {
+        prefetch_slice(self.dense_ends(kind));
     }
 
     /// Whether every other thread's candidate of `kind` (0: all, for a write; 1:

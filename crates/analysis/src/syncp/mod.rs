@@ -87,6 +87,10 @@ const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
 /// in between the last value serves, a lower bound that only drops less.
 const KNOWN_REFRESH: u32 = if cfg!(test) { 4 } else { 1024 };
 
+/// Threads from which the third prefetch stage runs (see
+/// [`SyncPEngine::prefetch_deep`]): a clock of 32 threads spans two cache lines.
+const WIDE_PREFETCH_FROM: usize = 32;
+
 /// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `t1`'s list, for
 /// a later write and a later read of `t2`.
 type DeadPtrs = [u32; 2];
@@ -279,26 +283,26 @@ impl Prefetch for SyncPEngine {
     fn prefetch_indirect(&self, e: &Event) {
         if e.op.is_access() {
             self.shb_history.prefetch_rest(e.decor);
-            // Where a variable of one thread takes the candidate (one level below its
-            // record, which the first stage fetched).
+            // Where the access goes among the variable's candidates (one level below
+            // its record, which the first stage fetched).
             if let Some(v) = self.vars.get(e.decor) {
                 v.cands.prefetch(e.thread, &self.pool);
             }
         }
     }
 
+    /// With many threads, what an access scans or joins spans several cache lines,
+    /// mostly cold: the variable's ends of its kind, and for a read of a write new to
+    /// it, that write's SHB clock and TRF timestamp. With few, those are a line each,
+    /// usually cached, and asking costs more than it saves.
     #[inline]
     fn prefetch_deep(&self, e: &Event) {
-        if !e.op.is_access() {
+        if !e.op.is_access() || self.history.thread_count() < WIDE_PREFETCH_FROM {
             return;
         }
-        // The timestamp a read will join (a few cache lines on many threads).
         self.history.prefetch_join(e);
         if let Some(v) = self.vars.get(e.decor) {
-            // A variable of several threads: the access's entry and the ends it scans.
-            v.cands
-                .prefetch_entries(e.thread, usize::from(e.op != Op::Write));
-            // The SHB clock a read will join, when it is new to the reader.
+            v.cands.prefetch_ends(usize::from(e.op != Op::Write));
             let lw = &v.shb_last_write;
             if e.op == Op::Read && lw.own > self.shb.get(e.thread, lw.thread) {
                 if let Some(snap) = &lw.snap {
