@@ -85,7 +85,7 @@ const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
 /// Events of a thread after which its [`SyncPEngine::known_by_all`] is computed
 /// afresh (a pass over every thread's timestamp, a cache miss each on many threads);
 /// in between the last value serves, a lower bound that only drops less.
-const KNOWN_REFRESH: u32 = if cfg!(test) { 4 } else { 1024 };
+const KNOWN_REFRESH: u32 = if cfg!(test) { 4 } else { 256 };
 
 /// Threads from which the third prefetch stage runs (see
 /// [`SyncPEngine::prefetch_deep`]): a clock of 32 threads spans two cache lines.
