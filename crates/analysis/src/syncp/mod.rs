@@ -396,7 +396,7 @@ impl Engine for SyncPEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::run_engine;
+    use crate::run::{run_engine, run_engine_prefetching};
     use crate::test_rng::XorShift;
 
     /// Racy events (trace indices of second accesses) of a run.
@@ -406,6 +406,47 @@ mod tests {
         assert!(!r.races_truncated);
         assert_eq!(v.len() as u64, r.racy_events, "one pair per racy event");
         v
+    }
+
+    /// A random trace of `events` steps by `threads` threads (all forked first) on
+    /// `vars` variables with nested well-formed locking on 3 locks; every event at its
+    /// own location (races are reported once per location pair).
+    fn random_trace(
+        next: &mut impl FnMut(u64) -> u64,
+        threads: u32,
+        events: usize,
+        vars: u64,
+    ) -> Vec<Event> {
+        let mut ev: Vec<Event> = (1..threads)
+            .map(|u| Event::new(0, Op::Fork, u.into(), 0))
+            .collect();
+        let mut owner = [u32::MAX; 3];
+        let mut held: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
+        for _ in 0..events {
+            let t = next(threads.into()) as u32;
+            let loc = ev.len() as u32;
+            match next(10) {
+                0 | 1 => {
+                    let l = next(3);
+                    if owner[l as usize] == u32::MAX {
+                        owner[l as usize] = t;
+                        held[t as usize].push(l);
+                        ev.push(Event::new(t, Op::Acquire, l, loc));
+                    }
+                }
+                2 => {
+                    if let Some(l) = held[t as usize].pop() {
+                        owner[l as usize] = u32::MAX;
+                        ev.push(Event::new(t, Op::Release, l, loc));
+                    }
+                }
+                k => {
+                    let op = if k < 7 { Op::Read } else { Op::Write };
+                    ev.push(Event::new(t, op, next(vars), loc));
+                }
+            }
+        }
+        ev
     }
 
     /// Runs the engine against the reference on `rounds` random traces of `events`
@@ -425,36 +466,7 @@ mod tests {
         let (mut swept, mut dropped) = (0, 0);
         for _ in 0..rounds {
             let threads = threads.0 + next(threads.1) as u32;
-            let mut ev: Vec<Event> = (1..threads)
-                .map(|u| Event::new(0, Op::Fork, u.into(), 0))
-                .collect();
-            let mut owner = [u32::MAX; 3];
-            let mut held: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
-            for _ in 0..events {
-                let t = next(threads.into()) as u32;
-                // Unique locations: races are reported once per location pair.
-                let loc = ev.len() as u32;
-                match next(10) {
-                    0 | 1 => {
-                        let l = next(3);
-                        if owner[l as usize] == u32::MAX {
-                            owner[l as usize] = t;
-                            held[t as usize].push(l);
-                            ev.push(Event::new(t, Op::Acquire, l, loc));
-                        }
-                    }
-                    2 => {
-                        if let Some(l) = held[t as usize].pop() {
-                            owner[l as usize] = u32::MAX;
-                            ev.push(Event::new(t, Op::Release, l, loc));
-                        }
-                    }
-                    k => {
-                        let op = if k < 7 { Op::Read } else { Op::Write };
-                        ev.push(Event::new(t, op, next(vars), loc));
-                    }
-                }
-            }
+            let ev = random_trace(&mut next, threads, events, vars);
             let mut engine = if always_count || ev.len().is_multiple_of(2) {
                 SyncPEngine::with_threads(threads as usize)
             } else {
@@ -497,5 +509,38 @@ mod tests {
         // Long runs on one variable: dead-candidate pointers over dropped prefixes.
         let (_, dropped) = check_random_traces(0x2545_f491_4f6c_dd1d, 300, (2, 2), (400, 1), true);
         assert!(dropped > 1000, "only {dropped} candidates dropped");
+    }
+
+    /// The prefetching driver (all three stages, the third from [`WIDE_PREFETCH_FROM`]
+    /// threads on) changes no verdict: random traces of many threads, run with it and
+    /// without, and against the reference on a few.
+    #[test]
+    fn prefetching_keeps_every_verdict_with_many_threads() {
+        let mut rng = XorShift::new(0x8cb9_2ba7_2f3d_8dd7);
+        let mut next = move |n: u64| rng.below(n);
+        let mut racy_events = 0;
+        for round in 0..40 {
+            let threads = WIDE_PREFETCH_FROM as u32 + next(16) as u32;
+            let ev = random_trace(&mut next, threads, 600, 4);
+            let run = |prefetching: bool| {
+                let engine = SyncPEngine::with_threads(threads as usize);
+                let events = ev.iter().copied().map(Ok);
+                let report = if prefetching {
+                    run_engine_prefetching(engine, events)
+                } else {
+                    run_engine(engine, events)
+                };
+                racy(&report.expect("in-memory events"))
+            };
+            let got = run(true);
+            assert_eq!(got, run(false), "round {round}");
+            racy_events += got.len();
+            if round < 4 {
+                let want = run_engine(reference::ReferenceSyncP::new(), ev.iter().copied().map(Ok))
+                    .expect("in-memory events");
+                assert_eq!(got, racy(&want), "round {round}");
+            }
+        }
+        assert!(racy_events > 1000, "only {racy_events} racy events");
     }
 }
