@@ -294,12 +294,20 @@ impl Prefetch for SyncPEngine {
     /// With many threads, what an access scans or joins spans several cache lines,
     /// mostly cold: the variable's ends of its kind, and for a read of a write new to
     /// it, that write's SHB clock and TRF timestamp. With few, those are a line each,
-    /// usually cached, and asking costs more than it saves.
+    /// usually cached, and asking costs more than it saves: then only this test runs
+    /// (inline in the driver's loop).
     #[inline]
     fn prefetch_deep(&self, e: &Event) {
-        if !e.op.is_access() || self.history.thread_count() < WIDE_PREFETCH_FROM {
-            return;
+        if e.op.is_access() && self.history.thread_count() >= WIDE_PREFETCH_FROM {
+            self.prefetch_wide(e);
         }
+    }
+}
+
+impl SyncPEngine {
+    /// [`Prefetch::prefetch_deep`] of access `e` on a trace of many threads.
+    #[inline(never)]
+    fn prefetch_wide(&self, e: &Event) {
         self.history.prefetch_join(e);
         if let Some(v) = self.vars.get(e.decor) {
             v.cands.prefetch_ends(usize::from(e.op != Op::Write));
