@@ -123,6 +123,13 @@ fn fill<T: Default>(page: &mut Vec<T>, len: usize) {
     page.resize_with(len, T::default);
 }
 
+/// [`prefetch`]es every cache line of `s`.
+#[inline]
+pub fn prefetch_slice<T>(s: &[T]) {
+    let line = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    s.iter().step_by(line).for_each(prefetch);
+}
+
 /// Asks the CPU to bring the cache line holding `x` into L1 (a hint: never faults,
 /// no effect on program semantics). A no-op on targets without a stable prefetch.
 #[inline(always)]

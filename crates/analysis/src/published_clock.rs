@@ -20,7 +20,7 @@
 
 use std::rc::Rc;
 
-use crate::clock::Tid;
+use crate::clock::{join_reporting, Tid};
 
 /// The clock published by a write: `snap` with entry `thread` raised to `own`.
 #[derive(Debug, Clone, Default)]
@@ -57,12 +57,14 @@ impl PublishedClock {
         if dst.len() < len {
             dst.resize(len, 0);
         }
-        for (i, (d, &s)) in dst.iter_mut().zip(snap.iter()).enumerate() {
-            if s > *d && i != w {
-                *d = s;
+        // The snapshot's own entry may be stale: it is skipped, `own` joins instead.
+        let own_before = dst[w];
+        join_reporting(dst, snap, |i, s| {
+            if i != w {
                 grew(i as u32, s);
             }
-        }
+        });
+        dst[w] = own_before;
         if self.own > dst[w] {
             dst[w] = self.own;
             grew(w as u32, self.own);

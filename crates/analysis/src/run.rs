@@ -110,6 +110,10 @@ pub trait Prefetch: Engine {
     /// hints state reached through them (a heap buffer a prefetched record points to).
     fn prefetch_indirect(&self, _e: &Event) {}
 
+    /// Third stage, a quarter as far ahead, when the second stage's lines have arrived:
+    /// hints state one more load away (a heap buffer a prefetched buffer points to).
+    fn prefetch_deep(&self, _e: &Event) {}
+
     /// Whether the per-variable state has outgrown the caches, so prefetching pays for
     /// its bookkeeping; while it fits, the driver runs the plain loop.
     fn worth_prefetching(&self) -> bool {
@@ -130,8 +134,9 @@ const LOOKAHEAD: usize = 16;
 
 /// Like [`run_engine`], but once the engine's state outgrows the caches (checked every
 /// [`CHECK_EVERY`] events), prefetches each event's state [`LOOKAHEAD`] events before
-/// processing it (and its indirect state half as far ahead). Events are still
-/// processed one at a time in trace order; only the prefetches run ahead.
+/// processing it (its indirect state half as far ahead, its deep state a quarter as
+/// far). Events are still processed one at a time in trace order; only the prefetches
+/// run ahead.
 pub fn run_engine_prefetching<E, I>(mut engine: E, events: I) -> Result<Report, TraceError>
 where
     E: Prefetch,
@@ -160,6 +165,9 @@ where
         ring[slot] = e;
         if read >= LOOKAHEAD / 2 {
             engine.prefetch_indirect(&ring[(read - LOOKAHEAD / 2) % LOOKAHEAD]);
+        }
+        if read >= LOOKAHEAD / 4 {
+            engine.prefetch_deep(&ring[(read - LOOKAHEAD / 4) % LOOKAHEAD]);
         }
         read += 1;
     }

@@ -29,6 +29,12 @@ impl SyncClocks {
         self.threads.len()
     }
 
+    /// Entry `u` of thread `t`'s clock (0 before `t`'s first use).
+    #[inline]
+    pub fn get(&self, t: Tid, u: Tid) -> u32 {
+        self.threads.get(t as usize).map_or(0, |c| c.get(u))
+    }
+
     /// The clock of thread `t`, initialized to `1@t` on first use.
     #[inline]
     pub fn thread(&mut self, t: Tid) -> &mut VectorClock {

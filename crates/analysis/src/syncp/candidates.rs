@@ -5,12 +5,13 @@
 //! them, mostly from one thread, so per-variable heap blocks would dominate both
 //! memory and time (an allocation per variable and thread, and as many frees when the
 //! engine is dropped). So a variable's record holds its single accessor's entry
-//! inline (a box only for variables of several threads), and every (variable,
+//! inline (heap blocks only for variables of several threads), and every (variable,
 //! thread) list is a chunk of one shared [`Pool`]: power-of-two chunks cut from large
 //! pages, recycled through per-size free lists when a list moves to a bigger one; only
 //! lists longer than the largest chunk get their own vector.
 
-use crate::id_map::prefetch;
+use crate::clock::grown_mask;
+use crate::id_map::{prefetch, prefetch_slice};
 
 /// One access kept as a candidate first event: 16 bytes (the candidates are the bulk
 /// of the engine's memory on traces of many variables).
@@ -295,7 +296,7 @@ enum Threads {
     #[default]
     None,
     One(ThreadCands),
-    Many(Box<Many>),
+    Many(Many),
 }
 
 /// The entries of a variable of several threads.
@@ -306,10 +307,15 @@ enum Threads {
 /// kind-0 ends first, then all kind-1 ends (`ends[kind * n + i] == threads[i].end[kind]`,
 /// `threads[i].thread == i` for `i < n`; empty while sparse): 4 bytes a thread to scan,
 /// in a branch-free (vectorized) pass, instead of a 36-byte entry.
+///
+/// Both are boxed slices held in the variable's record (in the room of the inline
+/// entry), not behind a box of their own: an access then reaches its entry and the
+/// ends one load from the record, which the driver's second prefetch stage covers.
+/// Growing them reallocates, which only happens as new threads arrive.
 #[derive(Debug)]
 struct Many {
-    threads: Vec<ThreadCands>,
-    ends: Vec<u32>,
+    threads: Box<[ThreadCands]>,
+    ends: Box<[u32]>,
 }
 
 /// Threads accessing a variable from which its [`VarCands`] turns dense.
@@ -347,10 +353,15 @@ impl Many {
                 let n = self.threads.len() + 1;
                 // Dense only while ids are not far sparser than the threads seen.
                 if n >= DENSE_FROM && u < 4 * n {
-                    self.densify(u);
+                    // Room up to the next power of two (within the same bound), so that
+                    // threads arriving in rising id order densify O(log) times, not
+                    // once each.
+                    self.densify(((u + 1).next_power_of_two() - 1).min(4 * n - 1));
                     return u;
                 }
-                self.threads.insert(i, ThreadCands::new(t));
+                let mut threads = std::mem::take(&mut self.threads).into_vec();
+                threads.insert(i, ThreadCands::new(t));
+                self.threads = threads.into_boxed_slice();
                 // Past the dense prefix (its ids all exist): `ends` stays as it is.
                 i
             }
@@ -361,7 +372,10 @@ impl Many {
     #[cold]
     fn densify(&mut self, max: usize) {
         let last = self.threads.last().map_or(0, |tc| tc.thread as usize);
-        let mut old = std::mem::take(&mut self.threads).into_iter().peekable();
+        let mut old = std::mem::take(&mut self.threads)
+            .into_vec()
+            .into_iter()
+            .peekable();
         let mut dense = Vec::with_capacity(max.max(last) + 1);
         for id in 0..=max.max(last) as u32 {
             match old.next_if(|tc| tc.thread == id) {
@@ -372,7 +386,7 @@ impl Many {
         self.ends = (0..2)
             .flat_map(|kind| dense.iter().map(move |tc| tc.end[kind]))
             .collect();
-        self.threads = dense;
+        self.threads = dense.into_boxed_slice();
     }
 }
 
@@ -392,7 +406,7 @@ impl VarCands {
         match &mut self.threads {
             Threads::None => &mut [],
             Threads::One(tc) => std::slice::from_mut(tc),
-            Threads::Many(m) => &mut m.threads,
+            Threads::Many(m) => &mut m.threads[..],
         }
     }
 
@@ -419,10 +433,10 @@ impl VarCands {
                 let Threads::One(first) = std::mem::take(&mut self.threads) else {
                     unreachable!()
                 };
-                let mut m = Box::new(Many {
-                    threads: vec![first],
-                    ends: Vec::new(),
-                });
+                let mut m = Many {
+                    threads: Box::new([first]),
+                    ends: Box::default(),
+                };
                 let i = m.slot(t);
                 self.threads = Threads::Many(m);
                 i
@@ -441,8 +455,10 @@ impl VarCands {
         threads.binary_search_by_key(&t, |tc| tc.thread).ok()
     }
 
-    /// Hints the entry thread `t` will use (the first one when it has none yet), and
-    /// for an inline entry the slot its next candidate goes to.
+    /// Hints where an access of thread `t` goes (the second prefetch stage, once the
+    /// variable's record is in cache): with one thread, the slot its next candidate
+    /// takes (the entry is inline); with several, its entry (the first one when it has
+    /// none yet), one load from the record.
     #[inline]
     pub fn prefetch(&self, t: u32, pool: &Pool) {
         match &self.threads {
@@ -458,6 +474,14 @@ impl VarCands {
                 }
             }
         }
+    }
+
+    /// Hints the dense ends of `kind` (0: write, 1: read) an access of that kind scans
+    /// (see [`any_live`](Self::any_live)): one load from the record, several lines on a
+    /// variable of many threads.
+    #[inline]
+    pub fn prefetch_ends(&self, kind: usize) {
+        prefetch_slice(self.dense_ends(kind));
     }
 
     /// Whether every other thread's candidate of `kind` (0: all, for a write; 1:
@@ -546,6 +570,31 @@ impl VarCands {
         }
     }
 
+    /// The first entry at or after `from` with a candidate of `kind` (0: any access, 1:
+    /// writes) outside `k` (per-thread prefix lengths; missing entries are 0), if any.
+    ///
+    /// On a variable of many threads a sweep finds few such entries among many: the
+    /// dense prefix is scanned 16 entries at a time without branches (vectorized).
+    #[inline]
+    pub fn next_outside(&self, from: usize, kind: usize, k: &[u32]) -> Option<usize> {
+        const B: usize = 16;
+        let ends = self.dense_ends(kind);
+        let m = ends.len().min(k.len());
+        let mut i = from;
+        while i + B <= m {
+            let mask = grown_mask(&k[i..i + B], &ends[i..i + B]);
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += B;
+        }
+        let threads = self.threads();
+        (i..threads.len()).find(|&n| {
+            let t1 = threads[n].thread as usize;
+            self.end(n, kind) > k.get(t1).copied().unwrap_or(0)
+        })
+    }
+
     /// Whether some thread's last candidate of `kind` lies outside both `k` and `trf`
     /// (per-thread prefix lengths; missing entries are 0), for an access of thread `t`
     /// whose `k` and `trf` contain those of its earlier accesses.
@@ -616,8 +665,9 @@ mod tests {
                 assert_eq!([v.end(i, 0), v.end(i, 1)], tc.end);
             }
         }
-        // Dense since DENSE_FROM threads: an entry at every id up to the highest.
-        assert_eq!(v.threads().len(), 65);
+        // Dense since DENSE_FROM threads: an entry at every id up to the highest (and
+        // on to the next power of two).
+        assert_eq!(v.threads().len(), 128);
         assert!(v
             .threads()
             .iter()
@@ -625,12 +675,12 @@ mod tests {
             .all(|(i, tc)| tc.thread as usize == i));
         // A far sparser id is inserted in order, without filling the gap.
         let i = v.slot(10_000);
-        assert_eq!((i, v.threads().len()), (65, 66));
-        assert_eq!(v.ends().len(), 2 * 65);
+        assert_eq!((i, v.threads().len()), (128, 129));
+        assert_eq!(v.ends().len(), 2 * 128);
     }
 
-    /// `any_live` against the plain definition, sparse and dense, with `k` and `trf`
-    /// shorter than the thread range.
+    /// `any_live` and `next_outside` against the plain definitions, sparse and dense,
+    /// with `k` and `trf` shorter than the thread range.
     #[test]
     fn any_live_matches_definition() {
         let mut rng = XorShift::new(0x51_7cc1_b727_220a);
@@ -666,6 +716,15 @@ mod tests {
                         .any(|c| c.pos + 1 > at(&k, t).max(at(&trf, t)))
                 });
                 assert_eq!(v.any_live(0, kind, &k, &trf), want, "round {round}");
+                // The entries `next_outside` visits: those with an end beyond `k`.
+                let want: Vec<usize> = (0..v.threads().len())
+                    .filter(|&n| v.end(n, kind) > at(&k, v.threads()[n].thread as usize))
+                    .collect();
+                let got: Vec<usize> = std::iter::successors(v.next_outside(0, kind, &k), |&n| {
+                    v.next_outside(n + 1, kind, &k)
+                })
+                .collect();
+                assert_eq!(got, want, "round {round}");
             }
         }
     }

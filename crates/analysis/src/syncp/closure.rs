@@ -26,6 +26,7 @@
 //! at a cut are found from the cut's last acquire and those open around it.
 
 use super::history::{History, NONE};
+use crate::clock::join_reporting;
 
 /// A set of events under closure, with the per-lock facts of the lock rule.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +44,12 @@ pub(super) struct Closure {
     /// Both only grow, so a growth resumes there instead of searching the (trace-long)
     /// logs.
     cursor: Vec<[u32; 2]>,
+    /// Per thread `v`, a position below which `v` has no acquire beyond the processed
+    /// ones (its next acquire's, or its length when it had none left: later acquires
+    /// lie beyond). A growth of `v` that stays below it and needs no deltas has
+    /// nothing to do, which is found here without touching `v`'s (cold) log; on many
+    /// threads most growths are such.
+    next_acq: Vec<u32>,
     /// Per lock, 1 + trace index of the latest acquire in the set (0: none).
     latest: Vec<u64>,
     /// Per lock, (thread + 1, index in the thread's acquires) of the last thread seen
@@ -58,6 +65,7 @@ impl Closure {
         self.done.clone_from(&other.done);
         self.tdone.clone_from(&other.tdone);
         self.cursor.clone_from(&other.cursor);
+        self.next_acq.clone_from(&other.next_acq);
         self.latest.clone_from(&other.latest);
         self.holder.clone_from(&other.holder);
     }
@@ -96,6 +104,7 @@ impl History {
         cl.done.resize(n, 0);
         cl.tdone.resize(n, 0);
         cl.cursor.resize(n, [0, 0]);
+        cl.next_acq.resize(n, 0);
         cl.latest.resize(self.lock_count(), 0);
         cl.holder.resize(self.lock_count(), (0, 0));
         if s.queued.len() < n {
@@ -132,13 +141,17 @@ impl History {
                 continue;
             }
             cl.done[v] = to;
+            if to <= cl.next_acq[v] && to <= cl.tdone[v] {
+                // No new acquire, and reads-from already explains the growth.
+                continue;
+            }
             let [deltas, lo] = cl.cursor[v];
             // Thread order, reads-from, fork/join: only the part of the growth whose
             // TRF timestamp is not implied by another's joined already.
             let td = cl.tdone[v];
             if td < to {
                 let log = &self.threads[v];
-                let k = skip_below(&log.delta_pos, deltas as usize, td);
+                let k = skip_below(&log.delta_pos, deltas as usize, td, log.len);
                 let k = self.join_deltas(&mut cl.c, &mut cl.tdone, v, k, to, s);
                 cl.cursor[v][0] = k as u32;
                 cl.tdone[v] = cl.tdone[v].max(to);
@@ -156,6 +169,7 @@ impl History {
                 hi += 1;
             }
             cl.cursor[v][1] = hi as u32;
+            cl.next_acq[v] = acqs.get(hi).map_or(self.threads[v].len, |a| a.pos);
             // Critical sections open at the new cut: the cut's last acquire and those
             // open around it. Without a new acquire they are those open at the old cut
             // still open, which that growth already settled (each released, or the
@@ -253,23 +267,28 @@ impl History {
 /// Joins a whole TRF timestamp `trf` into `c`, which then holds the TRF timestamp of
 /// every event it reaches (`tdone` rises with it).
 fn join_trf(c: &mut [u32], tdone: &mut [u32], trf: &[u32], s: &mut Scratch) {
-    for (u, &val) in trf.iter().enumerate() {
-        if val > tdone[u] {
-            tdone[u] = val;
-            if val > c[u] {
-                c[u] = val;
-                s.grew(u);
-            }
+    join_reporting(tdone, trf, |u, val| {
+        if val > c[u] {
+            c[u] = val;
+            s.grew(u);
         }
-    }
+    });
 }
 
-/// The first index at or after `from` of ascending `pos` whose value is at least `x`
-/// (galloping: cheap when it is near `from`, logarithmic when far).
+/// The first index at or after `from` of ascending `pos` (positions below `len`) whose
+/// value is at least `x`, galloping from `from` or back from the end, whichever is
+/// nearer by position: logarithmic in the distance.
+///
+/// A closure's cursor only moves when it joins deltas, while reads-from mostly moves
+/// its cut: so the cursor often lags far behind `x`, which on many threads tends to lie
+/// among a thread's recent events, and each galloping step is a cache miss.
 #[inline]
-fn skip_below(pos: &[u32], from: usize, x: u32) -> usize {
-    if pos.get(from).is_none_or(|&q| q >= x) {
+fn skip_below(pos: &[u32], from: usize, x: u32, len: u32) -> usize {
+    let Some(&first) = pos.get(from).filter(|&&q| q < x) else {
         return from;
+    };
+    if len.saturating_sub(x) < x - first {
+        return gallop_back(pos, from, x);
     }
     // pos[lo] < x; find hi with pos[hi] >= x (or the end) by doubling steps.
     let (mut lo, mut step) = (from, 1);
@@ -282,4 +301,44 @@ fn skip_below(pos: &[u32], from: usize, x: u32) -> usize {
         step *= 2;
     };
     lo + 1 + pos[lo + 1..hi].partition_point(|&q| q < x)
+}
+
+/// [`skip_below`] from the end: `pos[from] < x`.
+#[inline]
+fn gallop_back(pos: &[u32], from: usize, x: u32) -> usize {
+    // Every index from `hi` on holds at least `x`; step back doubling until one below.
+    let (mut hi, mut step) = (pos.len(), 1);
+    loop {
+        let lo = hi.saturating_sub(step).max(from);
+        if pos[lo] < x {
+            return lo + 1 + pos[lo + 1..hi].partition_point(|&q| q < x);
+        }
+        hi = lo;
+        step *= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_rng::XorShift;
+
+    /// `skip_below` against a plain search, from every start, with `x` near either end.
+    #[test]
+    fn skip_below_finds_the_first_at_least() {
+        let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |n: u64| rng.below(n) as u32;
+        for _ in 0..500 {
+            let mut pos: Vec<u32> = (0..next(40)).map(|_| next(200)).collect();
+            pos.sort_unstable();
+            pos.dedup();
+            let len = pos.last().map_or(0, |&q| q + 1) + next(5);
+            for from in 0..=pos.len() {
+                for x in 0..=len {
+                    let want = from + pos[from..].partition_point(|&q| q < x);
+                    assert_eq!(skip_below(&pos, from, x, len), want, "{pos:?} {from} {x}");
+                }
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@
 
 use wasmgrind_trace::{Event, Op};
 
-use crate::id_map::IdMap;
+use crate::id_map::{prefetch_slice, IdMap};
 use crate::published_clock::{PublishedClock, Snapshots};
 
 /// No release (an acquire not released yet, or never).
@@ -131,6 +131,24 @@ impl History {
     #[inline]
     pub fn prefetch(&self, var: u64) {
         self.last_write.prefetch(var);
+    }
+
+    /// Hints the timestamp a read `e` will join: its variable's last write's, when that
+    /// is another thread's and new to `e`'s thread (the variable's record must be in
+    /// cache: see [`Self::prefetch`]).
+    #[inline]
+    pub fn prefetch_join(&self, e: &Event) {
+        if e.op != Op::Read {
+            return;
+        }
+        if let Some(w) = self.last_write.get(e.decor) {
+            let known = self.trf_of(e.thread).get(w.thread as usize).copied();
+            if w.thread != e.thread && w.own > known.unwrap_or(0) {
+                if let Some(snap) = &w.snap {
+                    prefetch_slice(snap);
+                }
+            }
+        }
     }
 
     /// Records event `e` (trace index `index`) and returns its position in its thread.

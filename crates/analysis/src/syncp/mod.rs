@@ -26,18 +26,27 @@
 //!
 //! Cost: per `t2`, `K` grows once across the trace: every acquire is handled once per
 //! thread, a TRF delta item only where the lock rule (not a TRF timestamp) grew a
-//! cut (see `closure.rs`), plus `O(T)` per growth for the seed's timestamp and
-//! `O(nesting depth)` per growth of a thread's cut: at most `O(T·(N + D))` for `D`
-//! delta items (`D ≤ N·T`), far less when reads-from explains most of `K`. Each growth
-//! of `K` touches every thread that moved since, so with many threads a swept access
-//! costs `Θ(T)` (many-threads, 128 threads: about a third of the run). A sweep costs the
-//! growth from `K` to the first racy (or last) candidate's closure, which is not
-//! amortized across accesses, plus the dead candidates it skips. Memory: the TRF
-//! deltas and acquires (see `history.rs`), per variable the last write's timestamp, per
-//! (variable, thread) its accesses (16 bytes each, in a shared pool; see
-//! `candidates.rs`), per swept (variable, `t1`, `t2`) a pointer — linear in the trace,
-//! as the paper's `Ω(N / log² N)` space lower bound requires in general — plus per
-//! thread `K` (`5T + 4L` 32-bit words) and the SHB clocks and access history.
+//! cut (see `closure.rs`), plus `O(T)` per growth for the seed's timestamp (joined 16
+//! entries at a time) and per thread whose cut grew: `O(1)`, without touching its log,
+//! when the growth adds no acquire and reads-from explains it, else `O(nesting
+//! depth)` plus its acquires: at most `O(T·(N + D))` for `D` delta items (`D ≤ N·T`),
+//! far less when reads-from explains most of `K`. A sweep costs the growth from `K`
+//! to the first racy (or last) candidate's closure, which is not amortized across
+//! accesses, plus the dead candidates it skips. With many threads, each growth of `K`
+//! still visits every thread that moved since, so a swept access costs `Θ(T)`; and
+//! the per-access work around the sweep is `Θ(T)`-wide too: the liveness scan of the
+//! variable's per-thread ends, the SHB clock and the TRF timestamp a read of a new
+//! write joins, the SHB access history of a variable of many threads. On
+//! many-threads (128 threads, 3M events) about 210k accesses are swept (190k racy);
+//! closures are about a fifth of the run, the rest is spread over those scans and
+//! joins (each 5-10%) and the candidate lists, mostly waiting for memory: what a
+//! variable's access reads is prefetched in the driver's three stages (see
+//! [`crate::run::Prefetch`]). Memory: the TRF deltas and acquires (see `history.rs`),
+//! per variable the last write's timestamp, per (variable, thread) its accesses (16
+//! bytes each, in a shared pool; see `candidates.rs`), per swept (variable, `t1`,
+//! `t2`) a pointer — linear in the trace, as the paper's `Ω(N / log² N)` space lower
+//! bound requires in general — plus per thread `K` (`6T + 4L` 32-bit words) and the
+//! SHB clocks and access history.
 //! When the thread count is known ([`SyncPEngine::with_threads`]), a thread's
 //! candidates on a variable that every other thread's TRF timestamp already contains
 //! are dropped from time to time: no later access can race with them, so on traces
@@ -53,7 +62,7 @@ use wasmgrind_trace::{Event, Op};
 
 use crate::access_history::AccessHistory;
 use crate::engine::Engine;
-use crate::id_map::IdMap;
+use crate::id_map::{prefetch_slice, IdMap};
 use crate::published_clock::{PublishedClock, Snapshots};
 use crate::race_collector::RaceCollector;
 use crate::report::{EventRef, Report};
@@ -73,6 +82,15 @@ const SHORT_TAIL: usize = 8;
 /// are short, so that they drop.
 const DROP_EVERY: usize = if cfg!(test) { 2 } else { 32 };
 
+/// Events of a thread after which its [`SyncPEngine::known_by_all`] is computed
+/// afresh (a pass over every thread's timestamp, a cache miss each on many threads);
+/// in between the last value serves, a lower bound that only drops less.
+const KNOWN_REFRESH: u32 = if cfg!(test) { 4 } else { 256 };
+
+/// Threads from which the third prefetch stage runs (see
+/// [`SyncPEngine::prefetch_deep`]): a clock of 32 threads spans two cache lines.
+const WIDE_PREFETCH_FROM: usize = 32;
+
 /// Dead-candidate pointers of one (variable, `t1`, `t2`): indices into `t1`'s list, for
 /// a later write and a later read of `t2`.
 type DeadPtrs = [u32; 2];
@@ -86,6 +104,9 @@ struct VarState {
     /// The SHB clock of the last write (shared between writes).
     shb_last_write: PublishedClock,
 }
+
+// One line per variable: a larger record would double the memory of many variables.
+const _: () = assert!(std::mem::size_of::<VarState>() == 64);
 
 /// The sync-preserving race engine (streaming).
 #[derive(Debug, Default)]
@@ -111,6 +132,8 @@ pub struct SyncPEngine {
     /// Threads of the trace (the RapidBin header), when known: then candidates every
     /// thread's TRF timestamp contains are dropped (0: unknown, nothing dropped).
     expected_threads: usize,
+    /// Per thread, its last [`Self::known_by_all`] and its position then.
+    known: Vec<[u32; 2]>,
 }
 
 impl SyncPEngine {
@@ -146,6 +169,23 @@ impl SyncPEngine {
             .unwrap_or(0)
     }
 
+    /// [`Self::known_by_all`] of thread `t`, now at position `p`, as of at most
+    /// [`KNOWN_REFRESH`] events of `t` ago: still a prefix every thread knows, since
+    /// timestamps only grow and a thread that starts later knows at least its parent.
+    fn known_by_all_cached(&mut self, t: u32, p: u32) -> u32 {
+        let t = t as usize;
+        if self.known.len() <= t {
+            self.known.resize(t + 1, [0, 0]);
+        }
+        let [known, at] = self.known[t];
+        if known > 0 && p - at < KNOWN_REFRESH {
+            return known;
+        }
+        let known = self.known_by_all(t as u32);
+        self.known[t] = [known, p];
+        known
+    }
+
     /// Finds an earlier access of another thread that `e2` (at position `p2` of its
     /// thread, trace index `index`) forms a sync-preserving race with.
     fn sweep(&mut self, e2: &Event, p2: u32) -> Option<EventRef> {
@@ -168,10 +208,13 @@ impl SyncPEngine {
         self.history
             .seed_and_close(k, e2.thread, p2, &mut self.scratch);
         let k = &self.k[t2];
-        for (n, tc) in var.threads().iter().enumerate() {
+        // Entries with none outside K are dead (the pointer may lag; it is a shortcut).
+        let mut next = var.next_outside(0, kind, &k.c);
+        while let Some(n) = next {
+            next = var.next_outside(n + 1, kind, &k.c);
+            let tc = &var.threads()[n];
             let t1 = tc.thread as usize;
-            if t1 == t2 || var.end(n, kind) <= k.c[t1] {
-                // None, or all inside K: dead (the pointer may lag; it is a shortcut).
+            if t1 == t2 {
                 continue;
             }
             let list = tc.list(&self.pool);
@@ -240,10 +283,39 @@ impl Prefetch for SyncPEngine {
     fn prefetch_indirect(&self, e: &Event) {
         if e.op.is_access() {
             self.shb_history.prefetch_rest(e.decor);
-            // The variable's per-thread entries (one level below its record, which the
-            // first stage fetched).
+            // Where the access goes among the variable's candidates (one level below
+            // its record, which the first stage fetched).
             if let Some(v) = self.vars.get(e.decor) {
                 v.cands.prefetch(e.thread, &self.pool);
+            }
+        }
+    }
+
+    /// With many threads, what an access scans or joins spans several cache lines,
+    /// mostly cold: the variable's ends of its kind, and for a read of a write new to
+    /// it, that write's SHB clock and TRF timestamp. With few, those are a line each,
+    /// usually cached, and asking costs more than it saves: then only this test runs
+    /// (inline in the driver's loop).
+    #[inline]
+    fn prefetch_deep(&self, e: &Event) {
+        if e.op.is_access() && self.history.thread_count() >= WIDE_PREFETCH_FROM {
+            self.prefetch_wide(e);
+        }
+    }
+}
+
+impl SyncPEngine {
+    /// [`Prefetch::prefetch_deep`] of access `e` on a trace of many threads.
+    #[inline(never)]
+    fn prefetch_wide(&self, e: &Event) {
+        self.history.prefetch_join(e);
+        if let Some(v) = self.vars.get(e.decor) {
+            v.cands.prefetch_ends(usize::from(e.op != Op::Write));
+            let lw = &v.shb_last_write;
+            if e.op == Op::Read && lw.own > self.shb.get(e.thread, lw.thread) {
+                if let Some(snap) = &lw.snap {
+                    prefetch_slice(snap);
+                }
             }
         }
     }
@@ -314,7 +386,7 @@ impl Engine for SyncPEngine {
         // Now and then, drop the candidates of `t` on this variable that every thread
         // already knows (amortized: one check per `DROP_EVERY` candidates kept).
         if self.expected_threads != 0 && kept.is_multiple_of(DROP_EVERY) {
-            let known = self.known_by_all(t);
+            let known = self.known_by_all_cached(t, p);
             if known > 0 {
                 self.vars
                     .entry(e.decor)
@@ -332,7 +404,7 @@ impl Engine for SyncPEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::run_engine;
+    use crate::run::{run_engine, run_engine_prefetching};
     use crate::test_rng::XorShift;
 
     /// Racy events (trace indices of second accesses) of a run.
@@ -342,6 +414,47 @@ mod tests {
         assert!(!r.races_truncated);
         assert_eq!(v.len() as u64, r.racy_events, "one pair per racy event");
         v
+    }
+
+    /// A random trace of `events` steps by `threads` threads (all forked first) on
+    /// `vars` variables with nested well-formed locking on 3 locks; every event at its
+    /// own location (races are reported once per location pair).
+    fn random_trace(
+        next: &mut impl FnMut(u64) -> u64,
+        threads: u32,
+        events: usize,
+        vars: u64,
+    ) -> Vec<Event> {
+        let mut ev: Vec<Event> = (1..threads)
+            .map(|u| Event::new(0, Op::Fork, u.into(), 0))
+            .collect();
+        let mut owner = [u32::MAX; 3];
+        let mut held: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
+        for _ in 0..events {
+            let t = next(threads.into()) as u32;
+            let loc = ev.len() as u32;
+            match next(10) {
+                0 | 1 => {
+                    let l = next(3);
+                    if owner[l as usize] == u32::MAX {
+                        owner[l as usize] = t;
+                        held[t as usize].push(l);
+                        ev.push(Event::new(t, Op::Acquire, l, loc));
+                    }
+                }
+                2 => {
+                    if let Some(l) = held[t as usize].pop() {
+                        owner[l as usize] = u32::MAX;
+                        ev.push(Event::new(t, Op::Release, l, loc));
+                    }
+                }
+                k => {
+                    let op = if k < 7 { Op::Read } else { Op::Write };
+                    ev.push(Event::new(t, op, next(vars), loc));
+                }
+            }
+        }
+        ev
     }
 
     /// Runs the engine against the reference on `rounds` random traces of `events`
@@ -361,36 +474,7 @@ mod tests {
         let (mut swept, mut dropped) = (0, 0);
         for _ in 0..rounds {
             let threads = threads.0 + next(threads.1) as u32;
-            let mut ev: Vec<Event> = (1..threads)
-                .map(|u| Event::new(0, Op::Fork, u.into(), 0))
-                .collect();
-            let mut owner = [u32::MAX; 3];
-            let mut held: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
-            for _ in 0..events {
-                let t = next(threads.into()) as u32;
-                // Unique locations: races are reported once per location pair.
-                let loc = ev.len() as u32;
-                match next(10) {
-                    0 | 1 => {
-                        let l = next(3);
-                        if owner[l as usize] == u32::MAX {
-                            owner[l as usize] = t;
-                            held[t as usize].push(l);
-                            ev.push(Event::new(t, Op::Acquire, l, loc));
-                        }
-                    }
-                    2 => {
-                        if let Some(l) = held[t as usize].pop() {
-                            owner[l as usize] = u32::MAX;
-                            ev.push(Event::new(t, Op::Release, l, loc));
-                        }
-                    }
-                    k => {
-                        let op = if k < 7 { Op::Read } else { Op::Write };
-                        ev.push(Event::new(t, op, next(vars), loc));
-                    }
-                }
-            }
+            let ev = random_trace(&mut next, threads, events, vars);
             let mut engine = if always_count || ev.len().is_multiple_of(2) {
                 SyncPEngine::with_threads(threads as usize)
             } else {
@@ -433,5 +517,38 @@ mod tests {
         // Long runs on one variable: dead-candidate pointers over dropped prefixes.
         let (_, dropped) = check_random_traces(0x2545_f491_4f6c_dd1d, 300, (2, 2), (400, 1), true);
         assert!(dropped > 1000, "only {dropped} candidates dropped");
+    }
+
+    /// The prefetching driver (all three stages, the third from [`WIDE_PREFETCH_FROM`]
+    /// threads on) changes no verdict: random traces of many threads, run with it and
+    /// without, and against the reference on a few.
+    #[test]
+    fn prefetching_keeps_every_verdict_with_many_threads() {
+        let mut rng = XorShift::new(0x8cb9_2ba7_2f3d_8dd7);
+        let mut next = move |n: u64| rng.below(n);
+        let mut racy_events = 0;
+        for round in 0..40 {
+            let threads = WIDE_PREFETCH_FROM as u32 + next(16) as u32;
+            let ev = random_trace(&mut next, threads, 600, 4);
+            let run = |prefetching: bool| {
+                let engine = SyncPEngine::with_threads(threads as usize);
+                let events = ev.iter().copied().map(Ok);
+                let report = if prefetching {
+                    run_engine_prefetching(engine, events)
+                } else {
+                    run_engine(engine, events)
+                };
+                racy(&report.expect("in-memory events"))
+            };
+            let got = run(true);
+            assert_eq!(got, run(false), "round {round}");
+            racy_events += got.len();
+            if round < 4 {
+                let want = run_engine(reference::ReferenceSyncP::new(), ev.iter().copied().map(Ok))
+                    .expect("in-memory events");
+                assert_eq!(got, racy(&want), "round {round}");
+            }
+        }
+        assert!(racy_events > 1000, "only {racy_events} racy events");
     }
 }
