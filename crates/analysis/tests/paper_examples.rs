@@ -1,16 +1,23 @@
 //! Textbook traces from the SHB, WCP and sync-preserving papers (as STD text under
 //! `tests/traces/`), with the verdicts the papers give, plus deadlock and lockset cases.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use wasmgrind_analysis::{analyze, analyze_events, EngineKind, Report};
 use wasmgrind_trace::std_text::StdReader;
 use wasmgrind_trace::{Event, Op};
 
+/// This package's directory, read when the test runs (cargo sets it), so a test binary
+/// that cargo reuses from another checkout sharing the target directory still finds this
+/// checkout's files; the compile-time value when run outside cargo.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn run(file: &str, kind: EngineKind) -> Report {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/traces")
-        .join(file);
+    let path = manifest_dir().join("tests/traces").join(file);
     analyze(kind, StdReader::open(&path).unwrap(), None).unwrap()
 }
 

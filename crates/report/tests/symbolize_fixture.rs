@@ -1,14 +1,26 @@
 //! Symbolization of a real Rust program built for `wasm32-wasip1-threads` with DWARF
 //! (the fixture crate under `tests/fixture/`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use wasmgrind_report::{display_path, GlobalSymbol, Symbolizer};
 use wasmparser::{KnownCustom, Name, Operator, Parser, Payload};
 
-const FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixture");
+/// This package's directory, read when the test runs (cargo sets it), so a test binary
+/// that cargo reuses from another checkout sharing the target directory still finds this
+/// checkout's files; the compile-time value when run outside cargo.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The fixture crate's directory.
+fn fixture_dir() -> PathBuf {
+    manifest_dir().join("tests/fixture")
+}
 
 /// Builds the fixture with full debug info once per test binary and returns its
 /// bytes.
@@ -28,9 +40,7 @@ fn build_fixture(debug: &str, target_subdir: &str) -> Vec<u8> {
     {
         let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(dir) => PathBuf::from(dir).join(target_subdir),
-            None => Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target")
-                .join(target_subdir),
+            None => manifest_dir().join("../../target").join(target_subdir),
         };
         let output = Command::new("cargo")
             .args([
@@ -42,7 +52,7 @@ fn build_fixture(debug: &str, target_subdir: &str) -> Vec<u8> {
             ])
             .arg("--target-dir")
             .arg(&target_dir)
-            .current_dir(FIXTURE_DIR)
+            .current_dir(fixture_dir())
             .env("CARGO_PROFILE_RELEASE_DEBUG", debug)
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -61,7 +71,7 @@ fn build_fixture(debug: &str, target_subdir: &str) -> Vec<u8> {
 
 /// The 1-based line of the fixture source containing `marker`.
 fn marker_line(marker: &str) -> u32 {
-    let src = std::fs::read_to_string(Path::new(FIXTURE_DIR).join("src/main.rs")).unwrap();
+    let src = std::fs::read_to_string(fixture_dir().join("src/main.rs")).unwrap();
     let index = src
         .lines()
         .position(|l| l.contains(marker))

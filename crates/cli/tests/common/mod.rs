@@ -6,12 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// This package's directory, read when the test runs (cargo sets it), so a test binary
+/// that cargo reuses from another checkout sharing the target directory still finds this
+/// checkout's files; the compile-time value when run outside cargo.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// Root of the repository.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    manifest_dir().join("../..").canonicalize().unwrap()
 }
 
 /// Where guest builds go: beside the host build, so CI's cached target dir is reused.

@@ -1,7 +1,7 @@
 //! Building the real wasm_threadlink guests for the threadify integration tests.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The guests `guests/threadlink` builds, each exporting `run`.
@@ -15,11 +15,17 @@ pub const GUESTS: [&str; 7] = [
     "join_trapped",
 ];
 
+/// This package's directory, read when the test runs (cargo sets it), so a test binary
+/// that cargo reuses from another checkout sharing the target directory still finds this
+/// checkout's files; the compile-time value when run outside cargo.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    manifest_dir().join("../..").canonicalize().unwrap()
 }
 
 /// Builds the guest workspace (same command and target dir as `crates/cli/tests/common`).
