@@ -8,9 +8,9 @@
 //! use it as well as `check`.
 
 use rustc_hash::FxHashMap;
-use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 use wasmgrind_instrument::AtomicOp;
+use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 use crate::ThreadId;
 
