@@ -33,12 +33,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use wasmgrind_analysis::clock::VectorClock;
 use wasmgrind_analysis::thread_table::ThreadTable;
 use wasmgrind_runtime::ThreadId;
-use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
+use wasmgrind_spin::{AddrShards, SpinMutex, SpinMutexGuard};
 
 /// What a site's synchronization does in the lock-free happens-before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,11 +79,6 @@ pub fn hb_role(functions: &[&str], c_library: bool) -> HbRole {
 /// meet on one lock.
 const SHARDS: usize = 64;
 
-/// One shard's address clocks on a cache line of its own.
-#[repr(align(64))]
-#[derive(Default)]
-struct Shard(Mutex<FxHashMap<u64, VectorClock>>);
-
 /// Thread and sync-object clocks of the lock-free happens-before relation, shared by
 /// all threads without a global lock: every atomic of the program updates them, so
 /// they must not serialize the threads. A thread's clock is locked only by that
@@ -96,7 +91,7 @@ pub struct LockFreeClocks {
     threads: ThreadTable<SpinMutex<VectorClock>>,
     /// Final clocks of exited threads, for joins.
     exited: Mutex<FxHashMap<ThreadId, VectorClock>>,
-    addrs: Box<[Shard]>,
+    addrs: AddrShards<FxHashMap<u64, VectorClock>>,
     fence: Mutex<VectorClock>,
 }
 
@@ -106,7 +101,7 @@ impl Default for LockFreeClocks {
             active: AtomicBool::new(false),
             threads: ThreadTable::new(MAX_THREAD_ID),
             exited: Mutex::default(),
-            addrs: (0..SHARDS).map(|_| Shard::default()).collect(),
+            addrs: AddrShards::new(SHARDS),
             fence: Mutex::default(),
         }
     }
@@ -142,9 +137,8 @@ impl LockFreeClocks {
     }
 
     /// The shard holding `addr`'s clock.
-    fn shard(&self, addr: u64) -> MutexGuard<'_, FxHashMap<u64, VectorClock>> {
-        let i = (addr >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58;
-        self.addrs[i as usize & (SHARDS - 1)].0.lock()
+    fn shard(&self, addr: u64) -> SpinMutexGuard<'_, FxHashMap<u64, VectorClock>> {
+        self.addrs.lock(addr)
     }
 
     /// A copy of thread `t`'s current clock.

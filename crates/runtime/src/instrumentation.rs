@@ -7,7 +7,7 @@
 //! and under the [`crate::NullMonitor`] an instrumented module runs as the original.
 
 use wasmgrind_instrument::{Hook, SiteKind, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE};
-use wasmgrind_spin::{RawMutex, RawSpinLock};
+use wasmgrind_spin::{shard_index, RawMutex, RawSpinLock};
 use wasmtime::{AsContextMut, Caller, Global, Instance, Linker, Memory, Val, WasmBacktrace};
 
 use crate::program::{backtrace_frames, ThreadCtx};
@@ -41,8 +41,7 @@ impl AtomicStripes {
     }
 
     fn stripe_of(addr: u64) -> usize {
-        // Atomics are naturally aligned: drop the low bits, then spread.
-        ((addr >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize & (STRIPES - 1)
+        shard_index(addr, STRIPES)
     }
 
     fn lock(&self, stripe: usize) {

@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use wasmgrind_instrument::AtomicOp;
-use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
+use wasmgrind_spin::{AddrShards, SpinMutexGuard};
 
 use crate::ThreadId;
 
@@ -19,26 +19,20 @@ const SHARDS: usize = 64;
 
 /// Lock word address → owning thread, sharded by address (Fx-hashed: every lock and
 /// unlock of the program hashes an address here). Each update is one insert or remove,
-/// so a shard is a spin lock (one locked instruction per update) on cache lines of its
-/// own (threads locking different words never share one).
+/// so a shard is a spin lock (one locked instruction per update).
 pub(crate) struct LockOwners {
-    shards: Box<[Shard]>,
+    shards: AddrShards<FxHashMap<u64, ThreadId>>,
 }
-
-#[derive(Default)]
-#[repr(align(64))]
-struct Shard(SpinMutex<FxHashMap<u64, ThreadId>>);
 
 impl LockOwners {
     pub fn new() -> Self {
         LockOwners {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            shards: AddrShards::new(SHARDS),
         }
     }
 
     fn shard(&self, addr: u64) -> SpinMutexGuard<'_, FxHashMap<u64, ThreadId>> {
-        let i = ((addr >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize & (SHARDS - 1);
-        self.shards[i].0.lock()
+        self.shards.lock(addr)
     }
 
     /// Applies the lock rule to an atomic of `thread` (arguments as the `atomic_end`
@@ -78,17 +72,10 @@ impl LockOwners {
 
     /// Every word `thread` holds, ascending.
     pub fn held_by(&self, thread: ThreadId) -> Vec<u64> {
-        let mut held: Vec<u64> = self
-            .shards
-            .iter()
-            .flat_map(|s| {
-                s.0.lock()
-                    .iter()
-                    .filter(|(_, &t)| t == thread)
-                    .map(|(&a, _)| a)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut held = Vec::new();
+        self.shards.for_each(|shard| {
+            held.extend(shard.iter().filter(|(_, &t)| t == thread).map(|(&a, _)| a));
+        });
         held.sort_unstable();
         held
     }

@@ -10,6 +10,9 @@
 //! threads than cores the holder may be descheduled, and burning a whole slice would
 //! only delay it.
 
+mod addr_shards;
+
+pub use addr_shards::{shard_index, AddrShards};
 pub use lock_api::RawMutex;
 
 use std::sync::atomic::{AtomicBool, Ordering};
