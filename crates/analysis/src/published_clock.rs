@@ -21,6 +21,7 @@
 use std::rc::Rc;
 
 use crate::clock::{join_reporting, Tid};
+use crate::id_map::prefetch_slice;
 
 /// The clock published by a write: `snap` with entry `thread` raised to `own`.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +46,18 @@ impl PublishedClock {
             .as_ref()
             .and_then(|s| s.get(u as usize).copied())
             .unwrap_or(0)
+    }
+
+    /// Hints the snapshot a reader will join whose entry for the writer is `known`;
+    /// nothing when the write is not new to it (a prefetch only: see
+    /// [`crate::run::Prefetch`]).
+    #[inline]
+    pub fn prefetch_if_new(&self, known: u32) {
+        if self.own > known {
+            if let Some(snap) = &self.snap {
+                prefetch_slice(snap);
+            }
+        }
     }
 
     /// Joins the published clock into `dst` (growing it as needed), calling

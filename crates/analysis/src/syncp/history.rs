@@ -18,7 +18,7 @@
 
 use wasmgrind_trace::{Event, Op};
 
-use crate::id_map::{prefetch_slice, IdMap};
+use crate::id_map::IdMap;
 use crate::published_clock::{PublishedClock, Snapshots};
 
 /// No release (an acquire not released yet, or never).
@@ -141,13 +141,13 @@ impl History {
         if e.op != Op::Read {
             return;
         }
-        if let Some(w) = self.last_write.get(e.decor) {
+        if let Some(w) = self
+            .last_write
+            .get(e.decor)
+            .filter(|w| w.thread != e.thread)
+        {
             let known = self.trf_of(e.thread).get(w.thread as usize).copied();
-            if w.thread != e.thread && w.own > known.unwrap_or(0) {
-                if let Some(snap) = &w.snap {
-                    prefetch_slice(snap);
-                }
-            }
+            w.prefetch_if_new(known.unwrap_or(0));
         }
     }
 

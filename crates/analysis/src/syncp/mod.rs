@@ -62,7 +62,7 @@ use wasmgrind_trace::{Event, Op};
 
 use crate::access_history::AccessHistory;
 use crate::engine::Engine;
-use crate::id_map::{prefetch_slice, IdMap};
+use crate::id_map::IdMap;
 use crate::published_clock::{PublishedClock, Snapshots};
 use crate::race_collector::RaceCollector;
 use crate::report::{EventRef, Report};
@@ -312,10 +312,8 @@ impl SyncPEngine {
         if let Some(v) = self.vars.get(e.decor) {
             v.cands.prefetch_ends(usize::from(e.op != Op::Write));
             let lw = &v.shb_last_write;
-            if e.op == Op::Read && lw.own > self.shb.get(e.thread, lw.thread) {
-                if let Some(snap) = &lw.snap {
-                    prefetch_slice(snap);
-                }
+            if e.op == Op::Read {
+                lw.prefetch_if_new(self.shb.get(e.thread, lw.thread));
             }
         }
     }
