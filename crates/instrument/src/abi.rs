@@ -22,7 +22,8 @@ pub const RECORD_SIZE: u32 = 8;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(u32)]
 pub enum Hook {
-    /// `flush()`: the event buffer is full; drain `[0, cursor)` and reset the cursor to 0.
+    /// `flush(len: i32)`: take the buffer's first `len` bytes of records (it is full, or a
+    /// draining hook follows); the module resets the cursor to 0 after the call.
     Flush = 0,
     /// `atomic_begin(site: i32, addr: i64, len: i32)` before an atomic access; `len` bytes
     /// of records logged before it are in the buffer for the host to take first.
