@@ -402,7 +402,7 @@ fn mixed_width_race_needs_the_byte_split() {
 }
 
 /// The accesses logged before an atomic reach the trace before it, and the ones after it
-/// after: `atomic_begin` takes the buffered records itself.
+/// after: the `atomic` hook takes the buffered records itself.
 #[test]
 fn plain_accesses_keep_their_place_around_an_atomic() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,10 +25,13 @@ pub enum Hook {
     /// `flush(len: i32)`: take the buffer's first `len` bytes of records (it is full, or a
     /// draining hook follows); the module resets the cursor to 0 after the call.
     Flush = 0,
-    /// `atomic_begin(site: i32, addr: i64, len: i32)` before an atomic access; `len` bytes
-    /// of records logged before it are in the buffer for the host to take first.
-    AtomicBegin = 1,
-    /// `atomic_end(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` after it.
+    /// `atomic(site: i32, addr: i64, len: i32, operand: i64, expected: i64) -> (i64, i32)`
+    /// in place of an atomic access: the host takes the `len` bytes of records logged
+    /// before it, performs the access and returns its result and 0, or returns status 1
+    /// when it did not perform it (the module then executes the instruction itself).
+    Atomic = 1,
+    /// `atomic_end(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` after an
+    /// atomic access the module executed itself.
     AtomicEnd = 2,
     /// `wait_begin(site: i32, addr: i64, timeout: i64)` before `memory.atomic.wait*`.
     WaitBegin = 3,
@@ -46,7 +49,7 @@ impl Hook {
     /// Every hook, in import (= function index) order.
     pub const ALL: [Hook; 8] = [
         Hook::Flush,
-        Hook::AtomicBegin,
+        Hook::Atomic,
         Hook::AtomicEnd,
         Hook::WaitBegin,
         Hook::WaitEnd,
@@ -62,7 +65,7 @@ impl Hook {
     pub fn name(self) -> &'static str {
         match self {
             Hook::Flush => "flush",
-            Hook::AtomicBegin => "atomic_begin",
+            Hook::Atomic => "atomic",
             Hook::AtomicEnd => "atomic_end",
             Hook::WaitBegin => "wait_begin",
             Hook::WaitEnd => "wait_end",
@@ -77,18 +80,26 @@ impl Hook {
         self as u32
     }
 
-    /// Parameter types (no hook returns anything).
+    /// Parameter types.
     pub fn params(self) -> &'static [ValType] {
         use ValType::{I32, I64};
         match self {
             Hook::Flush => &[I32],
-            Hook::AtomicBegin => &[I32, I64, I32],
+            Hook::Atomic => &[I32, I64, I32, I64, I64],
             Hook::AtomicEnd => &[I32, I64, I64, I64, I64],
             Hook::WaitBegin => &[I32, I64, I64],
             Hook::WaitEnd => &[I32, I64, I32],
             Hook::Notify => &[I32, I64, I32],
             Hook::Fence => &[I32],
             Hook::Bulk => &[I32, I64, I64, I64],
+        }
+    }
+
+    /// Result types: only [`Hook::Atomic`] returns anything (the result, the status).
+    pub fn results(self) -> &'static [ValType] {
+        match self {
+            Hook::Atomic => &[ValType::I64, ValType::I32],
+            _ => &[],
         }
     }
 }

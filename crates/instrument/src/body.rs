@@ -2,7 +2,7 @@
 //! and wraps the memory accesses, atomics and calls it must report.
 
 use wasm_encoder::reencode::Reencode;
-use wasm_encoder::{Encode, Function, Instruction as I, ValType};
+use wasm_encoder::{BlockType, Encode, Function, Instruction as I, ValType};
 use wasmparser::{FunctionBody, Operator};
 
 use crate::access::{classify, Access, Atomic, Plain};
@@ -437,13 +437,15 @@ impl BodyRewriter<'_, '_> {
         self.copy(op)
     }
 
-    /// `atomic_begin(site, ea, cursor)` (when `begin`), the access,
+    /// With `host_performs`: `atomic(site, ea, cursor, operand, expected)`, which performs
+    /// the access on the host; if it reports that it did not (status 1), the instruction
+    /// itself, then `atomic_end`. Without: the instruction, then
     /// `atomic_end(site, ea, result, operand, expected)`.
     fn atomic(
         &mut self,
         op: Operator<'_>,
         atomic: Atomic,
-        begin: bool,
+        host_performs: bool,
     ) -> Result<(), InstrumentError> {
         let Atomic {
             memarg,
@@ -467,21 +469,63 @@ impl BodyRewriter<'_, '_> {
         }
         self.put(I::LocalSet(a));
         let e = self.effective(a, memarg.offset);
-        if begin {
-            // `atomic_begin` takes the records logged before the atomic itself: one host
-            // call instead of a `flush` and the hook.
+        let result = (aop != AtomicOp::Store).then(|| self.scratch.get(Role::Result, ty));
+        let block = match result {
+            Some(_) => BlockType::Result(ty),
+            None => BlockType::Empty,
+        };
+        if host_performs {
+            // One host call: it takes the records logged before the atomic (the cursor),
+            // performs the access and reports it.
             self.put(I::I32Const(site as i32));
             self.put(I::LocalGet(e));
             self.ctx.buffer.emit_len(&mut self.out);
-            self.put(I::Call(Hook::AtomicBegin.func_index()));
+            self.push_operand_and_expected(aop, &operands, ty);
+            self.put(I::Call(Hook::Atomic.func_index()));
+            let status = self.scratch.get(Role::Status, ValType::I32);
+            let wide = self.scratch.get(Role::Result, ValType::I64);
+            self.put(I::LocalSet(status));
+            self.put(I::LocalSet(wide));
             self.ctx.buffer.emit_reset(&mut self.out);
+            self.put(I::LocalGet(status));
+            // Not performed: misaligned or out of bounds (the instruction traps here) or
+            // no shared memory on the host's side (it runs, and `atomic_end` reports it).
+            self.put(I::If(block));
+            self.execute_and_report(op, aop, site, a, e, &operands, result, ty)?;
+            self.put(I::Else);
+            if result.is_some() {
+                self.put(I::LocalGet(wide));
+                if ty == ValType::I32 {
+                    self.put(I::I32WrapI64);
+                }
+            }
+            self.put(I::End);
+        } else {
+            self.execute_and_report(op, aop, site, a, e, &operands, result, ty)?;
         }
+        self.bump();
+        Ok(())
+    }
+
+    /// The atomic instruction on its saved address and operands, then
+    /// `atomic_end(site, ea, result, operand, expected)`; leaves the result on the stack.
+    #[allow(clippy::too_many_arguments)]
+    fn execute_and_report(
+        &mut self,
+        op: Operator<'_>,
+        aop: AtomicOp,
+        site: u32,
+        a: u32,
+        e: u32,
+        operands: &[u32],
+        result: Option<u32>,
+        ty: ValType,
+    ) -> Result<(), InstrumentError> {
         self.put(I::LocalGet(a));
-        for &local in &operands {
+        for &local in operands {
             self.put(I::LocalGet(local));
         }
         self.copy(op)?;
-        let result = (aop != AtomicOp::Store).then(|| self.scratch.get(Role::Result, ty));
         if let Some(r) = result {
             self.put(I::LocalTee(r));
         }
@@ -491,7 +535,15 @@ impl BodyRewriter<'_, '_> {
             Some(r) => self.get_as_i64(r, ty),
             None => self.put(I::I64Const(0)),
         }
-        // operand = stored value / rmw operand / cmpxchg replacement (the last operand).
+        self.push_operand_and_expected(aop, operands, ty);
+        self.put(I::Call(Hook::AtomicEnd.func_index()));
+        Ok(())
+    }
+
+    /// Pushes the hooks' `operand` (stored value, rmw operand or cmpxchg replacement: the
+    /// last operand) and `expected` (cmpxchg's expected value: the first), as i64, 0 when
+    /// the instruction has none.
+    fn push_operand_and_expected(&mut self, aop: AtomicOp, operands: &[u32], ty: ValType) {
         match operands.last() {
             Some(&x) => self.get_as_i64(x, ty),
             None => self.put(I::I64Const(0)),
@@ -500,9 +552,6 @@ impl BodyRewriter<'_, '_> {
             (AtomicOp::Cmpxchg, Some(&x)) => self.get_as_i64(x, ty),
             _ => self.put(I::I64Const(0)),
         }
-        self.put(I::Call(Hook::AtomicEnd.func_index()));
-        self.bump();
-        Ok(())
     }
 
     /// `[dst, src_or_value, len]` → `bulk(site, dst, src_or_value, len)` → the instruction.

@@ -28,8 +28,8 @@
 //! | index | import | signature | when |
 //! |---|---|---|---|
 //! | 0 | `flush` | `(len: i32)` | the event buffer holds `len` bytes of records to take: it is full, or a draining hook follows (see below) |
-//! | 1 | `atomic_begin` | `(site: i32, addr: i64, len: i32)` | before every atomic load/store/rmw/cmpxchg; `len` = bytes of records in the buffer (the cursor), which the host takes first |
-//! | 2 | `atomic_end` | `(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` | after it: `result` = value returned (0 for stores), `operand` = stored value / rmw operand / cmpxchg replacement, `expected` = cmpxchg's expected value (0 otherwise) |
+//! | 1 | `atomic` | `(site: i32, addr: i64, len: i32, operand: i64, expected: i64) -> (result: i64, status: i32)` | in place of every atomic load/store/rmw/cmpxchg: `len` = bytes of records in the buffer (the cursor), which the host takes first; `operand` = stored value / rmw operand / cmpxchg replacement, `expected` = cmpxchg's expected value (0 otherwise). The host performs the access and returns its result (0 for stores) with status 0, or status 1 if it did not (see below) |
+//! | 2 | `atomic_end` | `(site: i32, addr: i64, result: i64, operand: i64, expected: i64)` | after an atomic the module executed itself: `result` = value returned (0 for stores), the others as for `atomic` |
 //! | 3 | `wait_begin` | `(site: i32, addr: i64, timeout: i64)` | before `memory.atomic.wait32/64` |
 //! | 4 | `wait_end` | `(site: i32, addr: i64, result: i32)` | after it (`result` 0 ok, 1 not-equal, 2 timed out) |
 //! | 5 | `notify` | `(site: i32, addr: i64, count: i32)` | before `memory.atomic.notify` |
@@ -39,10 +39,19 @@
 //! Right before calling `wait_begin`, `notify`, `fence` or `bulk`
 //! (the **draining hooks**), the module hands a non-empty buffer over with `flush(cursor)` and
 //! resets the cursor, so the host sees every record logged before the synchronization first,
-//! without reading the cursor global. `atomic_begin`, the most frequent of them, takes the
+//! without reading the cursor global. `atomic`, the most frequent of them, takes the
 //! records itself: the module passes the cursor as `len` and resets it to 0 after the call,
-//! which saves a host call per atomic. (Not in [`Scope::Blocking`], which logs no records
-//! and has no `atomic_begin`.)
+//! which saves a host call per atomic.
+//!
+//! **Atomics are performed by the host.** `atomic` replaces the instruction: the host does
+//! the access on the shared memory under a per-address lock and reports it, in one call,
+//! so no other thread's atomic on the address runs between the access and its analysis. It
+//! returns status 1 without doing anything when the access is misaligned or out of bounds,
+//! or when it has no shared memory to work on (the instrumented memory is the instance's
+//! own); the module then executes the original instruction — which traps in the first two
+//! cases, exactly as the original would — and reports it with `atomic_end`. In
+//! [`Scope::Blocking`] (no records, no serialization) atomics run in the module and only
+//! `atomic_end` follows them.
 //! Calls to functions imported from module `wasmgrind` are never logged as calls.
 //!
 //! # Added exports and the event buffer
@@ -85,8 +94,8 @@
 //!
 //! * [`GENERATION_EXPORT`] `__wasmgrind_generation`: a mutable **i64** global appended after
 //!   the cursor ([`FilterLayout::generation_global`]), initially 1; the current generation.
-//!   The instrumented code bumps it by 1 right **after** every call of `atomic_end`,
-//!   `wait_end`, `notify` and `fence` (not `atomic_begin`, `wait_begin`, `bulk`, `flush`),
+//!   The instrumented code bumps it by 1 right **after** every atomic (its `atomic` or
+//!   `atomic_end` call), `wait_end`, `notify` and `fence` (not `wait_begin`, `bulk`, `flush`),
 //!   after every call of a function import other than these hooks (spawn, join, lock hooks,
 //!   WASI: any of them may synchronize), after every `call_indirect` and `call_ref` when
 //!   an import may be reached that way (an elem segment, export or global names an imported

@@ -59,7 +59,7 @@ pub enum Scope {
     /// Only what hang and deadlock detection needs, for an uninstrumented-speed `run`:
     /// `memory.atomic.wait*` and `memory.atomic.notify` (`wait_begin`/`wait_end`/`notify`),
     /// and the atomics that can take or release a lock word — `cmpxchg`, `xchg` and
-    /// atomic stores — with `atomic_end` only (no `atomic_begin`, so atomics are not
+    /// atomic stores — with `atomic_end` only (no `atomic` hook, so atomics are not
     /// serialized). Plain accesses, other atomics, fences, bulk operations and calls
     /// are copied unchanged, so no records are ever logged.
     Blocking,

@@ -319,7 +319,8 @@ impl Driver<'_> {
 
     fn finish_types(&mut self, mut s: TypeSection) {
         for h in Hook::ALL {
-            s.ty().function(h.params().iter().copied(), []);
+            s.ty()
+                .function(h.params().iter().copied(), h.results().iter().copied());
         }
         s.ty().function([ValType::I32, ValType::I32], []);
         self.module.section(&s);

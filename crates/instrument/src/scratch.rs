@@ -16,8 +16,10 @@ pub(crate) enum Role {
     Operand,
     /// The next operand (cmpxchg replacement, wait timeout, bulk length).
     Operand2,
-    /// The value an instruction returned.
+    /// The value an instruction (or the `atomic` hook, as i64) returned.
     Result,
+    /// The status the `atomic` hook returned (i32).
+    Status,
     /// Byte offset of a repeat-filter slot (i32).
     Slot,
     /// The record of a filtered access (i64).

@@ -34,7 +34,7 @@ pub enum SiteKind {
     CallEnter,
     /// Logged after that call returned (record addr 0).
     CallExit,
-    /// An atomic load, store, read-modify-write or compare-exchange (hooks `atomic_begin/end`).
+    /// An atomic load, store, read-modify-write or compare-exchange (hook `atomic`, or `atomic_end`).
     Atomic {
         /// Which atomic operation.
         op: AtomicOp,

@@ -162,7 +162,20 @@ fn hook_import_types_match_the_abi() {
             h.params().iter().map(enc).collect::<Vec<_>>(),
             "{h:?}"
         );
-        assert!(f.results().is_empty());
+        let results: Vec<_> = f
+            .results()
+            .iter()
+            .map(|p| match p {
+                wasmparser::ValType::I32 => Vt::I32,
+                wasmparser::ValType::I64 => Vt::I64,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            results,
+            h.results().iter().map(enc).collect::<Vec<_>>(),
+            "{h:?}"
+        );
     }
 }
 

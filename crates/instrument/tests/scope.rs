@@ -70,7 +70,7 @@ fn blocking_scope_keeps_only_waits_notifies_and_lock_atomics() {
             Hook::WaitEnd.func_index(),
             Hook::Notify.func_index(),
         ],
-        "no atomic_begin, flush, fence or bulk hook, and no records"
+        "no atomic, flush, fence or bulk hook, and no records"
     );
 }
 
@@ -84,7 +84,7 @@ fn everything_scope_still_instruments_all() {
     assert!(out.sites.iter().any(|s| s.kind == SiteKind::CallEnter));
     let begins = instructions(&out.wasm)
         .iter()
-        .filter(|i| i.call_target == Some(Hook::AtomicBegin.func_index()))
+        .filter(|i| i.call_target == Some(Hook::Atomic.func_index()))
         .count();
-    assert_eq!(begins, 5, "every atomic gets atomic_begin");
+    assert_eq!(begins, 5, "every atomic gets the atomic hook");
 }

@@ -16,14 +16,13 @@ use crate::RuntimeError;
 /// Number of address stripes atomics are serialized on (a power of two).
 const STRIPES: usize = 1024;
 
-/// Per-address serialization of atomics: an atomic's `atomic_begin` takes its
-/// address's stripe and `atomic_end` releases it, so between them no other thread's
-/// atomic on that address can run, and the monitor hears of atomics on one address
-/// in the order they modified memory.
+/// Per-address serialization of atomics: the `atomic` hook holds its address's stripe
+/// while it performs the instruction and reports it, so no other thread's atomic on that
+/// address runs meanwhile, and the monitor hears of atomics on one address in the order
+/// they modified memory.
 ///
-/// Invariant: a stripe is held only between a thread's `atomic_begin` and its
-/// `atomic_end` (nothing but the atomic instruction runs in between), or until the
-/// thread ends if the instruction trapped — `ThreadCtx` releases it then.
+/// Invariant: a stripe is held only inside one call of the `atomic` hook, which
+/// releases it before it returns (the instruction it performs cannot trap).
 pub(crate) struct AtomicStripes {
     locks: Box<[Stripe]>,
 }
@@ -50,9 +49,9 @@ impl AtomicStripes {
 
     /// Releases `stripe`, which the caller took with [`Self::lock`] (the invariant
     /// above says who may).
-    pub fn unlock(&self, stripe: usize) {
-        // SAFETY: the caller holds the stripe (struct invariant): it locked it in
-        // `atomic_begin` and releases it exactly once, in `atomic_end` or at thread end.
+    fn unlock(&self, stripe: usize) {
+        // SAFETY: the caller holds the stripe (struct invariant): the `atomic` hook
+        // locked it and releases it exactly once, before it returns.
         unsafe { self.locks[stripe].0.unlock() };
     }
 }
@@ -152,7 +151,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
         .func_wrap(m, Hook::Flush.name(), flush)
         .map_err(err)?;
     linker
-        .func_wrap(m, Hook::AtomicBegin.name(), atomic_begin)
+        .func_wrap(m, Hook::Atomic.name(), atomic)
         .map_err(err)?;
     linker
         .func_wrap(m, Hook::AtomicEnd.name(), atomic_end)
@@ -225,45 +224,56 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
     Ok(())
 }
 
-/// Size in bytes of the atomic at `site`, if it is one.
-fn atomic_size(ctx: &ThreadCtx, site: i32) -> Option<u64> {
-    match ctx.program.sites.get(site as u32 as usize)?.kind {
-        SiteKind::Atomic { size, .. } => Some(u64::from(size)),
-        _ => None,
-    }
-}
-
-/// Before an atomic: take the `len` bytes of records logged before it (outside the
-/// stripe, so it is held no longer than the atomic needs), then the address's stripe —
-/// unless the access is misaligned or out of bounds, in which case the instruction is
-/// about to trap and no stripe may be left held.
-fn atomic_begin(mut caller: Caller<'_, ThreadCtx>, site: i32, addr: i64, len: i32) {
+/// The `atomic` hook: takes the `len` bytes of records logged before the atomic (outside
+/// the stripe, so it is held no longer than the atomic needs), then, under the address's
+/// stripe, performs the instruction on the shared memory and reports it. Returns the
+/// instruction's result (zero-extended) and 0, or `(0, 1)` when it did nothing: the access
+/// is misaligned or out of bounds (the module then executes the real instruction, which
+/// traps), or there is no shared memory to perform it on (the module then executes it and
+/// reports it with `atomic_end`; its memory is the instance's own, so nothing to order).
+fn atomic(
+    mut caller: Caller<'_, ThreadCtx>,
+    site: i32,
+    addr: i64,
+    len: i32,
+    operand: i64,
+    expected: i64,
+) -> (i64, i32) {
+    const NOT_PERFORMED: (i64, i32) = (0, 1);
     take_records(&mut caller, len);
     let ctx = caller.data_mut();
-    let Some(size) = atomic_size(ctx, site) else {
-        return;
+    let Some(SiteKind::Atomic { op, size }) =
+        ctx.program.sites.get(site as u32 as usize).map(|s| s.kind)
+    else {
+        return NOT_PERFORMED;
+    };
+    let (Some(base), Some(memory)) = (ctx.program.shared_base, ctx.program.memory.as_ref()) else {
+        return NOT_PERFORMED;
     };
     let addr = addr as u64;
-    let Some(end) = addr.checked_add(size) else {
-        return;
+    let Some(end) = addr.checked_add(u64::from(size)) else {
+        return NOT_PERFORMED;
     };
     if end > ctx.known_memory_size {
         // Only past the last size seen: ask the memory (a locked read in wasmtime).
-        ctx.known_memory_size = ctx
-            .program
-            .memory
-            .as_ref()
-            .map_or(0, |m| m.data_size() as u64);
+        ctx.known_memory_size = memory.data_size() as u64;
     }
-    if end > ctx.known_memory_size || !addr.is_multiple_of(size) {
-        return;
+    if end > ctx.known_memory_size || !addr.is_multiple_of(u64::from(size)) {
+        return NOT_PERFORMED;
     }
     let stripe = AtomicStripes::stripe_of(addr);
     ctx.program.stripes.lock(stripe);
-    ctx.held_stripe = Some(stripe);
+    // SAFETY: `addr` is a multiple of `size` and `addr + size` is within a length the
+    // shared memory has had (it never shrinks); `base` is that memory's, which the
+    // program keeps alive for as long as its threads run.
+    let result = unsafe { base.perform(op, size, addr, operand as u64, expected as u64) };
+    report_atomic(ctx, site, addr, result, operand as u64, expected as u64);
+    ctx.program.stripes.unlock(stripe);
+    (result as i64, 0)
 }
 
-/// After an atomic: report it, then release the stripe taken in `atomic_begin`.
+/// After an atomic the module executed itself (no shared memory to perform it on, or
+/// [`wasmgrind_instrument::Scope::Blocking`], where atomics are not serialized): report it.
 fn atomic_end(
     mut caller: Caller<'_, ThreadCtx>,
     site: i32,
@@ -273,28 +283,35 @@ fn atomic_end(
     expected: i64,
 ) {
     let ctx = caller.data_mut();
-    if let Some(SiteKind::Atomic { op, .. }) =
-        ctx.program.sites.get(site as u32 as usize).map(|s| s.kind)
-    {
-        ctx.program.blocking.owners.atomic(
-            ctx.tid,
-            op,
-            addr as u64,
-            result as u64,
-            operand as u64,
-            expected as u64,
-        );
-    }
-    ctx.monitor.atomic(
-        site as u32,
+    report_atomic(
+        ctx,
+        site,
         addr as u64,
         result as u64,
         operand as u64,
         expected as u64,
     );
-    if let Some(stripe) = ctx.held_stripe.take() {
-        ctx.program.stripes.unlock(stripe);
+}
+
+/// Hands a performed atomic to the lock-owner map and the monitor.
+fn report_atomic(
+    ctx: &mut ThreadCtx,
+    site: i32,
+    addr: u64,
+    result: u64,
+    operand: u64,
+    expected: u64,
+) {
+    if let Some(SiteKind::Atomic { op, .. }) =
+        ctx.program.sites.get(site as u32 as usize).map(|s| s.kind)
+    {
+        ctx.program
+            .blocking
+            .owners
+            .atomic(ctx.tid, op, addr, result, operand, expected);
     }
+    ctx.monitor
+        .atomic(site as u32, addr, result, operand, expected);
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! [`Monitor`] in the order the program produced it.
 
 mod abi;
+mod atomic_op;
 mod blocking;
 mod code_map;
 pub mod engine;

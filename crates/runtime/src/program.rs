@@ -12,6 +12,7 @@ use wasmtime::{
 
 use wasmgrind_instrument::{Instrumented, Site};
 
+use crate::atomic_op::SharedBase;
 use crate::blocking::Blocking;
 use crate::code_map::CodeMap;
 use crate::instrumentation::{drain, event_buffer, AtomicStripes, EventBuffer};
@@ -109,20 +110,9 @@ pub(crate) struct ThreadCtx {
     pub monitor: Box<dyn ThreadMonitor>,
     /// The instance's event buffer, when it is instrumented.
     pub events: Option<EventBuffer>,
-    /// The atomics stripe held between `atomic_begin` and `atomic_end`.
-    pub held_stripe: Option<usize>,
     /// A size the shared memory is known to have reached (memories only grow), so the
     /// bounds check of most atomics needs no query of the shared memory's locked size.
     pub known_memory_size: u64,
-}
-
-impl ThreadCtx {
-    /// The thread ends: release a stripe a trapping atomic left held.
-    fn release_stripe(&mut self) {
-        if let Some(stripe) = self.held_stripe.take() {
-            self.program.stripes.unlock(stripe);
-        }
-    }
 }
 
 /// What every thread of a program shares.
@@ -132,6 +122,8 @@ pub(crate) struct Program {
     pub wasi: WasiCtx,
     /// The memory every thread shares (the module's shared memory import).
     pub memory: Option<SharedMemory>,
+    /// `memory`'s base, where the `atomic` hook performs atomics (it never moves).
+    pub shared_base: Option<SharedBase>,
     pub threads: Threads,
     /// Maps executed code offsets back to the user's module.
     pub code_map: CodeMap,
@@ -191,6 +183,7 @@ pub fn run(run: Run<'_>) -> Result<Outcome, RuntimeError> {
         pre: OnceLock::new(),
         wasi: crate::wasi::build_ctx(run.options)?,
         memory: memory.clone(),
+        shared_base: memory.as_ref().map(|m| SharedBase::new(m.data())),
         threads: Threads::new(run.options.max_threads),
         code_map,
         abi: run.module.abi,
@@ -260,7 +253,6 @@ pub(crate) fn new_store(program: &Arc<Program>, tid: ThreadId) -> Store<ThreadCt
         program: program.clone(),
         monitor: program.monitor.thread(tid),
         events: None,
-        held_stripe: None,
         known_memory_size: 0,
     };
     let mut store = Store::new(&program.engine, ctx);
@@ -307,7 +299,6 @@ fn instantiate(program: &Program, store: &mut Store<ThreadCtx>) -> wasmtime::Res
 fn finish_thread(store: &mut Store<ThreadCtx>) {
     drain(&mut *store);
     let ctx = store.data_mut();
-    ctx.release_stripe();
     ctx.monitor.exit();
 }
 
