@@ -148,34 +148,19 @@ fn hook_import_types_match_the_abi() {
         let ty = types.core_function_at(h.func_index());
         let sub = types.get(ty).unwrap();
         let f = sub.unwrap_func();
-        let params: Vec<_> = f
-            .params()
-            .iter()
-            .map(|p| match p {
-                wasmparser::ValType::I32 => Vt::I32,
-                wasmparser::ValType::I64 => Vt::I64,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
-        assert_eq!(
-            params,
-            h.params().iter().map(enc).collect::<Vec<_>>(),
-            "{h:?}"
-        );
-        let results: Vec<_> = f
-            .results()
-            .iter()
-            .map(|p| match p {
-                wasmparser::ValType::I32 => Vt::I32,
-                wasmparser::ValType::I64 => Vt::I64,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
-        assert_eq!(
-            results,
-            h.results().iter().map(enc).collect::<Vec<_>>(),
-            "{h:?}"
-        );
+        let parsed = |types: &[wasmparser::ValType]| -> Vec<Vt> {
+            types
+                .iter()
+                .map(|p| match p {
+                    wasmparser::ValType::I32 => Vt::I32,
+                    wasmparser::ValType::I64 => Vt::I64,
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect()
+        };
+        let abi = |types: &[wasm_encoder::ValType]| types.iter().map(enc).collect::<Vec<_>>();
+        assert_eq!(parsed(f.params()), abi(h.params()), "{h:?} params");
+        assert_eq!(parsed(f.results()), abi(h.results()), "{h:?} results");
     }
 }
 
