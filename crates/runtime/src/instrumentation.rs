@@ -124,12 +124,12 @@ pub(crate) fn drain_caller(caller: &mut Caller<'_, ThreadCtx>) {
 /// module calls it when the buffer is full and before every draining hook
 /// (`wait_begin`, `notify`, `fence`, `bulk`), which therefore find the buffer empty.
 fn flush(mut caller: Caller<'_, ThreadCtx>, len: i32) {
-    take_records(&mut caller, len);
+    take_records(&mut caller, len, false);
 }
 
 /// Hands the first `len` bytes of the event buffer to the monitor (the module resets the
-/// cursor after the hook returns).
-fn take_records(caller: &mut Caller<'_, ThreadCtx>, len: i32) {
+/// cursor after the hook returns); `before_atomic` when an atomic's report follows.
+fn take_records(caller: &mut Caller<'_, ThreadCtx>, len: i32, before_atomic: bool) {
     if len == 0 {
         return;
     }
@@ -138,7 +138,12 @@ fn take_records(caller: &mut Caller<'_, ThreadCtx>, len: i32) {
     };
     let (data, ctx) = buffer.memory.data_and_store_mut(caller);
     let len = (len as u32 as usize).min(data.len()) & !7;
-    if len > 0 {
+    if len == 0 {
+        return;
+    }
+    if before_atomic {
+        ctx.monitor.records_before_atomic(&data[..len]);
+    } else {
         ctx.monitor.records(&data[..len]);
     }
 }
@@ -240,7 +245,7 @@ fn atomic(
     expected: i64,
 ) -> (i64, i32) {
     const NOT_PERFORMED: (i64, i32) = (0, 1);
-    take_records(&mut caller, len);
+    take_records(&mut caller, len, true);
     let ctx = caller.data_mut();
     let Some(SiteKind::Atomic { op, size }) =
         ctx.program.sites.get(site as u32 as usize).map(|s| s.kind)

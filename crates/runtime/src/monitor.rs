@@ -32,6 +32,13 @@ pub trait ThreadMonitor: Send {
     /// A drained batch of the instrumentation's event buffer: 8-byte little-endian
     /// records, each `u32 addr` then `u32 site` (see `wasmgrind_instrument`).
     fn records(&mut self, records: &[u8]) {}
+    /// The records logged right before an atomic access: [`Self::atomic`] for it is this
+    /// thread's next call (unless the instruction traps), made under the address's
+    /// serialization lock. A monitor may hold them back and handle them with the atomic,
+    /// in one step; it must then handle them first in any other call that comes instead.
+    fn records_before_atomic(&mut self, records: &[u8]) {
+        self.records(records);
+    }
     /// An atomic access (site kind `Atomic`), called while the runtime holds the
     /// address's serialization lock, so calls for one address come in the atomics'
     /// real modification order. `result` is what the instruction returned (0 for a

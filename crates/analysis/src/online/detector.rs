@@ -132,7 +132,16 @@ impl Detector {
     /// acquire, then the access itself (recorded as atomic whatever `access.atomic`
     /// says, so it races with unordered plain accesses to its bytes), then release.
     pub fn atomic(&self, t: ThreadId, sync: SyncId, access: Access) {
-        if !self.supported(&[t], 1) {
+        self.atomic_after(t, &[], sync, access);
+    }
+
+    /// `batch`, the plain accesses `t` made right before an atomic (program order), then
+    /// that atomic as [`Self::atomic`] does it: the thread's state and the chunks both
+    /// touch are taken once, where [`Self::accesses`] and [`Self::atomic`] would each take
+    /// them. Meant for short batches: the caller may be holding the atomic's address
+    /// serialized meanwhile.
+    pub fn atomic_after(&self, t: ThreadId, batch: &[Access], sync: SyncId, access: Access) {
+        if !self.supported(&[t], 1 + batch.len() as u64) {
             return;
         }
         let mut found = Vec::new();
@@ -143,12 +152,15 @@ impl Detector {
                 atomic: true,
                 ..access
             };
-            // One hold of the object's shard for acquire, access and release (lock order
-            // thread → shard → chunk).
+            // One hold of the object's shard for the batch, acquire, access and release
+            // (lock order thread → shard → chunk, so the chunks are taken inside it).
             self.sync.with(sync, |l| {
+                let mut held = HeldChunks::new(&self.shadow);
+                self.analyze(&mut held, ts, t, batch, &mut found);
                 ts.clock.join(l);
                 ts.clock.inc(t);
-                self.analyze(ts, t, std::slice::from_ref(&access), &mut found);
+                let access = std::slice::from_ref(&access);
+                self.analyze(&mut held, ts, t, access, &mut found);
                 l.join(&ts.clock);
                 ts.clock.inc(t);
             });
@@ -162,7 +174,9 @@ impl Detector {
             return;
         }
         let mut found = Vec::new();
-        self.analyze(&mut self.threads.lock(t), t, batch, &mut found);
+        let mut held = HeldChunks::new(&self.shadow);
+        self.analyze(&mut held, &mut self.threads.lock(t), t, batch, &mut found);
+        drop(held);
         self.record(found);
     }
 
@@ -202,8 +216,15 @@ impl Detector {
     }
 
     /// Checks and records `batch` (program order) of thread `t` at its current clock,
-    /// collecting races into `found`. Holds at most two chunk locks ([`HeldChunks`]).
-    fn analyze(&self, ts: &mut ThreadState, t: ThreadId, batch: &[Access], found: &mut Vec<Race>) {
+    /// collecting races into `found`. Holds at most two chunk locks, in `held`.
+    fn analyze<'s>(
+        &'s self,
+        held: &mut HeldChunks<'s>,
+        ts: &mut ThreadState,
+        t: ThreadId,
+        batch: &[Access],
+        found: &mut Vec<Race>,
+    ) {
         let ThreadState {
             clock,
             counters,
@@ -211,7 +232,6 @@ impl Detector {
             ..
         } = ts;
         let epoch = clock.get(t);
-        let mut held = HeldChunks::new(&self.shadow);
         for a in batch {
             let cell = Cell::new(t, epoch, 0xFF, a.write, a.atomic, a.site, a.stack);
             for (g, mask) in granules(a.addr, a.size) {

@@ -31,6 +31,9 @@ enum Op {
         word: u8,
         write: bool,
         site: u8,
+        /// The thread's pending plain accesses go with the atomic
+        /// ([`Detector::atomic_after`]) rather than before it.
+        with_batch: bool,
     },
     Lock(u8),
     Unlock(u8),
@@ -44,7 +47,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0u8..24, prop_oneof![Just(1u8), Just(2), Just(4), Just(8), Just(3), Just(12)], any::<bool>(), 0u8..8)
             .prop_map(|(addr, size, write, site)| Op::Plain { addr, size, write, site }),
-        2 => (0u8..6, any::<bool>(), 0u8..8).prop_map(|(word, write, site)| Op::Atomic { word, write, site }),
+        2 => (0u8..6, any::<bool>(), 0u8..8, any::<bool>())
+            .prop_map(|(word, write, site, with_batch)| Op::Atomic { word, write, site, with_batch }),
         2 => (0u8..2).prop_map(Op::Lock),
         2 => (0u8..2).prop_map(Op::Unlock),
         2 => Just(Op::Fork),
@@ -191,8 +195,12 @@ fn run(threads: usize, program: &[(u8, Op)], config: Config) -> (Pairs, Pairs, u
                 r.access(t, &a);
                 pending[t].push(a);
             }
-            Op::Atomic { word, write, site } => {
-                flush(&d, &mut pending, t);
+            Op::Atomic {
+                word,
+                write,
+                site,
+                with_batch,
+            } => {
                 let addr = 4 * u64::from(word);
                 let a = Access {
                     addr,
@@ -203,7 +211,13 @@ fn run(threads: usize, program: &[(u8, Op)], config: Config) -> (Pairs, Pairs, u
                     stack: tid,
                 };
                 let s = SyncId::Addr(addr);
-                d.atomic(tid, s, a);
+                if with_batch {
+                    d.atomic_after(tid, &pending[t], s, a);
+                    pending[t].clear();
+                } else {
+                    flush(&d, &mut pending, t);
+                    d.atomic(tid, s, a);
+                }
                 r.acquire(t, s);
                 r.access(t, &a);
                 r.release(t, s);
