@@ -123,10 +123,10 @@ impl VectorClock {
         if other.len() > self.entries.len() {
             self.entries.resize(other.len(), 0);
         }
+        // An unconditional max (rather than a store where `b` is larger) compiles to
+        // packed max instructions; the conditional store was emulated lane by lane.
         for (a, &b) in self.entries.iter_mut().zip(other.iter()) {
-            if b > *a {
-                *a = b;
-            }
+            *a = (*a).max(b);
         }
     }
 

@@ -145,6 +145,25 @@ pub fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
+/// [`prefetch`]es both the first and the last byte of `x` (at most a cache line, but
+/// not necessarily within one: an array entry whose size does not divide 64 may span
+/// two).
+#[inline(always)]
+pub fn prefetch_whole<T>(x: &T) {
+    debug_assert!(std::mem::size_of::<T>() <= 64);
+    prefetch(x);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let last = (x as *const T)
+            .cast::<i8>()
+            .wrapping_add(std::mem::size_of::<T>().max(1) - 1);
+        // SAFETY: as in `prefetch`; `last` is the last byte of `x` (a prefetch does not
+        // dereference it anyway).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(last) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

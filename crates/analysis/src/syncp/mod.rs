@@ -41,12 +41,16 @@
 //! closures are about a fifth of the run, the rest is spread over those scans and
 //! joins (each 5-10%) and the candidate lists, mostly waiting for memory: what a
 //! variable's access reads is prefetched in the driver's three stages (see
-//! [`crate::run::Prefetch`]). Memory: the TRF deltas and acquires (see `history.rs`),
-//! per variable the last write's timestamp, per (variable, thread) its accesses (16
-//! bytes each, in a shared pool; see `candidates.rs`), per swept (variable, `t1`,
-//! `t2`) a pointer — linear in the trace, as the paper's `Ω(N / log² N)` space lower
-//! bound requires in general — plus per thread `K` (`6T + 4L` 32-bit words) and the
-//! SHB clocks and access history.
+//! [`crate::run::Prefetch`]). Skipping the sweep altogether (wrong verdicts, as an
+//! experiment) runs that trace only about 1.4× faster, and skipping the candidate
+//! pushes as well another 1.6×: the lines an access touches bound it, not the
+//! closures' work (a K growth visits ~44 threads, ~1 new acquire each). Memory:
+//! the TRF deltas and acquires (see `history.rs`), per variable the last write's
+//! timestamp, per (variable, thread) its accesses (16 bytes each, in a shared pool;
+//! see `candidates.rs`), per swept (variable, `t1`, `t2`) a pointer — linear in the
+//! trace, as the paper's `Ω(N / log² N)` space lower bound requires in general —
+//! plus per thread `K` (`6T + 4L` 32-bit words) and the SHB clocks and access
+//! history.
 //! When the thread count is known ([`SyncPEngine::with_threads`]), a thread's
 //! candidates on a variable that every other thread's TRF timestamp already contains
 //! are dropped from time to time: no later access can race with them, so on traces
