@@ -265,13 +265,14 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
     Ok(())
 }
 
-/// The `atomic` hook: takes the `len` bytes of records logged before the atomic (outside
-/// the stripe, so it is held no longer than the atomic needs), then, under the address's
-/// stripe, performs the instruction on the shared memory and reports it. Returns the
-/// instruction's result (zero-extended) and 0, or `(0, 1)` when it did nothing: the access
-/// is misaligned or out of bounds (the module then executes the real instruction, which
-/// traps), or there is no shared memory to perform it on (the module then executes it and
-/// reports it with `atomic_end`; its memory is the instance's own, so nothing to order).
+/// The `atomic` hook: hands the `len` bytes of records logged before the atomic to the
+/// monitor (with the address's stripe held only if it is cool, see [`Stripe::heat`]),
+/// then, under the stripe, performs the instruction on the shared memory and reports it.
+/// Returns the instruction's result (zero-extended) and 0, or `(0, 1)` when it did
+/// nothing: the access is misaligned or out of bounds (the module then executes the real
+/// instruction, which traps), or there is no shared memory to perform it on (the module
+/// then executes it and reports it with `atomic_end`; its memory is the instance's own,
+/// so nothing to order).
 fn atomic(
     mut caller: Caller<'_, ThreadCtx>,
     site: i32,

@@ -36,7 +36,7 @@ pub const DEFAULT_MAX_THREADS: u32 = 1024;
 /// Everything a run needs besides the module.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The guest's argv, argv[0] included.
+    /// The guest's argv, `argv[0]` included.
     pub args: Vec<String>,
     /// The guest's environment; nothing is inherited unless the caller copies it in.
     pub env: Vec<(String, String)>,
