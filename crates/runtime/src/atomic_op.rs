@@ -25,7 +25,7 @@ use wasmgrind_instrument::AtomicOp;
 compile_error!("host-performed atomics assume a little-endian host, as wasm memory is");
 
 /// The base address of a shared memory, which never moves (wasmtime's `SharedMemory`
-/// reserves its whole range up front), and the number of bytes known to be accessible.
+/// reserves its whole range up front).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SharedBase {
     base: *const UnsafeCell<u8>,

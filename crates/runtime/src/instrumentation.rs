@@ -7,8 +7,8 @@
 //! and under the [`crate::NullMonitor`] an instrumented module runs as the original.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-use wasmgrind_instrument::{AtomicOp, Hook, SiteKind, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE};
 
+use wasmgrind_instrument::{AtomicOp, Hook, SiteKind, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE};
 use wasmgrind_spin::{shard_index, RawMutex, RawSpinLock};
 use wasmtime::{AsContextMut, Caller, Global, Instance, Linker, Memory, Val, WasmBacktrace};
 
@@ -303,7 +303,15 @@ fn atomic(
     // is within a length the shared memory has had (it never shrinks); `base` is that
     // memory's, which the program keeps alive for as long as its threads run.
     let result = unsafe { base.perform(op, size, addr, operand as u64, expected as u64) };
-    report_atomic(ctx, site, addr, result, operand as u64, expected as u64);
+    report_atomic(
+        ctx,
+        site,
+        Some(op),
+        addr,
+        result,
+        operand as u64,
+        expected as u64,
+    );
     ctx.program.stripes.unlock(stripe);
     (result as i64, 0)
 }
@@ -343,9 +351,14 @@ fn atomic_end(
     expected: i64,
 ) {
     let ctx = caller.data_mut();
+    let op = match ctx.program.sites.get(site as u32 as usize).map(|s| s.kind) {
+        Some(SiteKind::Atomic { op, .. }) => Some(op),
+        _ => None,
+    };
     report_atomic(
         ctx,
         site,
+        op,
         addr as u64,
         result as u64,
         operand as u64,
@@ -353,18 +366,18 @@ fn atomic_end(
     );
 }
 
-/// Hands a performed atomic to the lock-owner map and the monitor.
+/// Hands a performed atomic to the lock-owner map (when its site is an atomic's, of
+/// operation `op`) and the monitor.
 fn report_atomic(
     ctx: &mut ThreadCtx,
     site: i32,
+    op: Option<AtomicOp>,
     addr: u64,
     result: u64,
     operand: u64,
     expected: u64,
 ) {
-    if let Some(SiteKind::Atomic { op, .. }) =
-        ctx.program.sites.get(site as u32 as usize).map(|s| s.kind)
-    {
+    if let Some(op) = op {
         ctx.program
             .blocking
             .owners
