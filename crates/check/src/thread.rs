@@ -103,6 +103,21 @@ impl CheckThread {
         batch
     }
 
+    /// Decodes drained `records` and hands their plain accesses to the detector, or
+    /// holds them back for the atomic that follows when there are at most `hold_back`.
+    fn hand_over(&mut self, records: &[u8], hold_back: usize) {
+        self.deliver_pending();
+        let mut batch = self.decode(records);
+        if batch.len() <= hold_back {
+            // `atomic` takes them: one detector call for both.
+            std::mem::swap(&mut batch, &mut self.pending);
+        } else {
+            self.flush(&mut batch);
+        }
+        self.session.report_new_races();
+        self.batch = batch;
+    }
+
     fn hb_role(&self, site: u32) -> HbRole {
         self.session
             .hb_roles
@@ -118,24 +133,11 @@ impl CheckThread {
 
 impl ThreadMonitor for CheckThread {
     fn records(&mut self, records: &[u8]) {
-        self.deliver_pending();
-        let mut batch = self.decode(records);
-        self.flush(&mut batch);
-        self.session.report_new_races();
-        self.batch = batch;
+        self.hand_over(records, 0);
     }
 
     fn records_before_atomic(&mut self, records: &[u8]) {
-        self.deliver_pending();
-        let mut batch = self.decode(records);
-        if batch.len() <= HOLD_BACK_MAX {
-            // `atomic` takes them: one detector call for both.
-            std::mem::swap(&mut batch, &mut self.pending);
-        } else {
-            self.flush(&mut batch);
-        }
-        self.session.report_new_races();
-        self.batch = batch;
+        self.hand_over(records, HOLD_BACK_MAX);
     }
 
     fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {
