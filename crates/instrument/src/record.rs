@@ -173,6 +173,11 @@ impl Buffer {
     fn flush(&self, put: &mut impl FnMut(I<'_>), len: I<'_>) {
         put(len);
         put(I::Call(Hook::Flush.func_index()));
+        self.reset(put);
+    }
+
+    /// cursor = 0.
+    fn reset(&self, put: &mut impl FnMut(I<'_>)) {
         put(I::I32Const(0));
         put(I::GlobalSet(self.cursor));
     }
@@ -187,8 +192,7 @@ impl Buffer {
     /// Empties the buffer (cursor = 0) after a hook took its records.
     pub fn emit_reset(&self, out: &mut Vec<u8>) {
         use wasm_encoder::Encode;
-        I::I32Const(0).encode(out);
-        I::GlobalSet(self.cursor).encode(out);
+        self.reset(&mut |i: I<'_>| i.encode(out));
     }
 
     /// Emits instructions that hand a non-empty buffer to the host (`flush(cursor)`, then
