@@ -43,6 +43,17 @@ impl Cell {
         stack: 0,
     };
 
+    /// Stands in a granule's first inline slot when the granule's cells live in a
+    /// [`Detached`](super::detached::Detached) record instead (see `shadow`). Its mask is
+    /// 0 but its clock is not, so no empty cell (all zero) looks like it; code that scans
+    /// cells never sees it, because the chunk hands out the detached record instead.
+    pub(crate) const DETACHED: Cell = Cell {
+        clock: u32::MAX,
+        meta: 0,
+        site: 0,
+        stack: 0,
+    };
+
     /// A cell for an access by `tid` (≤ [`MAX_CELL_TID`]) at its clock `clock` covering
     /// the granule bytes in `mask` (non-zero).
     #[inline]

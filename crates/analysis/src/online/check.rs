@@ -168,9 +168,14 @@ mod tests {
         let mut races = Vec::new();
         let mut rng = 1;
         let mut chunk = shadow.lock_chunk(0);
-        let step = check_and_store(&mut chunk.granule(0), new, clock, max, &mut rng, |c| {
-            races.push(c)
-        });
+        let step = check_and_store(
+            &mut chunk.granule(0).here(),
+            new,
+            clock,
+            max,
+            &mut rng,
+            |c| races.push(c),
+        );
         (step, races)
     }
 
@@ -184,7 +189,7 @@ mod tests {
         let later = Cell::new(1, 6, 0xFF, true, false, 3, 0);
         assert_eq!(run(&s, later, &vc(&[(1, 6)]), 4).0, Step::Stored);
         let mut chunk = s.lock_chunk(0);
-        let mut g = chunk.granule(0);
+        let mut g = chunk.granule(0).here();
         let (inline, extra) = g.cells();
         assert_eq!(inline.iter().filter(|c| !c.is_empty()).count(), 1);
         assert_eq!(inline[0], later);
@@ -212,7 +217,7 @@ mod tests {
         let r = Cell::new(3, 1, 0xFF, false, false, 3, 0);
         assert_eq!(run(&s, r, &vc(&[(3, 1)]), 2).0, Step::Evicted);
         let mut chunk = s.lock_chunk(0);
-        let mut g = chunk.granule(0);
+        let mut g = chunk.granule(0).here();
         let (inline, extra) = g.cells();
         assert!(inline[..2].contains(&r));
         assert!(inline[2..].iter().all(|c| c.is_empty()) && extra.is_empty());
@@ -226,11 +231,11 @@ mod tests {
             let r = Cell::new(t, 1, 0xFF, false, false, t, 0);
             assert_eq!(run(&s, r, &vc(&[(t, 1)]), max).0, Step::Stored);
         }
-        assert_eq!(s.lock_chunk(0).granule(0).extra_len(), 1);
+        assert_eq!(s.lock_chunk(0).granule(0).here().extra_len(), 1);
         let r = Cell::new(99, 1, 0xFF, false, false, 99, 0);
         assert_eq!(run(&s, r, &vc(&[(99, 1)]), max).0, Step::Evicted);
         let mut chunk = s.lock_chunk(0);
-        let mut g = chunk.granule(0);
+        let mut g = chunk.granule(0).here();
         let (inline, extra) = g.cells();
         assert!(inline.contains(&r) || extra.contains(&r));
     }

@@ -49,6 +49,8 @@ pub struct Stats {
     pub chunks: u64,
     /// Granules whose cells spilled past the inline ones.
     pub spilled_granules: u64,
+    /// Granules detached from their chunk because they hold an atomic word.
+    pub detached_granules: u64,
     /// Approximate heap bytes of shadow memory (chunks, tables, spilled cells).
     pub shadow_bytes: u64,
     /// Vector-clock entries held by threads and synchronization objects.

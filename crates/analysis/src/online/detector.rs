@@ -1,13 +1,16 @@
 //! The detector: the API the runtime calls, over state that threads lock piecewise.
 //!
-//! Concurrency (lock order: thread → sync shard → shadow chunk → races; never two of a
-//! kind at once but chunks, whose second lock is only tried, so no thread waits in a
-//! lock-order cycle):
+//! Concurrency (lock order: thread → sync shard → shadow chunk → detached granule →
+//! races; never two of a kind at once but chunks, whose second lock is only tried, so no
+//! thread waits in a lock-order cycle):
 //! - each thread's clock and counters have their own lock, uncontended in practice
 //!   (`threads`);
 //! - synchronization objects live in hashed shards (`sync_objects`);
 //! - shadow memory is locked per 64 KiB chunk, held across a batch's accesses while they
 //!   stay within two chunks (`shadow`), so threads on disjoint data analyze in parallel;
+//! - the granule of an atomic word is detached from its chunk on the word's first atomic
+//!   (`detached`): later atomics reach its cells through their sync object, whose shard
+//!   they hold anyway, without the chunk lock;
 //! - found races go to one set, locked only when a batch found any.
 //!
 //! Soundness needs accesses to reach the shadow in an order consistent with
@@ -23,14 +26,14 @@ use parking_lot::Mutex;
 
 use super::access::{Access, ThreadId};
 use super::cell::{Cell, MAX_CELL_TID};
-use super::check::{check_and_store, Step};
+use super::check::check_and_store;
 use super::config::{Config, Stats};
 use super::granule::{granules, GRANULE_SHIFT};
 use super::race::{Race, RaceAccess};
 use super::race_set::{RaceSet, Verdict};
-use super::shadow::{chunk_of, HeldChunks, Shadow};
+use super::shadow::{chunk_of, GranuleMut, GranuleRef, HeldChunks, Shadow};
 use super::sync_id::SyncId;
-use super::sync_objects::SyncObjects;
+use super::sync_objects::{SyncObject, SyncObjects};
 use super::threads::{ThreadState, Threads};
 
 /// Online happens-before race detector, shared by all threads (`Send + Sync`).
@@ -154,14 +157,13 @@ impl Detector {
             };
             // One hold of the object's shard for the batch, acquire, access and release
             // (lock order thread → shard → chunk, so the chunks are taken inside it).
-            self.sync.with(sync, |l| {
+            self.sync.with(sync, |object| {
                 let mut held = HeldChunks::new(&self.shadow);
                 self.analyze(&mut held, ts, t, batch, &mut found);
-                ts.clock.join(l);
+                ts.clock.join(&object.clock);
                 ts.clock.inc(t);
-                let access = std::slice::from_ref(&access);
-                self.analyze(&mut held, ts, t, access, &mut found);
-                l.join(&ts.clock);
+                self.analyze_atomic(&mut held, object, ts, t, sync, &access, &mut found);
+                object.clock.join(&ts.clock);
                 ts.clock.inc(t);
             });
         }
@@ -209,10 +211,17 @@ impl Detector {
             races_dropped: races.dropped,
             chunks: self.shadow.chunks(),
             spilled_granules: self.shadow.spilled_granules(),
+            detached_granules: self.shadow.detached_granules(),
             shadow_bytes: self.shadow.bytes() as u64,
             clock_entries: (thread_entries + self.sync.clock_entries()) as u64,
             ..stats
         }
+    }
+
+    /// The shadow memory, for tests that hold its locks.
+    #[cfg(test)]
+    pub(crate) fn shadow_for_tests(&self) -> &Shadow {
+        &self.shadow
     }
 
     /// Checks and records `batch` (program order) of thread `t` at its current clock,
@@ -236,22 +245,82 @@ impl Detector {
             let cell = Cell::new(t, epoch, 0xFF, a.write, a.atomic, a.site, a.stack);
             for (g, mask) in granules(a.addr, a.size) {
                 let chunk = held.chunk(chunk_of(g));
-                counters.granule_checks += 1;
-                let step = check_and_store(
-                    &mut chunk.granule(g),
-                    cell.with_mask(mask),
-                    clock,
-                    self.max_cells,
-                    rng,
-                    |prev| found.push(race(t, a, g, prev)),
-                );
-                match step {
-                    Step::Skipped => counters.fast_path_hits += 1,
-                    Step::Evicted => counters.evictions += 1,
-                    Step::Stored => {}
-                }
+                let mut on_race = |prev| found.push(race(t, a, g, prev));
+                let new = cell.with_mask(mask);
+                let step = match chunk.granule(g) {
+                    GranuleRef::Here(mut cells) => {
+                        self.check(&mut cells, new, clock, rng, &mut on_race)
+                    }
+                    GranuleRef::Detached(d) => {
+                        self.check(&mut d.lock().granule(), new, clock, rng, &mut on_race)
+                    }
+                };
+                counters.count(step);
             }
         }
+    }
+
+    /// The atomic `access` of thread `t` on `sync`, between its acquire and release
+    /// (`object` is `sync`'s, locked). An aligned atomic on its own word's object goes
+    /// to its detached granule, detached now if it is not yet: no chunk lock after the
+    /// first time. Anything else is analyzed as [`Self::analyze`] does.
+    #[allow(clippy::too_many_arguments)]
+    fn analyze_atomic<'s>(
+        &'s self,
+        held: &mut HeldChunks<'s>,
+        object: &mut SyncObject,
+        ts: &mut ThreadState,
+        t: ThreadId,
+        sync: SyncId,
+        access: &Access,
+        found: &mut Vec<Race>,
+    ) {
+        let g = access.addr >> GRANULE_SHIFT;
+        let one_granule = access.size > 0 && (access.addr & 7) + u64::from(access.size) <= 8;
+        if sync != SyncId::Addr(access.addr) || !one_granule {
+            return self.analyze(held, ts, t, std::slice::from_ref(access), found);
+        }
+        if object.detached.is_none() {
+            object.detached = held
+                .chunk(chunk_of(g))
+                .detach(g, &self.shadow.detach_budget);
+        }
+        let Some(detached) = &object.detached else {
+            // The budget is spent: the chunk path.
+            return self.analyze(held, ts, t, std::slice::from_ref(access), found);
+        };
+        let ThreadState {
+            clock,
+            counters,
+            rng,
+            ..
+        } = ts;
+        let (_, mask) = granules(access.addr, access.size)
+            .next()
+            .expect("a non-empty access touches a granule");
+        let a = access;
+        let new = Cell::new(t, clock.get(t), mask, a.write, true, a.site, a.stack);
+        let step = self.check(
+            &mut detached.lock().granule(),
+            new,
+            clock,
+            rng,
+            &mut |prev| found.push(race(t, a, g, prev)),
+        );
+        counters.count(step);
+    }
+
+    /// [`check_and_store`] with this detector's cell limit.
+    #[inline(always)]
+    fn check(
+        &self,
+        cells: &mut GranuleMut<'_>,
+        new: Cell,
+        clock: &crate::clock::VectorClock,
+        rng: &mut u32,
+        on_race: &mut impl FnMut(Cell),
+    ) -> super::check::Step {
+        check_and_store(cells, new, clock, self.max_cells, rng, on_race)
     }
 
     /// Keeps the races of `found` on site pairs not reported before.

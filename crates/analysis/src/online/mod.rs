@@ -28,6 +28,7 @@ mod access;
 mod cell;
 mod check;
 mod config;
+mod detached;
 mod detector;
 mod granule;
 mod race;

@@ -22,6 +22,9 @@
 //! - Only when `Config::max_cells_per_granule` exceeds the inline cells does a granule
 //!   spill the rest into its chunk's side table; its bit in the chunk's bitset is set
 //!   exactly when the side table has an entry for it. With the default (4) nothing spills.
+//! - A granule holding an atomic word is *detached* ([`super::detached`]): its first
+//!   inline slot holds [`Cell::DETACHED`], and its cells live in the record the chunk's
+//!   `detached` map holds for it (never in its slots or the side table).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -32,6 +35,7 @@ use rustc_hash::FxHashMap;
 use wasmgrind_spin::{ArcSpinMutexGuard, SpinMutex, SpinMutexGuard};
 
 use super::cell::Cell;
+use super::detached::{DetachBudget, Detached, DetachedRef};
 use super::granule::GRANULE_SHIFT;
 
 /// Cells stored inline per granule.
@@ -62,6 +66,27 @@ pub(crate) struct Chunk {
     spilled: Box<[u64]>,
     /// Cells past the inline ones, by granule index within the chunk.
     spill: FxHashMap<u32, Vec<Cell>>,
+    /// The detached granules' records, by granule index within the chunk.
+    detached: FxHashMap<u32, DetachedRef>,
+}
+
+/// Where the cells of one granule are.
+pub(crate) enum GranuleRef<'a> {
+    /// In its chunk, which the caller has locked.
+    Here(GranuleMut<'a>),
+    /// In a detached record, to be locked after the chunk (see [`super::detached`]).
+    Detached(&'a Detached),
+}
+
+#[cfg(test)]
+impl<'a> GranuleRef<'a> {
+    /// The cells of a granule that is not detached.
+    pub(crate) fn here(self) -> GranuleMut<'a> {
+        match self {
+            GranuleRef::Here(g) => g,
+            GranuleRef::Detached(_) => panic!("the granule is detached"),
+        }
+    }
 }
 
 impl Chunk {
@@ -73,27 +98,69 @@ impl Chunk {
             slots: vec![Slots::default(); GRANULES_PER_CHUNK].into_boxed_slice(),
             spilled: vec![0u64; GRANULES_PER_CHUNK / 64].into_boxed_slice(),
             spill: FxHashMap::default(),
+            detached: FxHashMap::default(),
         }
     }
 
     /// The cells of granule `index` (a global granule index inside this chunk).
     #[inline]
-    pub(crate) fn granule(&mut self, index: u64) -> GranuleMut<'_> {
+    pub(crate) fn granule(&mut self, index: u64) -> GranuleRef<'_> {
         let within = (index as usize) & (GRANULES_PER_CHUNK - 1);
-        GranuleMut {
-            inline: &mut self.slots[within].0,
-            spilled_word: &mut self.spilled[within / 64],
-            bit: 1 << (within % 64),
-            spill: &mut self.spill,
-            within: within as u32,
+        let inline = &mut self.slots[within].0;
+        // An empty first slot is rare on a checked granule: the marker test costs a
+        // compare only then.
+        if inline[0].is_empty() && inline[0] == Cell::DETACHED {
+            if let Some(d) = self.detached.get(&(within as u32)) {
+                return GranuleRef::Detached(d);
+            }
         }
+        GranuleRef::Here(GranuleMut {
+            inline,
+            spill: Spill::Chunk {
+                word: &mut self.spilled[within / 64],
+                bit: 1 << (within % 64),
+                map: &mut self.spill,
+                within: within as u32,
+            },
+        })
+    }
+
+    /// Detaches granule `index` (see [`super::detached`]) unless it already is, in which
+    /// case its record is returned; `None` once `budget` is spent.
+    pub(crate) fn detach(&mut self, index: u64, budget: &DetachBudget) -> Option<DetachedRef> {
+        let within = (index as usize) & (GRANULES_PER_CHUNK - 1);
+        if let Some(d) = self.detached.get(&(within as u32)) {
+            return Some(d.clone());
+        }
+        if !budget.take() {
+            return None;
+        }
+        let slot = &mut self.slots[within].0;
+        let inline = std::mem::replace(slot, [Cell::EMPTY; INLINE_CELLS]);
+        slot[0] = Cell::DETACHED;
+        let extra = if self.spilled[within / 64] & (1 << (within % 64)) != 0 {
+            self.spilled[within / 64] &= !(1 << (within % 64));
+            self.spill.remove(&(within as u32)).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let d = DetachedRef::new(Detached::new(inline, extra));
+        self.detached.insert(within as u32, d.clone());
+        Some(d)
     }
 
     /// Heap bytes held by spilled cells.
     fn spill_bytes(&self) -> usize {
         let cells: usize = self.spill.values().map(Vec::capacity).sum();
+        let detached: usize = self
+            .detached
+            .values()
+            .map(|d| d.lock().spill_bytes() + std::mem::size_of::<Detached>() + 16)
+            .sum();
         cells * std::mem::size_of::<Cell>()
             + self.spill.capacity() * (std::mem::size_of::<(u32, Vec<Cell>)>() + 1)
+            + detached
+            + self.detached.capacity() * (std::mem::size_of::<(u32, DetachedRef)>() + 1)
     }
 }
 
@@ -105,6 +172,8 @@ pub(crate) struct Shadow {
     near: Box<[OnceLock<Box<LockedChunk>>]>,
     far: Mutex<FxHashMap<u64, Arc<LockedChunk>>>,
     chunks: AtomicU64,
+    /// Granules that may still be detached.
+    pub(crate) detach_budget: DetachBudget,
 }
 
 impl Default for Shadow {
@@ -113,6 +182,7 @@ impl Default for Shadow {
             near: (0..NEAR_CHUNKS).map(|_| OnceLock::new()).collect(),
             far: Mutex::default(),
             chunks: AtomicU64::new(0),
+            detach_budget: DetachBudget::default(),
         }
     }
 }
@@ -206,23 +276,46 @@ impl<'a> HeldChunks<'a> {
 pub(crate) struct GranuleMut<'a> {
     /// The inline cells.
     pub(crate) inline: &'a mut [Cell; INLINE_CELLS],
-    spilled_word: &'a mut u64,
-    bit: u64,
-    spill: &'a mut FxHashMap<u32, Vec<Cell>>,
-    within: u32,
+    spill: Spill<'a>,
 }
 
-impl GranuleMut<'_> {
+/// Where a granule's cells past the inline ones go.
+enum Spill<'a> {
+    /// Its chunk's side table, flagged in the chunk's bitset.
+    Chunk {
+        word: &'a mut u64,
+        bit: u64,
+        map: &'a mut FxHashMap<u32, Vec<Cell>>,
+        within: u32,
+    },
+    /// A detached granule's own list.
+    Own(&'a mut Vec<Cell>),
+}
+
+impl<'a> GranuleMut<'a> {
+    /// The view of a detached granule's cells.
+    pub(crate) fn detached(inline: &'a mut [Cell; INLINE_CELLS], extra: &'a mut Vec<Cell>) -> Self {
+        GranuleMut {
+            inline,
+            spill: Spill::Own(extra),
+        }
+    }
+
     /// The inline cells and the spilled ones (empty slice when none).
     #[inline]
     pub(crate) fn cells(&mut self) -> (&mut [Cell; INLINE_CELLS], &mut [Cell]) {
-        let extra: &mut [Cell] = if *self.spilled_word & self.bit != 0 {
-            match self.spill.get_mut(&self.within) {
+        let extra: &mut [Cell] = match &mut self.spill {
+            Spill::Chunk {
+                word,
+                bit,
+                map,
+                within,
+            } if **word & *bit != 0 => match map.get_mut(within) {
                 Some(v) => v.as_mut_slice(),
                 None => &mut [],
-            }
-        } else {
-            &mut []
+            },
+            Spill::Chunk { .. } => &mut [],
+            Spill::Own(v) => v.as_mut_slice(),
         };
         (self.inline, extra)
     }
@@ -230,17 +323,32 @@ impl GranuleMut<'_> {
     /// Number of spilled cells.
     #[cfg(test)]
     pub(crate) fn extra_len(&self) -> usize {
-        if *self.spilled_word & self.bit != 0 {
-            self.spill.get(&self.within).map_or(0, Vec::len)
-        } else {
-            0
+        match &self.spill {
+            Spill::Chunk {
+                word,
+                bit,
+                map,
+                within,
+            } if **word & *bit != 0 => map.get(within).map_or(0, Vec::len),
+            Spill::Chunk { .. } => 0,
+            Spill::Own(v) => v.len(),
         }
     }
 
     /// Appends a spilled cell (the caller enforces the per-granule limit).
     pub(crate) fn push_extra(&mut self, cell: Cell) {
-        *self.spilled_word |= self.bit;
-        self.spill.entry(self.within).or_default().push(cell);
+        match &mut self.spill {
+            Spill::Chunk {
+                word,
+                bit,
+                map,
+                within,
+            } => {
+                **word |= *bit;
+                map.entry(*within).or_default().push(cell);
+            }
+            Spill::Own(v) => v.push(cell),
+        }
     }
 }
 
@@ -310,7 +418,13 @@ impl Shadow {
         n
     }
 
-    /// Approximate heap bytes held by shadow memory (chunks, flat table, spill tables).
+    /// Granules detached so far (see [`super::detached`]).
+    pub(crate) fn detached_granules(&self) -> u64 {
+        self.detach_budget.used()
+    }
+
+    /// Approximate heap bytes held by shadow memory (chunks, flat table, spill tables,
+    /// detached granules).
     pub(crate) fn bytes(&self) -> usize {
         let mut spill = 0;
         self.for_each_chunk(|c| spill += c.spill_bytes());
@@ -325,7 +439,7 @@ mod tests {
     use super::*;
 
     fn granule_of(shadow: &Shadow, g: u64, f: impl FnOnce(&mut GranuleMut<'_>)) {
-        f(&mut shadow.lock_chunk(chunk_of(g)).granule(g));
+        f(&mut shadow.lock_chunk(chunk_of(g)).granule(g).here());
     }
 
     #[test]
@@ -408,6 +522,39 @@ mod tests {
         granule_of(&s, 10, |g| assert_eq!(g.cells().1, &[c, c]));
         granule_of(&s, 11, |g| assert!(g.cells().1.is_empty()));
         assert_eq!(s.spilled_granules(), 1);
+    }
+
+    #[test]
+    fn detaching_moves_every_cell_and_happens_once() {
+        let s = Shadow::default();
+        let (a, b, c) = (
+            Cell::new(1, 1, 0x0F, true, false, 1, 0),
+            Cell::new(2, 1, 0xF0, false, false, 2, 0),
+            Cell::new(3, 1, 0xFF, false, false, 3, 0),
+        );
+        granule_of(&s, 10, |g| {
+            g.inline[0] = a;
+            g.inline[3] = b;
+            g.push_extra(c);
+        });
+        let mut chunk = s.lock_chunk(0);
+        let d = chunk.detach(10, &s.detach_budget).expect("budget left");
+        let again = chunk
+            .detach(10, &s.detach_budget)
+            .expect("already detached");
+        assert!(Arc::ptr_eq(&d, &again), "one record per granule");
+        assert_eq!(s.detached_granules(), 1);
+        assert!(chunk.spill.is_empty(), "spilled cells moved too");
+        match chunk.granule(10) {
+            GranuleRef::Detached(found) => assert!(std::ptr::eq(found, &*d)),
+            GranuleRef::Here(_) => panic!("the chunk still hands out the granule"),
+        }
+        let mut cells = d.lock();
+        let mut g = cells.granule();
+        let (inline, extra) = g.cells();
+        assert_eq!((inline[0], inline[3], extra.to_vec()), (a, b, vec![c]));
+        // Its neighbours stay in the chunk.
+        assert!(matches!(chunk.granule(11), GranuleRef::Here(_)));
     }
 
     #[test]

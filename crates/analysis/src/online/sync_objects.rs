@@ -22,12 +22,23 @@ use rustc_hash::{FxHashMap, FxHasher};
 use crate::clock::VectorClock;
 use wasmgrind_spin::SpinMutex;
 
+use super::detached::DetachedRef;
 use super::sync_id::SyncId;
 
 /// Number of shards (a power of two).
 const SHARDS: usize = 64;
 
-type Shard = FxHashMap<SyncId, VectorClock>;
+/// One synchronization object.
+#[derive(Default)]
+pub(crate) struct SyncObject {
+    /// Everything released onto it so far.
+    pub(crate) clock: VectorClock,
+    /// For an atomic word's object: the detached granule holding the word's cells,
+    /// once an atomic detached it (see `detached`).
+    pub(crate) detached: Option<DetachedRef>,
+}
+
+type Shard = FxHashMap<SyncId, SyncObject>;
 
 /// One shard's lock and map on cache lines of their own (no false sharing between
 /// threads synchronizing through different shards).
@@ -61,19 +72,24 @@ impl SyncObjects {
     #[inline]
     pub(crate) fn acquire_into(&self, sync: SyncId, clock: &mut VectorClock) {
         if let Some(l) = self.shard(sync).lock().get(&sync) {
-            clock.join(l);
+            clock.join(&l.clock);
         }
     }
 
     /// `L_sync := L_sync ⊔ clock`.
     #[inline]
     pub(crate) fn release(&self, sync: SyncId, clock: &VectorClock) {
-        self.shard(sync).lock().entry(sync).or_default().join(clock);
+        self.shard(sync)
+            .lock()
+            .entry(sync)
+            .or_default()
+            .clock
+            .join(clock);
     }
 
-    /// Runs `f` on the clock of `sync` (created empty if new) under its shard's lock.
+    /// Runs `f` on the object `sync` (created empty if new) under its shard's lock.
     #[inline]
-    pub(crate) fn with<R>(&self, sync: SyncId, f: impl FnOnce(&mut VectorClock) -> R) -> R {
+    pub(crate) fn with<R>(&self, sync: SyncId, f: impl FnOnce(&mut SyncObject) -> R) -> R {
         f(self.shard(sync).lock().entry(sync).or_default())
     }
 
@@ -81,7 +97,7 @@ impl SyncObjects {
     pub(crate) fn clock_entries(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.0.lock().values().map(VectorClock::len).sum::<usize>())
+            .map(|s| s.0.lock().values().map(|o| o.clock.len()).sum::<usize>())
             .sum()
     }
 }

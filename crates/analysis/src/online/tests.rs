@@ -386,3 +386,78 @@ fn parallel_threads_under_one_lock_and_on_private_chunks_do_not_race() {
     d.accesses(3, &[Access::read(X + 64, 4, 300)]);
     assert_eq!(pairs(&d.take_races()), vec![(200, 300)]);
 }
+
+#[test]
+fn an_atomic_detaches_its_granule_and_plain_accesses_meet_it_there() {
+    let d = two_workers();
+    // A plain write stored in the chunk, then an unordered atomic on its first half: the
+    // write's cell moves with the granule and still races.
+    d.accesses(1, &[Access::write(X, 8, 10)]);
+    d.atomic(2, SyncId::Addr(X), Access::write(X, 4, 20));
+    assert_eq!(pairs(&d.take_races()), vec![(10, 20)]);
+    assert_eq!(d.stats().detached_granules, 1);
+    // Plain accesses now reach the atomic's cell through the detached granule:
+    // byte-precise as ever (the other half does not overlap), and both sides reported.
+    d.accesses(1, &[Access::read(X + 4, 4, 30)]);
+    assert!(d.take_races().is_empty());
+    d.accesses(1, &[Access::read(X, 1, 31)]);
+    let races = d.take_races();
+    assert_eq!(pairs(&races), vec![(20, 31)]);
+    assert!(races[0].previous.atomic && !races[0].current.atomic);
+    // A second atomic word in the granule shares the record, and races with both
+    // unordered plain accesses to its bytes.
+    d.atomic(2, SyncId::Addr(X + 4), Access::write(X + 4, 4, 40));
+    assert_eq!(pairs(&d.take_races()), vec![(10, 40), (30, 40)]);
+    assert_eq!(d.stats().detached_granules, 1);
+    // Synchronized through both words, thread 1 sees thread 2's atomics: no race.
+    d.atomic(1, SyncId::Addr(X), Access::read(X, 4, 50));
+    d.atomic(1, SyncId::Addr(X + 4), Access::read(X + 4, 4, 51));
+    d.accesses(1, &[Access::write(X, 8, 60)]);
+    assert!(d.take_races().is_empty());
+}
+
+#[test]
+fn an_atomic_on_a_detached_granule_takes_no_chunk_lock() {
+    let d = two_workers();
+    d.atomic(1, SyncId::Addr(X), Access::write(X, 4, 10));
+    let chunk = d.shadow_for_tests().lock_chunk(X >> 16);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let d = &d;
+        s.spawn(move || {
+            d.atomic(2, SyncId::Addr(X), Access::write(X, 4, 20));
+            done.send(()).unwrap();
+        });
+        // Were the chunk lock needed, the atomic would wait for this thread, which
+        // waits here (and lets go on timeout, so the test fails instead of hanging).
+        let got = finished.recv_timeout(std::time::Duration::from_secs(30));
+        drop(chunk);
+        assert!(got.is_ok(), "the atomic waited for its granule's chunk");
+    });
+    assert!(d.take_races().is_empty());
+}
+
+#[test]
+fn past_the_detach_budget_atomics_take_the_chunk_path() {
+    let d = two_workers();
+    d.shadow_for_tests().detach_budget.exhaust();
+    d.accesses(1, &[Access::write(X, 8, 10)]);
+    d.atomic(2, SyncId::Addr(X), Access::write(X, 4, 20));
+    assert_eq!(pairs(&d.take_races()), vec![(10, 20)]);
+    d.accesses(1, &[Access::read(X, 4, 30)]);
+    assert_eq!(pairs(&d.take_races()), vec![(20, 30)]);
+    assert_eq!(d.stats().detached_granules, super::detached::MAX_DETACHED);
+}
+
+#[test]
+fn an_atomic_straddling_granules_or_on_another_object_is_not_detached() {
+    let d = two_workers();
+    d.atomic(1, SyncId::Addr(X + 6), Access::write(X + 6, 4, 10));
+    d.atomic(1, SyncId::Custom(7), Access::write(X + 16, 4, 11));
+    assert_eq!(d.stats().detached_granules, 0);
+    d.accesses(
+        2,
+        &[Access::read(X + 8, 1, 20), Access::read(X + 16, 1, 21)],
+    );
+    assert_eq!(pairs(&d.take_races()), vec![(10, 20), (11, 21)]);
+}

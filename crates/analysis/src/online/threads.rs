@@ -20,6 +20,7 @@ use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 use super::access::ThreadId;
 use super::cell::MAX_CELL_TID;
+use super::check::Step;
 
 /// Lifecycle of a thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +37,19 @@ pub(crate) struct Counters {
     pub(crate) granule_checks: u64,
     pub(crate) fast_path_hits: u64,
     pub(crate) evictions: u64,
+}
+
+impl Counters {
+    /// Counts one granule check that ended in `step`.
+    #[inline]
+    pub(crate) fn count(&mut self, step: Step) {
+        self.granule_checks += 1;
+        match step {
+            Step::Skipped => self.fast_path_hits += 1,
+            Step::Evicted => self.evictions += 1,
+            Step::Stored => {}
+        }
+    }
 }
 
 /// One thread's state.
