@@ -43,16 +43,28 @@ impl Cell {
         stack: 0,
     };
 
-    /// Stands in a granule's first inline slot when the granule's cells live in a
-    /// [`Detached`](super::detached::Detached) record instead (see `shadow`). Its mask is
-    /// 0 but its clock is not, so no empty cell (all zero) looks like it; code that scans
-    /// cells never sees it, because the chunk hands out the detached record instead.
-    pub(crate) const DETACHED: Cell = Cell {
-        clock: u32::MAX,
-        meta: 0,
-        site: 0,
-        stack: 0,
-    };
+    /// The marker standing in a detached granule's first inline slot (see `shadow`):
+    /// the address of the granule's record in `site` and `stack`. Its mask is 0 but its
+    /// clock is not, so no empty cell (all zero) looks like it; code that scans cells
+    /// never sees it, because the chunk hands out the record instead.
+    pub(crate) fn detached_marker(record: *const ()) -> Cell {
+        let addr = record.expose_provenance() as u64;
+        Cell {
+            clock: u32::MAX,
+            meta: 0,
+            site: addr as u32,
+            stack: (addr >> 32) as u32,
+        }
+    }
+
+    /// The record address of a [`Self::detached_marker`], `None` for any other cell.
+    #[inline]
+    pub(crate) fn detached_record(self) -> Option<*const ()> {
+        (self.meta == 0 && self.clock == u32::MAX).then(|| {
+            let addr = (u64::from(self.stack) << 32) | u64::from(self.site);
+            std::ptr::with_exposed_provenance(addr as usize)
+        })
+    }
 
     /// A cell for an access by `tid` (≤ [`MAX_CELL_TID`]) at its clock `clock` covering
     /// the granule bytes in `mask` (non-zero).
@@ -191,5 +203,17 @@ mod tests {
         assert!(!r(0xFF).conflicts(r(0xFF)));
         assert!(!aw(0xFF).conflicts(aw(0xFF)));
         assert!(aw(0xFF).conflicts(r(0x01)));
+    }
+
+    #[test]
+    fn a_detached_marker_carries_its_record_and_nothing_else_is_one() {
+        let record = Box::new(7u64);
+        let ptr: *const () = (&*record as *const u64).cast();
+        let marker = Cell::detached_marker(ptr);
+        assert_eq!(marker.detached_record(), Some(ptr));
+        assert!(marker.is_empty(), "never a stored access");
+        assert_eq!(Cell::EMPTY.detached_record(), None);
+        let busy = Cell::new(1, u32::MAX, 0xFF, true, true, 1, 2);
+        assert_eq!(busy.detached_record(), None);
     }
 }

@@ -107,7 +107,7 @@ pub(crate) fn check_and_store(
     // only once every inline slot is in use, so spilled indices start at INLINE_CELLS.
     let inline_used = max_cells.min(INLINE_CELLS);
     let extra_len = {
-        let (inline, extra) = g.cells();
+        let (inline, extra) = g.cells_up_to(max_cells);
         if scan(
             &mut inline[..inline_used],
             0,
@@ -142,7 +142,7 @@ pub(crate) fn check_and_store(
             (i, Step::Evicted)
         }
     };
-    let (inline, extra) = g.cells();
+    let (inline, extra) = g.cells_up_to(max_cells);
     if slot < INLINE_CELLS {
         inline[slot] = new;
     } else {

@@ -10,8 +10,8 @@
 //!
 //! Invariants:
 //! - A granule is detached at most once and for good, by the first atomic on a word in
-//!   it (under its chunk's lock): its cells move here and its chunk slot holds
-//!   [`Cell::DETACHED`]. Plain accesses find the record through the chunk (lock order
+//!   it (under its chunk's lock): its cells move here and its chunk slot holds a
+//!   marker pointing here ([`Cell::detached_marker`]). Plain accesses find the record through the chunk (lock order
 //!   chunk → detached), atomics through their sync object (sync shard → detached); both
 //!   see the same cells under the same lock, so the detector's ordering argument is
 //!   unchanged.

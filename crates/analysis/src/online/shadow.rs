@@ -23,8 +23,8 @@
 //!   spill the rest into its chunk's side table; its bit in the chunk's bitset is set
 //!   exactly when the side table has an entry for it. With the default (4) nothing spills.
 //! - A granule holding an atomic word is *detached* ([`super::detached`]): its first
-//!   inline slot holds [`Cell::DETACHED`], and its cells live in the record the chunk's
-//!   `detached` map holds for it (never in its slots or the side table).
+//!   inline slot holds a marker cell with the address of its record, which the chunk
+//!   owns, and its cells live there (never in its slots or the side table).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -66,8 +66,9 @@ pub(crate) struct Chunk {
     spilled: Box<[u64]>,
     /// Cells past the inline ones, by granule index within the chunk.
     spill: FxHashMap<u32, Vec<Cell>>,
-    /// The detached granules' records, by granule index within the chunk.
-    detached: FxHashMap<u32, DetachedRef>,
+    /// The records of the chunk's detached granules, whose markers point to them
+    /// (owned here, never removed: a marker's record lives as long as the chunk).
+    detached: Vec<DetachedRef>,
 }
 
 /// Where the cells of one granule are.
@@ -98,7 +99,7 @@ impl Chunk {
             slots: vec![Slots::default(); GRANULES_PER_CHUNK].into_boxed_slice(),
             spilled: vec![0u64; GRANULES_PER_CHUNK / 64].into_boxed_slice(),
             spill: FxHashMap::default(),
-            detached: FxHashMap::default(),
+            detached: Vec::new(),
         }
     }
 
@@ -107,12 +108,12 @@ impl Chunk {
     pub(crate) fn granule(&mut self, index: u64) -> GranuleRef<'_> {
         let within = (index as usize) & (GRANULES_PER_CHUNK - 1);
         let inline = &mut self.slots[within].0;
-        // An empty first slot is rare on a checked granule: the marker test costs a
-        // compare only then.
-        if inline[0].is_empty() && inline[0] == Cell::DETACHED {
-            if let Some(d) = self.detached.get(&(within as u32)) {
-                return GranuleRef::Detached(d);
-            }
+        if let Some(record) = inline[0].detached_record() {
+            // SAFETY: only `detach` writes a marker, with the address of a record that
+            // `self.detached` owns; records are never removed from it, so the record
+            // lives as long as this chunk, which `&mut self` borrows for the returned
+            // lifetime. `Detached` is `Sync`: shared references are sound.
+            return GranuleRef::Detached(unsafe { &*record.cast::<Detached>() });
         }
         GranuleRef::Here(GranuleMut {
             inline,
@@ -129,15 +130,18 @@ impl Chunk {
     /// case its record is returned; `None` once `budget` is spent.
     pub(crate) fn detach(&mut self, index: u64, budget: &DetachBudget) -> Option<DetachedRef> {
         let within = (index as usize) & (GRANULES_PER_CHUNK - 1);
-        if let Some(d) = self.detached.get(&(within as u32)) {
-            return Some(d.clone());
+        let slot = &mut self.slots[within].0;
+        if let Some(record) = slot[0].detached_record() {
+            return self
+                .detached
+                .iter()
+                .find(|d| std::ptr::eq(Arc::as_ptr(d).cast(), record))
+                .cloned();
         }
         if !budget.take() {
             return None;
         }
-        let slot = &mut self.slots[within].0;
         let inline = std::mem::replace(slot, [Cell::EMPTY; INLINE_CELLS]);
-        slot[0] = Cell::DETACHED;
         let extra = if self.spilled[within / 64] & (1 << (within % 64)) != 0 {
             self.spilled[within / 64] &= !(1 << (within % 64));
             self.spill.remove(&(within as u32)).unwrap_or_default()
@@ -145,7 +149,8 @@ impl Chunk {
             Vec::new()
         };
         let d = DetachedRef::new(Detached::new(inline, extra));
-        self.detached.insert(within as u32, d.clone());
+        self.slots[within].0[0] = Cell::detached_marker(Arc::as_ptr(&d).cast());
+        self.detached.push(d.clone());
         Some(d)
     }
 
@@ -154,13 +159,13 @@ impl Chunk {
         let cells: usize = self.spill.values().map(Vec::capacity).sum();
         let detached: usize = self
             .detached
-            .values()
+            .iter()
             .map(|d| d.lock().spill_bytes() + std::mem::size_of::<Detached>() + 16)
             .sum();
         cells * std::mem::size_of::<Cell>()
             + self.spill.capacity() * (std::mem::size_of::<(u32, Vec<Cell>)>() + 1)
             + detached
-            + self.detached.capacity() * (std::mem::size_of::<(u32, DetachedRef)>() + 1)
+            + self.detached.capacity() * std::mem::size_of::<DetachedRef>()
     }
 }
 
@@ -298,6 +303,21 @@ impl<'a> GranuleMut<'a> {
         GranuleMut {
             inline,
             spill: Spill::Own(extra),
+        }
+    }
+
+    /// [`Self::cells`] of a granule of at most `max_cells` cells: when those fit inline,
+    /// nothing can have spilled, and the spill is not looked up (a cache line fewer on
+    /// the hot path).
+    #[inline]
+    pub(crate) fn cells_up_to(
+        &mut self,
+        max_cells: usize,
+    ) -> (&mut [Cell; INLINE_CELLS], &mut [Cell]) {
+        if max_cells <= INLINE_CELLS {
+            (self.inline, &mut [])
+        } else {
+            self.cells()
         }
     }
 
