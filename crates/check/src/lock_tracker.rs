@@ -22,23 +22,36 @@
 //! word after failing. Such an attempt by the holder is a recursive lock; by another
 //! thread it is a lock request, an edge in the lock order even if it never succeeds.
 //!
-//! Concurrency: the lock state is behind one `Mutex`, taken by lock hooks and by
-//! atomics, plain writes, waits and notifies that the lock-free [`word_filter`] says
-//! may touch a lock word (or that take a lock), never while the detector's locks are
-//! held (the callers take them one after the other). Every other atomic — most of a
-//! program's — only updates the lock-free clocks, which have locks of their own
-//! (thread, then address shard; taken after the mutex when both are), and not even
-//! those until some thread first nests two locks ([`LockFreeClocks::activate`]).
+//! Concurrency: no lock serializes the threads' lock operations. The state is split
+//! by who needs it, each part under its own lock, taken in this order (never two of a
+//! kind at once):
+//! 1. the words, in address shards: an operation on a word holds its shard
+//!    throughout, so operations on one word are serialized;
+//! 2. per thread, its held locks and failed attempts (taken by the thread itself, and
+//!    by another thread only when a word it holds changes hands or is forgotten);
+//! 3. the rest (incarnations, the lock-order graph, misuses), touched only when a word
+//!    is created or changes its verdict, when a thread nests locks, and on misuses.
+//!
+//! An uncontended lock and unlock of one thread thus only meets other threads on its
+//! word's shard. Lock hooks take these locks, and so do atomics, plain writes, waits
+//! and notifies that the lock-free [`word_filter`] says may touch a lock word (or that
+//! take a lock), never while the detector's locks are held (the callers take them one
+//! after the other). Every other atomic — most of a program's — only updates the
+//! lock-free clocks, which have locks of their own (thread, then address shard; taken
+//! after the ones above when both are), and not even those until some thread first
+//! nests two locks ([`LockFreeClocks::activate`]). (One global lock for all of it was
+//! a fifth of bench_locks' time on two cores, mostly waiting.)
 
 mod word_filter;
 
-use std::sync::Mutex;
-
+use parking_lot::{Mutex, MutexGuard};
 use rustc_hash::FxHashMap;
 use wasmgrind_analysis::clock::VectorClock;
+use wasmgrind_analysis::thread_table::ThreadTable;
 use wasmgrind_instrument::AtomicOp;
 use wasmgrind_report::MisuseKind;
 use wasmgrind_runtime::{LockHook, ThreadId};
+use wasmgrind_spin::{shard_index, AddrShards, SpinMutex, SpinMutexGuard};
 
 use crate::lock_clocks::{HbRole, LockFreeClocks};
 use crate::lock_order::{EdgeRecord, LockOrder, Place};
@@ -130,28 +143,62 @@ struct Incarnation {
     is_lock: bool,
 }
 
+/// The words of one address shard.
+type Words = FxHashMap<u64, Word>;
+
+/// One thread's lock state.
 #[derive(Default)]
-struct Inner {
-    words: FxHashMap<u64, Word>,
-    /// Indexed by [`LockId`].
-    incarnations: Vec<Incarnation>,
-    held: Vec<Vec<Held>>,
-    /// Per thread.
-    attempts: Vec<Option<Attempts>>,
-    /// Over incarnation ids.
-    order: LockOrder,
+struct ThreadLocks {
+    held: Vec<Held>,
+    /// Failed attempts since it last acquired or released a lock.
+    attempts: Option<Attempts>,
     /// Buffers of released locks' clocks, for the next acquisitions.
     spare_clocks: Vec<VectorClock>,
+}
+
+/// The state every word's operations may need, rarely.
+#[derive(Default)]
+struct Shared {
+    /// Indexed by [`LockId`].
+    incarnations: Vec<Incarnation>,
+    /// Over incarnation ids.
+    order: LockOrder,
     misuses: Vec<(LockId, Misuse)>,
 }
 
-/// The shared lock state of one run.
-#[derive(Default)]
+/// Address shards of the words (a power of two).
+const WORD_SHARDS: usize = 64;
+
+/// Threads past the detector's limit have no lock state either.
+const MAX_THREAD_ID: ThreadId = wasmgrind_analysis::online::MAX_THREAD_ID;
+
+/// The shared lock state of one run (see the module docs for its locks).
 pub struct LockTracker {
-    inner: Mutex<Inner>,
+    words: AddrShards<Words>,
+    threads: ThreadTable<SpinMutex<ThreadLocks>>,
+    shared: Mutex<Shared>,
     filter: WordFilter,
-    /// Outside `inner`: atomics on words that are no locks only need these.
+    /// Atomics on words that are no locks only need these.
     clocks: LockFreeClocks,
+}
+
+impl Default for LockTracker {
+    fn default() -> Self {
+        LockTracker {
+            words: AddrShards::new(WORD_SHARDS),
+            threads: ThreadTable::new(MAX_THREAD_ID),
+            shared: Mutex::default(),
+            filter: WordFilter::default(),
+            clocks: LockFreeClocks::default(),
+        }
+    }
+}
+
+/// An operation on the word at one address: holds that address's shard, and takes
+/// the other locks (in order) as it needs them.
+struct WordOp<'a> {
+    tracker: &'a LockTracker,
+    words: SpinMutexGuard<'a, Words>,
 }
 
 /// `value` truncated to an atomic of `size` bytes.
@@ -164,8 +211,22 @@ fn masked(value: u64, size: u8) -> u64 {
 }
 
 impl LockTracker {
-    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// Starts an operation on the word at `addr` (locks its shard).
+    fn word_op(&self, addr: u64) -> WordOp<'_> {
+        WordOp {
+            tracker: self,
+            words: self.words.lock(addr),
+        }
+    }
+
+    /// Thread `t`'s lock state, locked; `None` past the supported ids.
+    fn thread(&self, t: ThreadId) -> Option<SpinMutexGuard<'_, ThreadLocks>> {
+        let slot = self.threads.get_or_init(t, SpinMutex::default)?;
+        Some(slot.lock())
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock()
     }
 
     /// An atomic of thread `t` at `at`, classified by its site's `role`.
@@ -202,11 +263,10 @@ impl LockTracker {
             self.clocks.access(hb, t, addr);
             return;
         }
-        let mut inner = self.inner();
-        let inner = &mut *inner;
         if hb == HbRole::ReleaseOnly {
-            inner.exiting(t);
+            self.exiting(t);
         }
+        let mut inner = self.word_op(addr);
         if inner.words.get(&addr).is_some_and(|w| w.hooked) {
             return;
         }
@@ -247,7 +307,7 @@ impl LockTracker {
                     // A known mutex where a state machine was: a new object.
                     inner.forget(addr);
                 }
-                inner.acquire(&self.clocks, t, addr, size, at, known);
+                inner.acquire(t, addr, size, at, known);
             }
             Shape::Acquire { .. } => {
                 // A pointer or a count into a free word: no lock (any more).
@@ -256,10 +316,8 @@ impl LockTracker {
                 }
                 self.clocks.access(hb, t, addr);
             }
-            Shape::FailedAttempt if lock_like => inner.attempt(&self.clocks, t, addr, at),
-            Shape::Overwrite if lock_like && xchg_attempt => {
-                inner.attempt(&self.clocks, t, addr, at)
-            }
+            Shape::FailedAttempt if lock_like => inner.attempt(t, addr, at),
+            Shape::Overwrite if lock_like && xchg_attempt => inner.attempt(t, addr, at),
             Shape::Release if lock_like => inner.release(t, addr, at, known),
             Shape::Overwrite if held_by_me && !known_word => inner.not_a_lock(addr),
             _ if lock_like => {}
@@ -274,30 +332,34 @@ impl LockTracker {
         if !self.filter.may_touch(addr, len) {
             return;
         }
-        let mut inner = self.inner();
         let end = addr.saturating_add(len);
         // A word starts at most 7 bytes before the write (8-byte atomics): probe
-        // those addresses, or scan the words when there are fewer.
+        // those addresses (one shard lock per run of addresses in one shard), or scan
+        // the shards when there are many.
         let start = addr.saturating_sub(7);
-        let hit: Vec<u64> = if end - start <= inner.words.len() as u64 {
-            (start..end)
-                .filter(|w| inner.words.contains_key(w))
-                .collect()
+        let overlaps = |w: u64, word: &Word| !word.hooked && w + u64::from(word.size) > addr;
+        if end - start <= 64 {
+            let mut w = start;
+            while w < end {
+                let shard = shard_index(w, WORD_SHARDS);
+                let mut op = self.word_op(w);
+                while w < end && shard_index(w, WORD_SHARDS) == shard {
+                    if op.words.get(&w).is_some_and(|word| overlaps(w, word)) {
+                        op.forget(w);
+                    }
+                    w += 1;
+                }
+            }
         } else {
-            inner
-                .words
-                .keys()
-                .copied()
-                .filter(|&w| w >= start && w < end)
-                .collect()
-        };
-        for w in hit {
-            let overlaps = inner
-                .words
-                .get(&w)
-                .is_some_and(|word| !word.hooked && w + u64::from(word.size) > addr);
-            if overlaps {
-                inner.forget(w);
+            let mut hit = Vec::new();
+            self.words.for_each(|words| {
+                hit.extend(words.keys().copied().filter(|&w| w >= start && w < end));
+            });
+            for w in hit {
+                let mut op = self.word_op(w);
+                if op.words.get(&w).is_some_and(|word| overlaps(w, word)) {
+                    op.forget(w);
+                }
             }
         }
     }
@@ -305,36 +367,35 @@ impl LockTracker {
     /// Thread `t` is about to wait on `addr`: after a failed attempt on that word,
     /// the attempt blocks.
     pub fn wait_begin(&self, t: ThreadId, addr: u64, at: Place) {
-        let mut inner = self.inner();
-        let pending = inner
-            .attempts
-            .get(t as usize)
-            .copied()
-            .flatten()
+        let mut op = self.word_op(addr);
+        let pending = self
+            .thread(t)
+            .and_then(|th| th.attempts)
             .is_some_and(|a| a.addr == addr && a.count == 1);
-        if pending && inner.is_lock_like(addr) {
-            inner.attempt(&self.clocks, t, addr, at);
+        if pending && op.is_lock_like(addr) {
+            op.attempt(t, addr, at);
         }
     }
 
     /// A threadlink lock hook of thread `t` for the mutex at `addr`.
     pub fn hook(&self, t: ThreadId, hook: LockHook, addr: u64, at: Place) {
         self.filter.insert(addr, 4);
-        let mut inner = self.inner();
-        let inner = &mut *inner;
+        let mut inner = self.word_op(addr);
         let id = inner.word_id(addr, 4);
-        inner.incarnations[id as usize].is_lock = true;
         let mut holder = None;
         if let Some(word) = inner.words.get_mut(&addr) {
-            word.hooked = true;
-            word.known = true;
-            word.state = WordState::Confirmed;
+            if !(word.hooked && word.state == WordState::Confirmed) {
+                word.hooked = true;
+                word.known = true;
+                word.state = WordState::Confirmed;
+                self.shared().incarnations[id as usize].is_lock = true;
+            }
             holder = word.holder;
         }
         match hook {
             LockHook::StartLock => {
                 if holder.is_none_or(|(h, _)| h != t) {
-                    inner.request(&self.clocks, t, addr, at);
+                    inner.request(t, addr, at);
                 }
                 if let Some((h, acquired)) = holder.filter(|&(h, _)| h == t) {
                     inner.misuse(
@@ -347,7 +408,7 @@ impl LockTracker {
                     );
                 }
             }
-            LockHook::FinishLock => inner.hold(&self.clocks, t, addr, 4, at, true),
+            LockHook::FinishLock => inner.hold(t, addr, 4, at, true),
             LockHook::StartUnlock => inner.release(t, addr, at, true),
             LockHook::FinishUnlock => {}
         }
@@ -355,13 +416,10 @@ impl LockTracker {
 
     /// A plain access the checker treats as atomic (C library synchronization).
     pub fn sync_access(&self, t: ThreadId, hb: HbRole, addr: u64) {
-        let lock_like = if hb == HbRole::ReleaseOnly {
-            let mut inner = self.inner();
-            inner.exiting(t);
-            inner.is_lock_like(addr)
-        } else {
-            self.is_lock_like(addr)
-        };
+        if hb == HbRole::ReleaseOnly {
+            self.exiting(t);
+        }
+        let lock_like = self.is_lock_like(addr);
         if !lock_like {
             self.clocks.access(hb, t, addr);
         }
@@ -370,7 +428,7 @@ impl LockTracker {
     /// Whether atomics on `addr` are lock operations now (lock-free when the filter
     /// rules a word out).
     fn is_lock_like(&self, addr: u64) -> bool {
-        self.filter.may_touch(addr, 1) && self.inner().is_lock_like(addr)
+        self.filter.may_touch(addr, 1) && self.word_op(addr).is_lock_like(addr)
     }
 
     /// A woken wait (`acquire`) or a notify (`!acquire`) on `addr`.
@@ -399,14 +457,14 @@ impl LockTracker {
 
     /// Thread `t` ended: every lock it still holds is a misuse.
     pub fn exit(&self, t: ThreadId) {
-        self.inner().exiting(t);
+        self.exiting(t);
         self.clocks.exit(t);
     }
 
     /// The potential deadlocks and misuses among incarnations that turned out to be
     /// locks.
     pub fn findings(&self) -> LockFindings {
-        let inner = self.inner();
+        let inner = self.shared();
         let incarnation = |id: u64| {
             usize::try_from(id)
                 .ok()
@@ -436,12 +494,7 @@ impl LockTracker {
     }
 }
 
-impl Inner {
-    /// Whether atomics on the word at `addr` are lock operations now.
-    fn is_lock_like(&self, addr: u64) -> bool {
-        self.words.get(&addr).is_some_and(Word::is_lock_like)
-    }
-
+impl LockTracker {
     /// Thread `t` is ending (its exit hook, or already the C library's thread-exit
     /// code, which runs before a joiner can return and the program end): every lock
     /// it still holds is a misuse — a known mutex's at once, an inferred lock's when
@@ -449,14 +502,14 @@ impl Inner {
     /// owner, who exits, is a flag nobody needs again). The words stay held (by a
     /// thread that is gone): if another thread resets an inferred one, it was a
     /// handshake, no lock.
-    fn exiting(&mut self, t: ThreadId) {
-        let held = self
-            .held
-            .get_mut(t as usize)
-            .map(std::mem::take)
-            .unwrap_or_default();
+    fn exiting(&self, t: ThreadId) {
+        // Taken out first: the words' shards come before the thread in the lock order.
+        let held = match self.thread(t) {
+            Some(mut th) => std::mem::take(&mut th.held),
+            None => return,
+        };
         for h in held {
-            let known = match self.words.get_mut(&h.addr) {
+            let known = match self.words.lock(h.addr).get_mut(&h.addr) {
                 Some(word) if !(word.known || word.hooked) => {
                     word.orphaned = true;
                     false
@@ -477,7 +530,7 @@ impl Inner {
     }
 
     fn misuse(
-        &mut self,
+        &self,
         id: LockId,
         kind: MisuseKind,
         lock: u64,
@@ -492,19 +545,62 @@ impl Inner {
             at,
             holder,
         };
-        self.misuses.push((id, misuse));
+        self.shared().misuses.push((id, misuse));
+    }
+}
+
+impl LockTracker {
+    /// Thread `t`, whose lock state is `th`, asks for incarnation `id`: an edge from
+    /// every lock it holds.
+    fn request_of(&self, th: &ThreadLocks, t: ThreadId, id: LockId, at: Place) {
+        let mine = &th.held;
+        if mine.is_empty() {
+            return;
+        }
+        // The first nested request: the lock-free clocks matter from now on.
+        self.clocks.activate();
+        let now = self.clocks.now(t);
+        let mut gate: Vec<u64> = mine.iter().map(|h| u64::from(h.id)).collect();
+        gate.sort_unstable();
+        gate.dedup();
+        let order = &mut self.shared().order;
+        for h in mine.iter().filter(|h| h.id != id) {
+            order.edge(t, h.id.into(), id.into(), &gate, h.at, &h.clock, at, now);
+        }
+    }
+}
+
+impl WordOp<'_> {
+    /// Whether atomics on the word at `addr` are lock operations now.
+    fn is_lock_like(&self, addr: u64) -> bool {
+        self.words.get(&addr).is_some_and(Word::is_lock_like)
+    }
+
+    /// [`LockTracker::misuse`].
+    fn misuse(
+        &self,
+        id: LockId,
+        kind: MisuseKind,
+        lock: u64,
+        thread: ThreadId,
+        at: Place,
+        holder: Option<(ThreadId, Place)>,
+    ) {
+        self.tracker.misuse(id, kind, lock, thread, at, holder);
+    }
+
+    /// Sets whether incarnation `id` is a lock.
+    fn set_is_lock(&self, id: LockId, is_lock: bool) {
+        self.tracker.shared().incarnations[id as usize].is_lock = is_lock;
     }
 
     /// The current incarnation of the word at `addr`, created if there is none.
     fn word_id(&mut self, addr: u64, size: u8) -> LockId {
-        let Inner {
-            words,
-            incarnations,
-            ..
-        } = self;
-        words
+        let tracker = self.tracker;
+        self.words
             .entry(addr)
             .or_insert_with(|| {
+                let incarnations = &mut tracker.shared().incarnations;
                 let id = LockId::try_from(incarnations.len()).unwrap_or(LockId::MAX);
                 incarnations.push(Incarnation {
                     addr,
@@ -556,54 +652,46 @@ impl Inner {
         };
         word.state = WordState::NotALock;
         let holder = word.holder.take();
-        self.incarnations[word.id as usize].is_lock = false;
+        let id = word.id;
+        self.set_is_lock(id, false);
         if let Some((h, _)) = holder {
             self.drop_held(h, addr);
         }
     }
 
-    fn held_of(&mut self, t: ThreadId) -> &mut Vec<Held> {
-        let i = t as usize;
-        if i >= self.held.len() {
-            self.held.resize_with(i + 1, Vec::new);
+    /// Clears thread `t`'s failed attempts.
+    fn clear_attempts(&self, t: ThreadId) {
+        if let Some(mut th) = self.tracker.thread(t) {
+            th.attempts = None;
         }
-        &mut self.held[i]
     }
 
-    fn attempts_of(&mut self, t: ThreadId) -> &mut Option<Attempts> {
-        let i = t as usize;
-        if i >= self.attempts.len() {
-            self.attempts.resize(i + 1, None);
-        }
-        &mut self.attempts[i]
+    fn drop_held(&self, t: ThreadId, addr: u64) {
+        self.drop_held_of(t, addr, false);
     }
 
-    fn drop_held(&mut self, t: ThreadId, addr: u64) {
-        let held = self.held_of(t);
-        if let Some(pos) = held.iter().rposition(|h| h.addr == addr) {
-            let gone = held.remove(pos);
-            self.spare_clocks.push(gone.clock);
+    /// Drops `t`'s hold of `addr`, and its failed attempts if `clear_attempts`.
+    fn drop_held_of(&self, t: ThreadId, addr: u64, clear_attempts: bool) {
+        let Some(mut th) = self.tracker.thread(t) else {
+            return;
+        };
+        if clear_attempts {
+            th.attempts = None;
+        }
+        if let Some(pos) = th.held.iter().rposition(|h| h.addr == addr) {
+            let gone = th.held.remove(pos);
+            th.spare_clocks.push(gone.clock);
         }
     }
 
     /// `t` acquires the lock at `addr`: requests it, then holds it.
-    fn acquire(
-        &mut self,
-        clocks: &LockFreeClocks,
-        t: ThreadId,
-        addr: u64,
-        size: u8,
-        at: Place,
-        known: bool,
-    ) {
-        self.word_id(addr, size);
-        self.request(clocks, t, addr, at);
-        self.hold(clocks, t, addr, size, at, known);
+    fn acquire(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, known: bool) {
+        self.hold_requested(t, addr, size, at, known, true);
     }
 
     /// `t` failed to take the lock at `addr`. The second failure in a row blocks: a
     /// recursive lock if `t` holds it, else a request.
-    fn attempt(&mut self, clocks: &LockFreeClocks, t: ThreadId, addr: u64, at: Place) {
+    fn attempt(&mut self, t: ThreadId, addr: u64, at: Place) {
         if let Some(word) = self.words.get_mut(&addr).filter(|w| w.orphaned) {
             word.orphaned = false;
             if let Some((h, acquired)) = word.holder {
@@ -618,15 +706,19 @@ impl Inner {
                 );
             }
         }
-        let attempts = self.attempts_of(t);
-        let count = match attempts {
-            Some(a) if a.addr == addr => {
-                a.count = a.count.saturating_add(1);
-                a.count
-            }
-            _ => {
-                *attempts = Some(Attempts { addr, count: 1 });
-                1
+        let count = {
+            let Some(mut th) = self.tracker.thread(t) else {
+                return;
+            };
+            match &mut th.attempts {
+                Some(a) if a.addr == addr => {
+                    a.count = a.count.saturating_add(1);
+                    a.count
+                }
+                attempts => {
+                    *attempts = Some(Attempts { addr, count: 1 });
+                    1
+                }
             }
         };
         if count != 2 {
@@ -648,56 +740,60 @@ impl Inner {
                 );
             }
             // The order counts even if the acquisition never happens (a deadlock).
-            _ => self.request(clocks, t, addr, at),
+            _ => self.request(t, addr, at),
         }
     }
 
     /// `t` asks for the lock at `addr`: an edge from every lock it holds.
-    fn request(&mut self, clocks: &LockFreeClocks, t: ThreadId, addr: u64, at: Place) {
+    fn request(&self, t: ThreadId, addr: u64, at: Place) {
         let Some(id) = self.words.get(&addr).map(|w| w.id) else {
             return;
         };
-        let Inner { held, order, .. } = self;
-        let Some(mine) = held.get(t as usize).filter(|m| !m.is_empty()) else {
-            return;
-        };
-        // The first nested request: the lock-free clocks matter from now on.
-        clocks.activate();
-        let now = clocks.now(t);
-        let mut gate: Vec<u64> = mine.iter().map(|h| u64::from(h.id)).collect();
-        gate.sort_unstable();
-        gate.dedup();
-        for h in mine.iter().filter(|h| h.id != id) {
-            order.edge(t, h.id.into(), id.into(), &gate, h.at, &h.clock, at, now);
+        if let Some(th) = self.tracker.thread(t) {
+            self.tracker.request_of(&th, t, id, at);
         }
     }
 
     /// `t` now holds the lock at `addr`.
-    fn hold(
+    fn hold(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, known: bool) {
+        self.hold_requested(t, addr, size, at, known, false);
+    }
+
+    /// [`Self::hold`], after [`Self::request`] if `request` (with one hold of the
+    /// thread's lock state for both).
+    fn hold_requested(
         &mut self,
-        clocks: &LockFreeClocks,
         t: ThreadId,
         addr: u64,
         size: u8,
         at: Place,
         known: bool,
+        request: bool,
     ) {
-        *self.attempts_of(t) = None;
         let id = self.word_id(addr, size);
-        // Every acquisition keeps a clock: reuse a released one's buffer.
-        let mut clock = self.spare_clocks.pop().unwrap_or_default();
-        clocks.copy_into(t, &mut clock);
-        self.held_of(t).push(Held {
-            addr,
-            id,
-            at,
-            clock,
-        });
+        if let Some(mut th) = self.tracker.thread(t) {
+            if request {
+                self.tracker.request_of(&th, t, id, at);
+            }
+            th.attempts = None;
+            // Every acquisition keeps a clock: reuse a released one's buffer.
+            let mut clock = th.spare_clocks.pop().unwrap_or_default();
+            self.tracker.clocks.copy_into(t, &mut clock);
+            th.held.push(Held {
+                addr,
+                id,
+                at,
+                clock,
+            });
+        }
+        let tracker = self.tracker;
         if let Some(word) = self.words.get_mut(&addr) {
-            if known {
+            // Confirmed implies the incarnation is a lock: the shared state is only
+            // written when that changes.
+            if known && !(word.known && word.state == WordState::Confirmed) {
                 word.known = true;
                 word.state = WordState::Confirmed;
-                self.incarnations[id as usize].is_lock = true;
+                tracker.shared().incarnations[id as usize].is_lock = true;
             }
             word.holder = Some((t, at));
         }
@@ -707,20 +803,26 @@ impl Inner {
     /// code): confirms it if `t` held it. Another thread's release is a misuse of a
     /// known mutex, and shows an inferred word to be a handshake.
     fn release(&mut self, t: ThreadId, addr: u64, at: Place, known: bool) {
-        *self.attempts_of(t) = None;
         let Some(word) = self.words.get_mut(&addr) else {
+            self.clear_attempts(t);
             return;
         };
         let id = word.id;
-        match word.holder {
-            Some((h, _)) if h == t => {
-                word.holder = None;
-                if word.state == WordState::Candidate {
-                    word.state = WordState::Confirmed;
-                    self.incarnations[id as usize].is_lock = true;
-                }
-                self.drop_held(t, addr);
+        if word.holder.is_some_and(|(h, _)| h == t) {
+            word.holder = None;
+            if word.state == WordState::Candidate {
+                word.state = WordState::Confirmed;
+                self.set_is_lock(id, true);
             }
+            // The common case: one hold of the thread's state for both.
+            self.drop_held_of(t, addr, true);
+            return;
+        }
+        self.clear_attempts(t);
+        let Some(word) = self.words.get_mut(&addr) else {
+            return;
+        };
+        match word.holder {
             Some((h, acquired)) if known || word.known || word.hooked => {
                 word.holder = None;
                 self.misuse(
