@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use wasmgrind_bench::suites::{check_overhead, machine_line, run_overhead};
+use wasmgrind_bench::suites::{check_overhead, machine_line, run_overhead, tsan_reference};
 use wasmgrind_bench::workloads::{scaled, Workload, CHECK_WORKLOADS, COMPUTE};
 use wasmgrind_bench::{tools, BenchError};
 
@@ -16,7 +16,10 @@ enum Suite {
     RunOverhead,
     /// `wasmgrind check` vs `wasmgrind run` on five race-free workloads (issue 3).
     CheckOverhead,
-    /// Both.
+    /// ThreadSanitizer vs a plain build of the same five workloads, natively: the
+    /// yardstick for check-overhead (needs the nightly toolchain with `rust-src`).
+    TsanReference,
+    /// All three.
     All,
 }
 
@@ -25,7 +28,7 @@ enum Suite {
 #[command(name = "wasmgrind-bench", max_term_width = 100)]
 struct Cli {
     suite: Suite,
-    /// Measured runs per side (default: 7 for run-overhead, 3 for check-overhead).
+    /// Measured runs per side (default: 7 for run-overhead, 3 for the others).
     #[arg(long, value_name = "N")]
     runs: Option<usize>,
     /// Divide every work scale by N (a quick smoke run; the numbers then mean little).
@@ -66,6 +69,12 @@ fn check_workloads(guests: &Path, divisor: u64) -> Result<Vec<(Workload, PathBuf
 }
 
 fn run(cli: &Cli) -> Result<(), BenchError> {
+    if cli.suite == Suite::TsanReference {
+        // Needs neither wasmgrind nor the wasm guests.
+        println!("{}\n", machine_line());
+        tsan_suite(cli, &mut |line| eprintln!("{line}"));
+        return Ok(());
+    }
     eprintln!("building the wasi guests and wasmgrind ...");
     let guests = tools::build_wasi_guests()?;
     let wasmgrind = tools::wasmgrind_binary(cli.wasmgrind.as_deref(), !cli.no_build)?;
@@ -123,5 +132,41 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
         );
         println!("{}", report.render());
     }
+
+    if cli.suite == Suite::All {
+        tsan_suite(cli, &mut progress);
+    }
     Ok(())
+}
+
+/// Runs `tsan-reference`, or says why it cannot (no nightly, no `rust-src`): the
+/// other suites' results stand without it.
+fn tsan_suite(cli: &Cli, progress: &mut dyn FnMut(&str)) {
+    eprintln!("building the workloads natively, plain and with ThreadSanitizer ...");
+    let workloads: Vec<Workload> = CHECK_WORKLOADS
+        .iter()
+        .map(|w| scaled(*w, cli.divisor))
+        .collect();
+    let names: Vec<&str> = workloads.iter().map(|w| w.guest).collect();
+    let built = tools::build_native_guests(tools::Native::Plain, &names).and_then(|plain| {
+        Ok((
+            plain,
+            tools::build_native_guests(tools::Native::Tsan, &names)?,
+        ))
+    });
+    match built {
+        Ok((plain, tsan)) => {
+            let report = tsan_reference::measure_all(
+                &tsan_reference::Config {
+                    plain: &plain,
+                    tsan: &tsan,
+                    workloads,
+                    runs: cli.runs.unwrap_or(3),
+                },
+                progress,
+            );
+            println!("{}", report.render());
+        }
+        Err(err) => println!("tsan-reference: skipped: {err}"),
+    }
 }

@@ -84,6 +84,75 @@ pub fn build_wasi_guests() -> Result<PathBuf, BenchError> {
     Ok(target_dir.join(target).join("release"))
 }
 
+/// How a native build of the workloads is instrumented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Native {
+    /// A plain build.
+    Plain,
+    /// Built with `-Zsanitizer=thread`, std included (`-Zbuild-std`).
+    Tsan,
+}
+
+/// The host's target triple, as `rustc +nightly -vV` reports it.
+fn host_triple() -> Result<String, BenchError> {
+    let mut rustc = Command::new("rustc");
+    rustc
+        .args(["+nightly", "-vV"])
+        .env_remove("RUSTUP_TOOLCHAIN");
+    let command = crate::measure::describe(&rustc);
+    let out = rustc.output().map_err(|source| BenchError::Spawn {
+        program: command.clone(),
+        source,
+    })?;
+    parse_host(&String::from_utf8_lossy(&out.stdout)).ok_or(BenchError::Build {
+        what: "the host triple".into(),
+        status: out.status.to_string(),
+        command,
+    })
+}
+
+/// The `host:` line of `rustc -vV` output.
+fn parse_host(verbose_version: &str) -> Option<String> {
+    verbose_version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_string())
+}
+
+/// Builds the `workloads` of `guests/wasi` natively (nightly, the guests' release
+/// profile) into `<target>/guests/native-plain` or `native-tsan`; returns the directory
+/// holding the binaries. Needs the nightly toolchain, and for [`Native::Tsan`] its
+/// `rust-src` component.
+pub fn build_native_guests(kind: Native, workloads: &[&str]) -> Result<PathBuf, BenchError> {
+    let host = host_triple()?;
+    let name = match kind {
+        Native::Plain => "native-plain",
+        Native::Tsan => "native-tsan",
+    };
+    let target_dir = target_dir().join("guests").join(name);
+    let mut cmd = clean_cargo();
+    cmd.current_dir(repo_root().join("guests/wasi"))
+        .args([
+            "+nightly",
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            &host,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for w in workloads {
+        cmd.args(["--bin", w]);
+    }
+    if kind == Native::Tsan {
+        cmd.arg("-Zbuild-std")
+            .env("RUSTFLAGS", "-Zsanitizer=thread");
+    }
+    run_build(cmd, &format!("the {name} workloads"))?;
+    Ok(target_dir.join(host).join("release"))
+}
+
 /// Path of one built guest in `dir`, checked to exist.
 pub fn guest(dir: &Path, name: &str) -> Result<PathBuf, BenchError> {
     existing(dir.join(format!("{name}.wasm")), &format!("guest `{name}`"))
@@ -172,5 +241,12 @@ mod tests {
         assert!(!has_check(Path::new("/nonexistent/wasmgrind")));
         // `true` accepts anything: the probe only looks at the exit status.
         assert!(has_check(Path::new("/bin/true")));
+    }
+
+    #[test]
+    fn the_host_triple_is_read_from_rustc_verbose_output() {
+        let out = "rustc 1.93.0-nightly (abc 2025-11-01)\nbinary: rustc\nhost: x86_64-unknown-linux-gnu\nrelease: 1.93.0-nightly\n";
+        assert_eq!(parse_host(out).as_deref(), Some("x86_64-unknown-linux-gnu"));
+        assert_eq!(parse_host("binary: rustc\n"), None);
     }
 }

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use wasmgrind_bench::suites::{check_overhead, run_overhead};
+use wasmgrind_bench::suites::{check_overhead, run_overhead, tsan_reference, Row};
 use wasmgrind_bench::workloads::{CHECK_WORKLOADS, COMPUTE};
 use wasmgrind_bench::BenchError;
 
@@ -153,7 +153,11 @@ fn check_overhead_measures_each_workload() {
     assert_eq!(report.rows.len(), 2);
     for row in &report.rows {
         match row {
-            check_overhead::Row::Measured { run, check, .. } => {
+            Row::Measured {
+                base: run,
+                subject: check,
+                ..
+            } => {
                 assert_eq!((run.len(), check.len()), (3, 3));
             }
             other => panic!("not measured: {other:?}"),
@@ -183,7 +187,7 @@ fn check_findings_make_a_failed_row() {
         check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 3, 1e9), &mut |_| {});
     for row in &report.rows {
         match row {
-            check_overhead::Row::Failed { reason, .. } => {
+            Row::Failed { reason, .. } => {
                 assert!(
                     reason.contains("exit status 66") && reason.contains("data race"),
                     "{reason}"
@@ -202,9 +206,7 @@ fn check_output_must_match_run() {
     let wasmgrind = fake_wasmgrind(dir.path(), "echo wrong");
     let report =
         check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 1, 1e9), &mut |_| {});
-    assert!(
-        matches!(&report.rows[0], check_overhead::Row::Failed { reason, .. } if reason.contains("wrong"))
-    );
+    assert!(matches!(&report.rows[0], Row::Failed { reason, .. } if reason.contains("wrong")));
 }
 
 #[test]
@@ -216,10 +218,95 @@ fn check_budget_limits_check_rounds_to_one() {
     let report =
         check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 5, 0.0), &mut |_| {});
     match &report.rows[0] {
-        check_overhead::Row::Measured { run, check, .. } => {
+        Row::Measured {
+            base: run,
+            subject: check,
+            ..
+        } => {
             // `run` still gets all its runs: only `check` is cut short.
             assert_eq!((run.len(), check.len()), (5, 1));
         }
         other => panic!("not measured: {other:?}"),
+    }
+}
+
+/// Stand-in native workloads in `dir/<side>`: each prints a checksum of its scale
+/// (`suffix` appended, to make a side disagree).
+fn fake_natives(dir: &Path, side: &str, suffix: &str) -> PathBuf {
+    let side_dir = dir.join(side);
+    std::fs::create_dir_all(&side_dir).unwrap();
+    for w in &CHECK_WORKLOADS[..2] {
+        let path = script(&side_dir, w.guest, &format!("echo \"checksum $1{suffix}\""));
+        // Log under the side's name too, so the interleaving can be read back.
+        let body = std::fs::read_to_string(&path).unwrap().replace(
+            &format!("echo \"{} $*\"", w.guest),
+            &format!("echo \"{side} {} $*\"", w.guest),
+        );
+        let body = body.replace(
+            &side_dir.join("calls.log").display().to_string(),
+            &dir.join("calls.log").display().to_string(),
+        );
+        std::fs::write(&path, body).unwrap();
+    }
+    side_dir
+}
+
+#[test]
+fn tsan_reference_alternates_plain_and_tsan_runs() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = fake_natives(dir.path(), "plain", "");
+    let tsan = fake_natives(dir.path(), "tsan", "");
+    let report = tsan_reference::measure_all(
+        &tsan_reference::Config {
+            plain: &plain,
+            tsan: &tsan,
+            workloads: CHECK_WORKLOADS[..2].to_vec(),
+            runs: 2,
+        },
+        &mut |_| {},
+    );
+    for row in &report.rows {
+        match row {
+            Row::Measured { base, subject, .. } => assert_eq!((base.len(), subject.len()), (2, 2)),
+            other => panic!("not measured: {other:?}"),
+        }
+    }
+    let log = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();
+    let sides: Vec<&str> = log.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        sides,
+        ["plain", "tsan", "tsan", "plain", "plain", "tsan", "tsan", "plain"],
+        "{log}"
+    );
+    let scale = CHECK_WORKLOADS[0].scale.to_string();
+    assert!(
+        log.lines()
+            .next()
+            .unwrap()
+            .ends_with(&format!("bench_array {scale}")),
+        "{log}"
+    );
+    assert!(report.render().contains("| bench_locks "));
+}
+
+#[test]
+fn tsan_reference_rejects_a_side_that_prints_something_else() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = fake_natives(dir.path(), "plain", "");
+    let tsan = fake_natives(dir.path(), "tsan", " (different)");
+    let report = tsan_reference::measure_all(
+        &tsan_reference::Config {
+            plain: &plain,
+            tsan: &tsan,
+            workloads: CHECK_WORKLOADS[..1].to_vec(),
+            runs: 1,
+        },
+        &mut |_| {},
+    );
+    match &report.rows[..] {
+        [Row::Failed { reason, .. }] => assert!(reason.contains("outputs differ"), "{reason}"),
+        rows => panic!("expected a failed row: {rows:?}"),
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::measure::{measure, measure_expecting, tail, ExitKind, Measurement};
 use crate::stats::geomean;
-use crate::suites::{command, ratios, render_comparison, ComparisonRow, Sample};
+use crate::suites::{command, ratios, render_comparison, Row, Sample};
 use crate::workloads::Workload;
 use crate::BenchError;
 
@@ -26,20 +26,8 @@ pub struct Config<'a> {
     pub check_budget_seconds: f64,
 }
 
-/// The outcome for one workload.
-#[derive(Debug, Clone)]
-pub enum Row {
-    /// Measured.
-    Measured {
-        workload: Workload,
-        run: Vec<Sample>,
-        check: Vec<Sample>,
-    },
-    /// Not measurable: `check` reported findings, failed, or disagreed with `run`.
-    Failed { workload: Workload, reason: String },
-}
-
-/// All workloads' rows.
+/// All workloads' rows (`base` is `run`, `subject` is `check`; a workload fails when
+/// `check` reported findings, failed, or disagreed with `run`).
 #[derive(Debug, Clone)]
 pub struct Report {
     pub rows: Vec<Row>,
@@ -136,8 +124,8 @@ fn measure_one(
     }
     Ok(Row::Measured {
         workload,
-        run: runs,
-        check: checks,
+        base: runs,
+        subject: checks,
     })
 }
 
@@ -162,7 +150,9 @@ impl Report {
             .rows
             .iter()
             .filter_map(|row| match row {
-                Row::Measured { run, check, .. } => ratios(run, check).map(|r| (r.time, r.memory)),
+                Row::Measured { base, subject, .. } => {
+                    ratios(base, subject).map(|r| (r.time, r.memory))
+                }
                 Row::Failed { .. } => None,
             })
             .unzip();
@@ -172,30 +162,10 @@ impl Report {
     /// The pasteable result: one table row per workload, then the geometric means and
     /// the reasons of any failed rows.
     pub fn render(&self) -> String {
-        let rows: Vec<ComparisonRow<'_>> = self
-            .rows
-            .iter()
-            .map(|row| match row {
-                Row::Measured {
-                    workload,
-                    run,
-                    check,
-                } => ComparisonRow::Measured {
-                    workload: *workload,
-                    runs: format!("{}/{}", run.len(), check.len()),
-                    base: run,
-                    subject: check,
-                },
-                Row::Failed { workload, reason } => ComparisonRow::Failed {
-                    workload: *workload,
-                    reason,
-                },
-            })
-            .collect();
         render_comparison(
             "check-overhead: wasmgrind check vs wasmgrind run, medians (runs = run/check)",
             ("run", "check"),
-            &rows,
+            &Row::comparison(&self.rows),
         )
     }
 }
@@ -220,13 +190,13 @@ mod tests {
             rows: vec![
                 Row::Measured {
                     workload: CHECK_WORKLOADS[0],
-                    run: vec![s(1.0, 10.0), s(1.0, 10.0), s(5.0, 10.0)],
-                    check: vec![s(2.0, 40.0), s(2.0, 40.0), s(2.0, 40.0)],
+                    base: vec![s(1.0, 10.0), s(1.0, 10.0), s(5.0, 10.0)],
+                    subject: vec![s(2.0, 40.0), s(2.0, 40.0), s(2.0, 40.0)],
                 },
                 Row::Measured {
                     workload: CHECK_WORKLOADS[1],
-                    run: vec![s(1.0, 10.0)],
-                    check: vec![s(8.0, 10.0)],
+                    base: vec![s(1.0, 10.0)],
+                    subject: vec![s(8.0, 10.0)],
                 },
                 Row::Failed {
                     workload: CHECK_WORKLOADS[2],

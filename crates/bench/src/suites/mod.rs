@@ -3,6 +3,7 @@
 
 pub mod check_overhead;
 pub mod run_overhead;
+pub mod tsan_reference;
 
 use std::path::Path;
 use std::process::Command;
@@ -102,6 +103,43 @@ pub(crate) fn ratios(base: &[Sample], subject: &[Sample]) -> Option<Ratios> {
         cpu: s.cpu.median / b.cpu.median,
         memory: s.rss.median / b.rss.median,
     })
+}
+
+/// The outcome of one workload in a suite comparing a baseline with a subject.
+#[derive(Debug, Clone)]
+pub enum Row {
+    /// Measured on both sides.
+    Measured {
+        workload: Workload,
+        base: Vec<Sample>,
+        subject: Vec<Sample>,
+    },
+    /// Not measurable, and why.
+    Failed { workload: Workload, reason: String },
+}
+
+impl Row {
+    /// The rows as [`render_comparison`] takes them (runs shown as `base/subject`).
+    pub(crate) fn comparison(rows: &[Row]) -> Vec<ComparisonRow<'_>> {
+        rows.iter()
+            .map(|row| match row {
+                Row::Measured {
+                    workload,
+                    base,
+                    subject,
+                } => ComparisonRow::Measured {
+                    workload: *workload,
+                    runs: format!("{}/{}", base.len(), subject.len()),
+                    base,
+                    subject,
+                },
+                Row::Failed { workload, reason } => ComparisonRow::Failed {
+                    workload: *workload,
+                    reason,
+                },
+            })
+            .collect()
+    }
 }
 
 /// One workload's line in a baseline-vs-subject comparison.
