@@ -398,7 +398,7 @@ impl LockTracker {
                     inner.request(t, addr, at);
                 }
                 if let Some((h, acquired)) = holder.filter(|&(h, _)| h == t) {
-                    inner.misuse(
+                    self.misuse(
                         id,
                         MisuseKind::RecursiveLock,
                         addr,
@@ -547,9 +547,7 @@ impl LockTracker {
         };
         self.shared().misuses.push((id, misuse));
     }
-}
 
-impl LockTracker {
     /// Thread `t`, whose lock state is `th`, asks for incarnation `id`: an edge from
     /// every lock it holds.
     fn request_of(&self, th: &ThreadLocks, t: ThreadId, id: LockId, at: Place) {
@@ -574,19 +572,6 @@ impl WordOp<'_> {
     /// Whether atomics on the word at `addr` are lock operations now.
     fn is_lock_like(&self, addr: u64) -> bool {
         self.words.get(&addr).is_some_and(Word::is_lock_like)
-    }
-
-    /// [`LockTracker::misuse`].
-    fn misuse(
-        &self,
-        id: LockId,
-        kind: MisuseKind,
-        lock: u64,
-        thread: ThreadId,
-        at: Place,
-        holder: Option<(ThreadId, Place)>,
-    ) {
-        self.tracker.misuse(id, kind, lock, thread, at, holder);
     }
 
     /// Sets whether incarnation `id` is a lock.
@@ -696,7 +681,7 @@ impl WordOp<'_> {
             word.orphaned = false;
             if let Some((h, acquired)) = word.holder {
                 let id = word.id;
-                self.misuse(
+                self.tracker.misuse(
                     id,
                     MisuseKind::ExitWhileHolding,
                     addr,
@@ -730,7 +715,7 @@ impl WordOp<'_> {
         let (id, holder) = (word.id, word.holder);
         match holder {
             Some((h, acquired)) if h == t => {
-                self.misuse(
+                self.tracker.misuse(
                     id,
                     MisuseKind::RecursiveLock,
                     addr,
@@ -825,7 +810,7 @@ impl WordOp<'_> {
         match word.holder {
             Some((h, acquired)) if known || word.known || word.hooked => {
                 word.holder = None;
-                self.misuse(
+                self.tracker.misuse(
                     id,
                     MisuseKind::UnlockByOtherThread,
                     addr,
@@ -836,7 +821,9 @@ impl WordOp<'_> {
                 self.drop_held(h, addr);
             }
             Some(_) => self.not_a_lock(addr),
-            None => self.misuse(id, MisuseKind::UnlockNotHeld, addr, t, at, None),
+            None => self
+                .tracker
+                .misuse(id, MisuseKind::UnlockNotHeld, addr, t, at, None),
         }
     }
 }

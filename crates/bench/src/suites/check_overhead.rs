@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::measure::{measure, measure_expecting, tail, ExitKind, Measurement};
 use crate::stats::geomean;
-use crate::suites::{command, ratios, render_comparison, Row, Sample};
+use crate::suites::{command, measure_rows, ratios, render_comparison, Row, Sample};
 use crate::workloads::Workload;
 use crate::BenchError;
 
@@ -35,21 +35,14 @@ pub struct Report {
 
 /// Measures every workload; `progress` receives a line per finished run.
 pub fn measure_all(cfg: &Config<'_>, progress: &mut dyn FnMut(&str)) -> Report {
-    let rows = cfg
-        .workloads
-        .iter()
-        .map(|(workload, module)| {
-            progress(&format!("{} {}", workload.guest, workload.scale));
-            match measure_one(cfg, *workload, module, progress) {
-                Ok(row) => row,
-                Err(err) => Row::Failed {
-                    workload: *workload,
-                    reason: err.to_string(),
-                },
-            }
-        })
-        .collect();
-    Report { rows }
+    Report {
+        rows: measure_rows(
+            &cfg.workloads,
+            |(w, _)| *w,
+            progress,
+            |(w, module), progress| measure_one(cfg, *w, module, progress),
+        ),
+    }
 }
 
 fn measure_one(

@@ -142,6 +142,28 @@ impl Row {
     }
 }
 
+/// Measures each of `items` (whose workload `workload_of` gives) with `one`, announcing
+/// it on `progress`; an error becomes that workload's failed row, so one broken workload
+/// does not abort the suite.
+pub(crate) fn measure_rows<T>(
+    items: &[T],
+    workload_of: impl Fn(&T) -> Workload,
+    progress: &mut dyn FnMut(&str),
+    mut one: impl FnMut(&T, &mut dyn FnMut(&str)) -> Result<Row, crate::BenchError>,
+) -> Vec<Row> {
+    items
+        .iter()
+        .map(|item| {
+            let workload = workload_of(item);
+            progress(&format!("{} {}", workload.guest, workload.scale));
+            one(item, progress).unwrap_or_else(|err| Row::Failed {
+                workload,
+                reason: err.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// One workload's line in a baseline-vs-subject comparison.
 pub(crate) enum ComparisonRow<'a> {
     /// Measured on both sides; `runs` is what the `runs` column shows.

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::measure::{measure_expecting, Measurement};
-use crate::suites::{render_comparison, Row, Sample};
+use crate::suites::{measure_rows, render_comparison, Row, Sample};
 use crate::workloads::Workload;
 use crate::BenchError;
 
@@ -33,18 +33,14 @@ pub struct Report {
 
 /// Measures every workload; `progress` receives a line per finished run.
 pub fn measure_all(cfg: &Config<'_>, progress: &mut dyn FnMut(&str)) -> Report {
-    let rows = cfg
-        .workloads
-        .iter()
-        .map(|workload| {
-            progress(&format!("{} {}", workload.guest, workload.scale));
-            measure_one(cfg, *workload, progress).unwrap_or_else(|err| Row::Failed {
-                workload: *workload,
-                reason: err.to_string(),
-            })
-        })
-        .collect();
-    Report { rows }
+    Report {
+        rows: measure_rows(
+            &cfg.workloads,
+            |w| *w,
+            progress,
+            |w, progress| measure_one(cfg, *w, progress),
+        ),
+    }
 }
 
 fn measure_one(
