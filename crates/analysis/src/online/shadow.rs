@@ -132,11 +132,14 @@ impl Chunk {
         let within = (index as usize) & (GRANULES_PER_CHUNK - 1);
         let slot = &mut self.slots[within].0;
         if let Some(record) = slot[0].detached_record() {
-            return self
-                .detached
-                .iter()
-                .find(|d| std::ptr::eq(Arc::as_ptr(d).cast(), record))
-                .cloned();
+            let record = record.cast::<Detached>();
+            // SAFETY: the marker holds `Arc::as_ptr` of a record `self.detached` owns and
+            // never removes, so the allocation is live and managed by `Arc`; the count
+            // added first is the one the new handle owns.
+            return Some(unsafe {
+                Arc::increment_strong_count(record);
+                Arc::from_raw(record)
+            });
         }
         if !budget.take() {
             return None;
@@ -563,6 +566,9 @@ mod tests {
             .detach(10, &s.detach_budget)
             .expect("already detached");
         assert!(Arc::ptr_eq(&d, &again), "one record per granule");
+        assert_eq!(Arc::strong_count(&d), 3, "the chunk's handle and the two returned");
+        drop(again);
+        assert_eq!(Arc::strong_count(&d), 2);
         assert_eq!(s.detached_granules(), 1);
         assert!(chunk.spill.is_empty(), "spilled cells moved too");
         match chunk.granule(10) {
