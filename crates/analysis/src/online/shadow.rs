@@ -566,7 +566,11 @@ mod tests {
             .detach(10, &s.detach_budget)
             .expect("already detached");
         assert!(Arc::ptr_eq(&d, &again), "one record per granule");
-        assert_eq!(Arc::strong_count(&d), 3, "the chunk's handle and the two returned");
+        assert_eq!(
+            Arc::strong_count(&d),
+            3,
+            "the chunk's handle and the two returned"
+        );
         drop(again);
         assert_eq!(Arc::strong_count(&d), 2);
         assert_eq!(s.detached_granules(), 1);
