@@ -337,16 +337,13 @@ impl LockTracker {
         // those addresses (one shard lock per run of addresses in one shard), or scan
         // the shards when there are many.
         let start = addr.saturating_sub(7);
-        let overlaps = |w: u64, word: &Word| !word.hooked && w + u64::from(word.size) > addr;
         if end - start <= 64 {
             let mut w = start;
             while w < end {
                 let shard = shard_index(w, WORD_SHARDS);
                 let mut op = self.word_op(w);
                 while w < end && shard_index(w, WORD_SHARDS) == shard {
-                    if op.words.get(&w).is_some_and(|word| overlaps(w, word)) {
-                        op.forget(w);
-                    }
+                    op.forget_if_written(w, addr);
                     w += 1;
                 }
             }
@@ -356,10 +353,7 @@ impl LockTracker {
                 hit.extend(words.keys().copied().filter(|&w| w >= start && w < end));
             });
             for w in hit {
-                let mut op = self.word_op(w);
-                if op.words.get(&w).is_some_and(|word| overlaps(w, word)) {
-                    op.forget(w);
-                }
+                self.word_op(w).forget_if_written(w, addr);
             }
         }
     }
@@ -388,7 +382,7 @@ impl LockTracker {
                 word.hooked = true;
                 word.known = true;
                 word.state = WordState::Confirmed;
-                self.shared().incarnations[id as usize].is_lock = true;
+                self.set_is_lock(id, true);
             }
             holder = word.holder;
         }
@@ -568,15 +562,39 @@ impl LockTracker {
     }
 }
 
+impl LockTracker {
+    /// Sets whether incarnation `id` is a lock.
+    fn set_is_lock(&self, id: LockId, is_lock: bool) {
+        self.shared().incarnations[id as usize].is_lock = is_lock;
+    }
+
+    /// Clears thread `t`'s failed attempts.
+    fn clear_attempts(&self, t: ThreadId) {
+        if let Some(mut th) = self.thread(t) {
+            th.attempts = None;
+        }
+    }
+
+    /// Drops `t`'s hold of `addr`, and its failed attempts too if `clear_attempts`
+    /// (one hold of its state for both).
+    fn drop_held(&self, t: ThreadId, addr: u64, clear_attempts: bool) {
+        let Some(mut th) = self.thread(t) else {
+            return;
+        };
+        if clear_attempts {
+            th.attempts = None;
+        }
+        if let Some(pos) = th.held.iter().rposition(|h| h.addr == addr) {
+            let gone = th.held.remove(pos);
+            th.spare_clocks.push(gone.clock);
+        }
+    }
+}
+
 impl WordOp<'_> {
     /// Whether atomics on the word at `addr` are lock operations now.
     fn is_lock_like(&self, addr: u64) -> bool {
         self.words.get(&addr).is_some_and(Word::is_lock_like)
-    }
-
-    /// Sets whether incarnation `id` is a lock.
-    fn set_is_lock(&self, id: LockId, is_lock: bool) {
-        self.tracker.shared().incarnations[id as usize].is_lock = is_lock;
     }
 
     /// The current incarnation of the word at `addr`, created if there is none.
@@ -609,8 +627,17 @@ impl WordOp<'_> {
     fn forget(&mut self, addr: u64) {
         if let Some(word) = self.words.remove(&addr) {
             if let Some((h, _)) = word.holder {
-                self.drop_held(h, addr);
+                self.tracker.drop_held(h, addr, false);
             }
+        }
+    }
+
+    /// Forgets the word at `w` (not a hooked one) if it reaches past `addr`, where a
+    /// plain write that may cover its start begins.
+    fn forget_if_written(&mut self, w: u64, addr: u64) {
+        let overlaps = |word: &Word| !word.hooked && w + u64::from(word.size) > addr;
+        if self.words.get(&w).is_some_and(overlaps) {
+            self.forget(w);
         }
     }
 
@@ -624,7 +651,7 @@ impl WordOp<'_> {
             None if found != 0 && word.state != WordState::NotALock => self.forget(addr),
             Some((h, _)) if found == 0 => {
                 word.holder = None;
-                self.drop_held(h, addr);
+                self.tracker.drop_held(h, addr, false);
             }
             _ => {}
         }
@@ -638,34 +665,9 @@ impl WordOp<'_> {
         word.state = WordState::NotALock;
         let holder = word.holder.take();
         let id = word.id;
-        self.set_is_lock(id, false);
+        self.tracker.set_is_lock(id, false);
         if let Some((h, _)) = holder {
-            self.drop_held(h, addr);
-        }
-    }
-
-    /// Clears thread `t`'s failed attempts.
-    fn clear_attempts(&self, t: ThreadId) {
-        if let Some(mut th) = self.tracker.thread(t) {
-            th.attempts = None;
-        }
-    }
-
-    fn drop_held(&self, t: ThreadId, addr: u64) {
-        self.drop_held_of(t, addr, false);
-    }
-
-    /// Drops `t`'s hold of `addr`, and its failed attempts if `clear_attempts`.
-    fn drop_held_of(&self, t: ThreadId, addr: u64, clear_attempts: bool) {
-        let Some(mut th) = self.tracker.thread(t) else {
-            return;
-        };
-        if clear_attempts {
-            th.attempts = None;
-        }
-        if let Some(pos) = th.held.iter().rposition(|h| h.addr == addr) {
-            let gone = th.held.remove(pos);
-            th.spare_clocks.push(gone.clock);
+            self.tracker.drop_held(h, addr, false);
         }
     }
 
@@ -771,14 +773,13 @@ impl WordOp<'_> {
                 clock,
             });
         }
-        let tracker = self.tracker;
         if let Some(word) = self.words.get_mut(&addr) {
             // Confirmed implies the incarnation is a lock: the shared state is only
             // written when that changes.
             if known && !(word.known && word.state == WordState::Confirmed) {
                 word.known = true;
                 word.state = WordState::Confirmed;
-                tracker.shared().incarnations[id as usize].is_lock = true;
+                self.tracker.set_is_lock(id, true);
             }
             word.holder = Some((t, at));
         }
@@ -789,25 +790,24 @@ impl WordOp<'_> {
     /// known mutex, and shows an inferred word to be a handshake.
     fn release(&mut self, t: ThreadId, addr: u64, at: Place, known: bool) {
         let Some(word) = self.words.get_mut(&addr) else {
-            self.clear_attempts(t);
+            self.tracker.clear_attempts(t);
             return;
         };
         let id = word.id;
-        if word.holder.is_some_and(|(h, _)| h == t) {
-            word.holder = None;
-            if word.state == WordState::Candidate {
-                word.state = WordState::Confirmed;
-                self.set_is_lock(id, true);
-            }
-            // The common case: one hold of the thread's state for both.
-            self.drop_held_of(t, addr, true);
-            return;
+        let mine = word.holder.is_some_and(|(h, _)| h == t);
+        if !mine {
+            // Otherwise dropping the hold below clears them.
+            self.tracker.clear_attempts(t);
         }
-        self.clear_attempts(t);
-        let Some(word) = self.words.get_mut(&addr) else {
-            return;
-        };
         match word.holder {
+            Some(_) if mine => {
+                word.holder = None;
+                if word.state == WordState::Candidate {
+                    word.state = WordState::Confirmed;
+                    self.tracker.set_is_lock(id, true);
+                }
+                self.tracker.drop_held(t, addr, true);
+            }
             Some((h, acquired)) if known || word.known || word.hooked => {
                 word.holder = None;
                 self.tracker.misuse(
@@ -818,7 +818,7 @@ impl WordOp<'_> {
                     at,
                     Some((h, acquired)),
                 );
-                self.drop_held(h, addr);
+                self.tracker.drop_held(h, addr, false);
             }
             Some(_) => self.not_a_lock(addr),
             None => self
