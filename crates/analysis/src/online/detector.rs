@@ -275,11 +275,12 @@ impl Detector {
         access: &Access,
         found: &mut Vec<Race>,
     ) {
-        let g = access.addr >> GRANULE_SHIFT;
-        let one_granule = access.size > 0 && (access.addr & 7) + u64::from(access.size) <= 8;
-        if sync != SyncId::Addr(access.addr) || !one_granule {
+        let mut touched = granules(access.addr, access.size);
+        let own_word = sync == SyncId::Addr(access.addr);
+        let (Some((g, mask)), None, true) = (touched.next(), touched.next(), own_word) else {
+            // Not on its own word's object within one granule: no detached granule.
             return self.analyze(held, ts, t, std::slice::from_ref(access), found);
-        }
+        };
         if object.detached.is_none() {
             object.detached = held
                 .chunk(chunk_of(g))
@@ -295,9 +296,6 @@ impl Detector {
             rng,
             ..
         } = ts;
-        let (_, mask) = granules(access.addr, access.size)
-            .next()
-            .expect("a non-empty access touches a granule");
         let a = access;
         let new = Cell::new(t, clock.get(t), mask, a.write, true, a.site, a.stack);
         let step = self.check(

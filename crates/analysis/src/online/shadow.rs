@@ -145,12 +145,9 @@ impl Chunk {
             return None;
         }
         let inline = std::mem::replace(slot, [Cell::EMPTY; INLINE_CELLS]);
-        let extra = if self.spilled[within / 64] & (1 << (within % 64)) != 0 {
-            self.spilled[within / 64] &= !(1 << (within % 64));
-            self.spill.remove(&(within as u32)).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        // The side table holds an entry exactly when the bit is set: take both.
+        self.spilled[within / 64] &= !(1 << (within % 64));
+        let extra = self.spill.remove(&(within as u32)).unwrap_or_default();
         let d = DetachedRef::new(Detached::new(inline, extra));
         self.slots[within].0[0] = Cell::detached_marker(Arc::as_ptr(&d).cast());
         self.detached.push(d.clone());
@@ -163,6 +160,7 @@ impl Chunk {
         let detached: usize = self
             .detached
             .iter()
+            // 16: the `Arc`'s two reference counts in front of each record.
             .map(|d| d.lock().spill_bytes() + std::mem::size_of::<Detached>() + 16)
             .sum();
         cells * std::mem::size_of::<Cell>()
@@ -345,17 +343,8 @@ impl<'a> GranuleMut<'a> {
 
     /// Number of spilled cells.
     #[cfg(test)]
-    pub(crate) fn extra_len(&self) -> usize {
-        match &self.spill {
-            Spill::Chunk {
-                word,
-                bit,
-                map,
-                within,
-            } if **word & *bit != 0 => map.get(within).map_or(0, Vec::len),
-            Spill::Chunk { .. } => 0,
-            Spill::Own(v) => v.len(),
-        }
+    pub(crate) fn extra_len(&mut self) -> usize {
+        self.cells().1.len()
     }
 
     /// Appends a spilled cell (the caller enforces the per-granule limit).
