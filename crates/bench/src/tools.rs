@@ -67,21 +67,22 @@ fn run_build(mut cmd: Command, what: &str) -> Result<(), BenchError> {
 /// directory holding the `.wasm` files.
 pub fn build_wasi_guests() -> Result<PathBuf, BenchError> {
     let target = "wasm32-wasip1-threads";
-    let target_dir = target_dir().join("guests").join("wasi");
+    let (cmd, out) = guests_build("stable", target, "wasi");
+    run_build(cmd, "the wasi guests")?;
+    Ok(out)
+}
+
+/// `cargo +<toolchain> build --release` of the `guests/wasi` workspace for `target` into
+/// `<target dir>/guests/<dir>`, and the directory its binaries land in.
+fn guests_build(toolchain: &str, target: &str, dir: &str) -> (Command, PathBuf) {
+    let target_dir = target_dir().join("guests").join(dir);
     let mut cmd = clean_cargo();
     cmd.current_dir(repo_root().join("guests/wasi"))
-        .args([
-            "+stable",
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            target,
-        ])
+        .arg(format!("+{toolchain}"))
+        .args(["build", "--quiet", "--release", "--target", target])
         .arg("--target-dir")
         .arg(&target_dir);
-    run_build(cmd, "the wasi guests")?;
-    Ok(target_dir.join(target).join("release"))
+    (cmd, target_dir.join(target).join("release"))
 }
 
 /// How a native build of the workloads is instrumented.
@@ -129,19 +130,7 @@ pub fn build_native_guests(kind: Native, workloads: &[&str]) -> Result<PathBuf, 
         Native::Plain => "native-plain",
         Native::Tsan => "native-tsan",
     };
-    let target_dir = target_dir().join("guests").join(name);
-    let mut cmd = clean_cargo();
-    cmd.current_dir(repo_root().join("guests/wasi"))
-        .args([
-            "+nightly",
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            &host,
-        ])
-        .arg("--target-dir")
-        .arg(&target_dir);
+    let (mut cmd, out) = guests_build("nightly", &host, name);
     for w in workloads {
         cmd.args(["--bin", w]);
     }
@@ -150,7 +139,7 @@ pub fn build_native_guests(kind: Native, workloads: &[&str]) -> Result<PathBuf, 
             .env("RUSTFLAGS", "-Zsanitizer=thread");
     }
     run_build(cmd, &format!("the {name} workloads"))?;
-    Ok(target_dir.join(host).join("release"))
+    Ok(out)
 }
 
 /// Path of one built guest in `dir`, checked to exist.
