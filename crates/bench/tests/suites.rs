@@ -235,37 +235,45 @@ fn check_budget_limits_check_rounds_to_one() {
 fn fake_natives(dir: &Path, side: &str, suffix: &str) -> PathBuf {
     let side_dir = dir.join(side);
     std::fs::create_dir_all(&side_dir).unwrap();
+    // Each also logs under its side's name in `dir`, so the interleaving can be read back.
+    let log = dir.join("calls.log");
     for w in &CHECK_WORKLOADS[..2] {
-        let path = script(&side_dir, w.guest, &format!("echo \"checksum $1{suffix}\""));
-        // Log under the side's name too, so the interleaving can be read back.
-        let body = std::fs::read_to_string(&path).unwrap().replace(
-            &format!("echo \"{} $*\"", w.guest),
-            &format!("echo \"{side} {} $*\"", w.guest),
+        let body = format!(
+            "echo \"{side} {} $*\" >> '{}'\necho \"checksum $1{suffix}\"",
+            w.guest,
+            log.display()
         );
-        let body = body.replace(
-            &side_dir.join("calls.log").display().to_string(),
-            &dir.join("calls.log").display().to_string(),
-        );
-        std::fs::write(&path, body).unwrap();
+        script(&side_dir, w.guest, &body);
     }
     side_dir
+}
+
+/// The suite over stand-ins in `dir` (the TSan side's output gets `tsan_suffix`), on the
+/// first `workloads` check workloads with `runs` rounds.
+fn tsan_reference_of_fakes(
+    dir: &Path,
+    tsan_suffix: &str,
+    workloads: usize,
+    runs: usize,
+) -> tsan_reference::Report {
+    let plain = fake_natives(dir, "plain", "");
+    let tsan = fake_natives(dir, "tsan", tsan_suffix);
+    tsan_reference::measure_all(
+        &tsan_reference::Config {
+            plain: &plain,
+            tsan: &tsan,
+            workloads: CHECK_WORKLOADS[..workloads].to_vec(),
+            runs,
+        },
+        &mut |_| {},
+    )
 }
 
 #[test]
 fn tsan_reference_alternates_plain_and_tsan_runs() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let plain = fake_natives(dir.path(), "plain", "");
-    let tsan = fake_natives(dir.path(), "tsan", "");
-    let report = tsan_reference::measure_all(
-        &tsan_reference::Config {
-            plain: &plain,
-            tsan: &tsan,
-            workloads: CHECK_WORKLOADS[..2].to_vec(),
-            runs: 2,
-        },
-        &mut |_| {},
-    );
+    let report = tsan_reference_of_fakes(dir.path(), "", 2, 2);
     for row in &report.rows {
         match row {
             Row::Measured { base, subject, .. } => assert_eq!((base.len(), subject.len()), (2, 2)),
@@ -294,17 +302,7 @@ fn tsan_reference_alternates_plain_and_tsan_runs() {
 fn tsan_reference_rejects_a_side_that_prints_something_else() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let plain = fake_natives(dir.path(), "plain", "");
-    let tsan = fake_natives(dir.path(), "tsan", " (different)");
-    let report = tsan_reference::measure_all(
-        &tsan_reference::Config {
-            plain: &plain,
-            tsan: &tsan,
-            workloads: CHECK_WORKLOADS[..1].to_vec(),
-            runs: 1,
-        },
-        &mut |_| {},
-    );
+    let report = tsan_reference_of_fakes(dir.path(), " (different)", 1, 1);
     match &report.rows[..] {
         [Row::Failed { reason, .. }] => assert!(reason.contains("outputs differ"), "{reason}"),
         rows => panic!("expected a failed row: {rows:?}"),
