@@ -35,8 +35,10 @@
 //! An uncontended lock and unlock of one thread thus only meets other threads on its
 //! word's shard. Lock hooks take these locks, and so do atomics, plain writes, waits
 //! and notifies that the lock-free [`word_filter`] says may touch a lock word (or that
-//! take a lock), never while the detector's locks are held (the callers take them one
-//! after the other). Every other atomic — most of a program's — only updates the
+//! take a lock). A performed atomic comes to us inside the detector's critical section
+//! for its address (`Detector::atomic_after`), which is what orders atomics on one
+//! address, so the detector's thread and sync-shard locks come before all of ours; we
+//! never call into the detector. Every other atomic — most of a program's — only updates the
 //! lock-free clocks, which have locks of their own (thread, then address shard; taken
 //! after the ones above when both are), and not even those until some thread first
 //! nests two locks ([`LockFreeClocks::activate`]). (One global lock for all of it was
@@ -258,7 +260,7 @@ impl LockTracker {
         } else if hb != HbRole::ReleaseOnly && !self.filter.may_touch(addr, size.into()) {
             // No word is known here (the filter's misses are exact) and none is made:
             // every rule below comes down to the lock-free clocks. Atomics on one
-            // address reach us one at a time (the runtime serializes them), so no
+            // address reach us one at a time (the detector serializes them), so no
             // other thread makes a word here meanwhile.
             self.clocks.access(hb, t, addr);
             return;

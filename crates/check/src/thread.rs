@@ -25,8 +25,8 @@ pub struct CheckThread {
     pending: Vec<Access>,
 }
 
-/// The longest batch held back for the atomic that follows it: the batch is then
-/// analyzed while the atomic's address is serialized, so it must stay short.
+/// The longest batch held back for the atomic that follows it (analyzed in one detector
+/// call with it, which saves a lock of the thread's state): longer ones gain nothing.
 const HOLD_BACK_MAX: usize = 64;
 
 impl CheckThread {
@@ -140,31 +140,53 @@ impl ThreadMonitor for CheckThread {
         self.hand_over(records, HOLD_BACK_MAX);
     }
 
-    fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {
+    fn perform_atomic(
+        &mut self,
+        site: u32,
+        addr: u64,
+        operand: u64,
+        expected: u64,
+        perform: &mut dyn FnMut() -> u64,
+    ) -> Option<u64> {
         let Some(SiteKind::Atomic { op, size }) = self.kind(site) else {
-            self.deliver_pending();
-            return;
+            return None;
         };
         let access = self.access(site, addr, size.into(), op != AtomicOp::Load, true);
-        self.session
-            .detector
-            .atomic_after(self.tid, &self.pending, SyncId::Addr(addr), access);
-        self.pending.clear();
         let roles = (self.session.lock_roles[site as usize], self.hb_role(site));
         let place = Place {
             site: Some(site),
             stack: self.stack.current(),
         };
-        self.session.locks.atomic(
-            self.tid,
-            roles,
-            op,
-            size,
-            addr,
-            (result, operand, expected),
-            place,
+        let (tid, locks) = (self.tid, &self.session.locks);
+        // Performed and handed to the lock tracker under the detector's lock for the
+        // address, which orders every atomic on it: the tracker, too, needs them in
+        // their modification order.
+        let result = self.session.detector.atomic_after(
+            tid,
+            &self.pending,
+            SyncId::Addr(addr),
+            access,
+            || {
+                let result = perform();
+                let values = (result, operand, expected);
+                locks.atomic(tid, roles, op, size, addr, values, place);
+                result
+            },
         );
+        self.pending.clear();
         self.session.report_new_races();
+        Some(result)
+    }
+
+    fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {
+        // Only when the runtime did not let us perform it (not an atomic's site) or the
+        // module executed it itself: the same analysis, with the result it had.
+        if self
+            .perform_atomic(site, addr, operand, expected, &mut || result)
+            .is_none()
+        {
+            self.deliver_pending();
+        }
     }
 
     fn wait_begin(&mut self, site: u32, addr: u64, _timeout: i64) {

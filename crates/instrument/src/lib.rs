@@ -44,8 +44,9 @@
 //! which saves a host call per atomic.
 //!
 //! **Atomics are performed by the host.** `atomic` replaces the instruction: the host does
-//! the access on the shared memory under a per-address lock and reports it, in one call,
-//! so no other thread's atomic on the address runs between the access and its analysis. It
+//! the access on the shared memory inside a per-address critical section (its own, or the
+//! analysis's) and reports it, in one call, so no other thread's atomic on the address
+//! runs between the access and its analysis. It
 //! returns status 1 without doing anything when the access is misaligned or out of bounds,
 //! or when it has no shared memory to work on (the instrumented memory is the instance's
 //! own); the module then executes the original instruction — which traps in the first two

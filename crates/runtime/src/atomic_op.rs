@@ -1,8 +1,9 @@
 //! Performing a wasm atomic instruction on the shared memory from the host.
 //!
-//! The `atomic` hook does the instruction itself, under its address's stripe, so an
-//! atomic costs one host call and the stripe is held only for the instruction and its
-//! analysis, not for a round trip through wasm. The results must be exactly those of
+//! The `atomic` hook does the instruction itself, inside a critical section for its
+//! address (the monitor's or the runtime's stripe), so an atomic costs one host call and
+//! the lock is held only for the instruction and its analysis, not for a round trip
+//! through wasm. The results must be exactly those of
 //! the instruction (the threads proposal's semantics, as wasmtime implements them):
 //!
 //! * every access is sequentially consistent;

@@ -6,8 +6,6 @@
 //! The imports are always linked; an uninstrumented module simply does not use them,
 //! and under the [`crate::NullMonitor`] an instrumented module runs as the original.
 
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-
 use wasmgrind_instrument::{AtomicOp, Hook, SiteKind, CURSOR_EXPORT, EVENTS_EXPORT, IMPORT_MODULE};
 use wasmgrind_spin::{shard_index, RawMutex, RawSpinLock};
 use wasmtime::{AsContextMut, Caller, Global, Instance, Linker, Memory, Val, WasmBacktrace};
@@ -19,10 +17,11 @@ use crate::RuntimeError;
 /// Number of address stripes atomics are serialized on (a power of two).
 const STRIPES: usize = 1024;
 
-/// Per-address serialization of atomics: the `atomic` hook holds its address's stripe
-/// while it performs the instruction and reports it, so no other thread's atomic on that
-/// address runs meanwhile, and the monitor hears of atomics on one address in the order
-/// they modified memory.
+/// Per-address serialization of atomics, for monitors that do not order them
+/// themselves ([`crate::ThreadMonitor::perform_atomic`]): the `atomic` hook holds its
+/// address's stripe while it performs the instruction and reports it, so no other
+/// thread's atomic on that address runs meanwhile, and the monitor hears of atomics on
+/// one address in the order they modified memory.
 ///
 /// Invariant: a stripe is held only inside one call of the `atomic` hook, which
 /// releases it before it returns (the instruction it performs cannot trap).
@@ -31,30 +30,14 @@ pub(crate) struct AtomicStripes {
 }
 
 /// One stripe's lock on a cache line of its own, so threads working on different
-/// stripes never bounce a line between cores, and how contended it has been lately.
+/// stripes never bounce a line between cores.
 #[repr(align(64))]
-struct Stripe {
-    lock: RawSpinLock,
-    /// Raised to [`HOT`] when a thread had to wait for the stripe, lowered by one at each
-    /// take that did not; written only by the holder (loads and stores, no RMW).
-    heat: AtomicU8,
-}
-
-/// The heat a contended take leaves: this many uncontended takes cool the stripe again.
-/// Low, so a lock only now and then contended (a per-object mutex) stays mostly cool,
-/// while one every thread hammers (the C library's malloc lock) stays hot. Measured:
-/// 32 left `bench_locks` no gain, 4 kept most of it at a 5% cost on `bench_alloc`.
-const HOT: u8 = 4;
+struct Stripe(RawSpinLock);
 
 impl AtomicStripes {
     pub fn new() -> Self {
         AtomicStripes {
-            locks: (0..STRIPES)
-                .map(|_| Stripe {
-                    lock: RawSpinLock::INIT,
-                    heat: AtomicU8::new(0),
-                })
-                .collect(),
+            locks: (0..STRIPES).map(|_| Stripe(RawSpinLock::INIT)).collect(),
         }
     }
 
@@ -62,33 +45,16 @@ impl AtomicStripes {
         shard_index(addr, STRIPES)
     }
 
-    /// Takes `stripe` if nobody waited for it lately and it is free now: the caller may
-    /// then do more under it than the atomic alone.
-    fn try_lock_cool(&self, stripe: usize) -> bool {
-        let s = &self.locks[stripe];
-        s.heat.load(Relaxed) == 0 && s.lock.try_lock()
-    }
-
-    /// Takes `stripe`, noting whether that meant waiting.
     fn lock(&self, stripe: usize) {
-        let s = &self.locks[stripe];
-        if s.lock.try_lock() {
-            let heat = s.heat.load(Relaxed);
-            if heat > 0 {
-                s.heat.store(heat - 1, Relaxed);
-            }
-        } else {
-            s.lock.lock();
-            s.heat.store(HOT, Relaxed);
-        }
+        self.locks[stripe].0.lock();
     }
 
-    /// Releases `stripe`, which the caller took with [`Self::lock`] or
-    /// [`Self::try_lock_cool`] (the invariant above says who may).
+    /// Releases `stripe`, which the caller took with [`Self::lock`] (the invariant
+    /// above says who may).
     fn unlock(&self, stripe: usize) {
         // SAFETY: the caller holds the stripe (struct invariant): the `atomic` hook
         // locked it and releases it exactly once, before it returns.
-        unsafe { self.locks[stripe].lock.unlock() };
+        unsafe { self.locks[stripe].0.unlock() };
     }
 }
 
@@ -266,13 +232,14 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ThreadCtx>) -> Result<(), Runtim
 }
 
 /// The `atomic` hook: hands the `len` bytes of records logged before the atomic to the
-/// monitor (with the address's stripe held only if it is cool, see [`Stripe::heat`]),
-/// then, under the stripe, performs the instruction on the shared memory and reports it.
-/// Returns the instruction's result (zero-extended) and 0, or `(0, 1)` when it did
-/// nothing: the access is misaligned or out of bounds (the module then executes the real
-/// instruction, which traps), or there is no shared memory to perform it on (the module
-/// then executes it and reports it with `atomic_end`; its memory is the instance's own,
-/// so nothing to order).
+/// monitor, then performs the instruction on the shared memory, in a critical section
+/// per address: the monitor's own if it orders atomics itself
+/// ([`crate::ThreadMonitor::perform_atomic`]), else the address's stripe, under which
+/// the atomic is reported. Returns the instruction's result (zero-extended) and 0, or
+/// `(0, 1)` when it did nothing: the access is misaligned or out of bounds (the module
+/// then executes the real instruction, which traps), or there is no shared memory to
+/// perform it on (the module then executes it and reports it with `atomic_end`; its
+/// memory is the instance's own, so nothing to order).
 fn atomic(
     mut caller: Caller<'_, ThreadCtx>,
     site: i32,
@@ -282,37 +249,37 @@ fn atomic(
     expected: i64,
 ) -> (i64, i32) {
     const NOT_PERFORMED: (i64, i32) = (0, 1);
-    let Some((op, size, base, addr)) = performable(caller.data_mut(), site, addr) else {
-        // `atomic_end` follows (or the instruction traps): the records may wait for it.
-        take_records(&mut caller, len, true);
+    let performable = performable(caller.data_mut(), site, addr);
+    // The atomic (or `atomic_end`, or the trap) follows: the records may wait for it.
+    take_records(&mut caller, len, true);
+    let Some((op, size, base, addr)) = performable else {
         return NOT_PERFORMED;
     };
-    let stripe = AtomicStripes::stripe_of(addr);
-    if caller.data().program.stripes.try_lock_cool(stripe) {
-        // Nobody is on this address now or was lately: the records go with the atomic
-        // and are analyzed with it in one step.
-        take_records(&mut caller, len, true);
-    } else {
-        // Contended: analyze the records before taking the stripe, not under it, where
-        // every thread would queue behind them.
-        take_records(&mut caller, len, false);
-        caller.data().program.stripes.lock(stripe);
-    }
-    let ctx = caller.data_mut();
+    let (site, operand, expected) = (site as u32, operand as u64, expected as u64);
     // SAFETY: `performable` checked that `addr` is a multiple of `size` and `addr + size`
     // is within a length the shared memory has had (it never shrinks); `base` is that
     // memory's, which the program keeps alive for as long as its threads run.
-    let result = unsafe { base.perform(op, size, addr, operand as u64, expected as u64) };
-    report_atomic(
-        ctx,
-        site,
-        Some(op),
-        addr,
-        result,
-        operand as u64,
-        expected as u64,
-    );
-    ctx.program.stripes.unlock(stripe);
+    let mut perform = || unsafe { base.perform(op, size, addr, operand, expected) };
+    let ctx = caller.data_mut();
+    let result = match ctx
+        .monitor
+        .perform_atomic(site, addr, operand, expected, &mut perform)
+    {
+        Some(result) => result,
+        None => {
+            let stripe = AtomicStripes::stripe_of(addr);
+            ctx.program.stripes.lock(stripe);
+            let result = perform();
+            ctx.monitor.atomic(site, addr, result, operand, expected);
+            ctx.program.stripes.unlock(stripe);
+            result
+        }
+    };
+    // The owner map needs no modification order (see `lock_owners`).
+    ctx.program
+        .blocking
+        .owners
+        .atomic(ctx.tid, op, addr, result, operand, expected);
     (result as i64, 0)
 }
 
@@ -341,7 +308,8 @@ fn performable(
 }
 
 /// After an atomic the module executed itself (no shared memory to perform it on, or
-/// [`wasmgrind_instrument::Scope::Blocking`], where atomics are not serialized): report it.
+/// [`wasmgrind_instrument::Scope::Blocking`], where atomics are not serialized): report it
+/// to the lock-owner map (when its site is an atomic's) and the monitor.
 fn atomic_end(
     mut caller: Caller<'_, ThreadCtx>,
     site: i32,
@@ -351,33 +319,11 @@ fn atomic_end(
     expected: i64,
 ) {
     let ctx = caller.data_mut();
-    let op = match ctx.program.sites.get(site as u32 as usize).map(|s| s.kind) {
-        Some(SiteKind::Atomic { op, .. }) => Some(op),
-        _ => None,
-    };
-    report_atomic(
-        ctx,
-        site,
-        op,
-        addr as u64,
-        result as u64,
-        operand as u64,
-        expected as u64,
-    );
-}
-
-/// Hands a performed atomic to the lock-owner map (when its site is an atomic's, of
-/// operation `op`) and the monitor.
-fn report_atomic(
-    ctx: &mut ThreadCtx,
-    site: i32,
-    op: Option<AtomicOp>,
-    addr: u64,
-    result: u64,
-    operand: u64,
-    expected: u64,
-) {
-    if let Some(op) = op {
+    let (addr, result, operand, expected) =
+        (addr as u64, result as u64, operand as u64, expected as u64);
+    if let Some(SiteKind::Atomic { op, .. }) =
+        ctx.program.sites.get(site as u32 as usize).map(|s| s.kind)
+    {
         ctx.program
             .blocking
             .owners
@@ -390,16 +336,15 @@ fn report_atomic(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn stripes_exclude_and_spread() {
         let stripes = AtomicStripes::new();
         let s = AtomicStripes::stripe_of(0x1000);
         stripes.lock(s);
-        assert!(stripes.locks[s].lock.is_locked());
+        assert!(stripes.locks[s].0.is_locked());
         stripes.unlock(s);
-        assert!(!stripes.locks[s].lock.is_locked());
+        assert!(!stripes.locks[s].0.is_locked());
         let distinct: std::collections::HashSet<usize> = (0..256u64)
             .map(|i| AtomicStripes::stripe_of(0x1000 + 4 * i))
             .collect();
@@ -407,40 +352,5 @@ mod tests {
             distinct.len() > 200,
             "neighbouring words should mostly land on different stripes"
         );
-    }
-
-    #[test]
-    fn a_contended_stripe_is_hot_until_it_was_taken_alone_often_enough() {
-        let stripes = Arc::new(AtomicStripes::new());
-        let s = AtomicStripes::stripe_of(0x2000);
-        // Another thread asks for the stripe while this one holds it (retried in the
-        // unlikely case it was not scheduled before the release).
-        for _ in 0..100 {
-            assert!(stripes.try_lock_cool(s), "cool and free");
-            let (started, wait) = std::sync::mpsc::channel();
-            let other = {
-                let stripes = stripes.clone();
-                std::thread::spawn(move || {
-                    started.send(()).unwrap();
-                    stripes.lock(s);
-                    stripes.unlock(s);
-                })
-            };
-            wait.recv().unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            stripes.unlock(s);
-            other.join().unwrap();
-            if stripes.locks[s].heat.load(Relaxed) > 0 {
-                break;
-            }
-        }
-        assert_eq!(stripes.locks[s].heat.load(Relaxed), HOT, "a wait heats it");
-        for _ in 0..HOT {
-            assert!(!stripes.try_lock_cool(s), "hot: not taken");
-            stripes.lock(s);
-            stripes.unlock(s);
-        }
-        assert!(stripes.try_lock_cool(s), "cool again after HOT lone takes");
-        stripes.unlock(s);
     }
 }

@@ -32,18 +32,38 @@ pub trait ThreadMonitor: Send {
     /// A drained batch of the instrumentation's event buffer: 8-byte little-endian
     /// records, each `u32 addr` then `u32 site` (see `wasmgrind_instrument`).
     fn records(&mut self, records: &[u8]) {}
-    /// The records logged right before an atomic access: [`Self::atomic`] for it is this
-    /// thread's next call (unless the instruction traps), made under the address's
-    /// serialization lock. A monitor may hold them back and handle them with the atomic,
-    /// in one step; it must then handle them first in any other call that comes instead.
+    /// The records logged right before an atomic access: [`Self::perform_atomic`] or
+    /// [`Self::atomic`] for it is this thread's next call (unless the instruction traps).
+    /// A monitor may hold them back and handle them with the atomic, in one step; it
+    /// must then handle them first in any other call that comes instead.
     fn records_before_atomic(&mut self, records: &[u8]) {
         self.records(records);
     }
-    /// An atomic access (site kind `Atomic`), called while the runtime holds the
-    /// address's serialization lock, so calls for one address come in the atomics'
-    /// real modification order. `result` is what the instruction returned (0 for a
-    /// store), `operand` the stored value / rmw operand / cmpxchg replacement,
-    /// `expected` cmpxchg's expected value; i32 values zero-extended.
+    /// Offers the monitor to order an atomic access (site kind `Atomic`) on `addr`
+    /// itself: it either calls `perform` exactly once, inside a critical section of its
+    /// own that every other thread's atomic on `addr` goes through too, and returns
+    /// `Some` of what `perform` returned (the instruction's result); or it leaves
+    /// `perform` alone and returns `None` (the default), and the runtime performs the
+    /// atomic under its own per-address lock and calls [`Self::atomic`]. A monitor
+    /// that analyzes atomics under a per-address lock anyway saves the runtime's.
+    /// `operand` and `expected` are as for [`Self::atomic`].
+    fn perform_atomic(
+        &mut self,
+        site: u32,
+        addr: u64,
+        operand: u64,
+        expected: u64,
+        perform: &mut dyn FnMut() -> u64,
+    ) -> Option<u64> {
+        None
+    }
+    /// An atomic access (site kind `Atomic`). When the runtime performed it, called while
+    /// the runtime holds the address's serialization lock, so calls for one address come
+    /// in the atomics' real modification order; when the module executed it itself (no
+    /// shared memory, or `Scope::Blocking`), called after it, unordered. `result` is what
+    /// the instruction returned (0 for a store), `operand` the stored value / rmw operand
+    /// / cmpxchg replacement, `expected` cmpxchg's expected value; i32 values
+    /// zero-extended.
     fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {}
     /// Before `memory.atomic.wait{32,64}` on `addr` (timeout in ns, negative: none).
     fn wait_begin(&mut self, site: u32, addr: u64, timeout: i64) {}

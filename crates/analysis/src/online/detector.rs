@@ -17,8 +17,9 @@
 //! happens-before: the runtime hands a thread's batch over before that thread's next
 //! synchronization event, and every happens-before edge between two threads passes
 //! through a sync object (or fork/join) whose update the later thread sees only after the
-//! earlier thread's batch was stored. Atomics reach us inside the runtime's per-address
-//! critical section, so their order on one address is the modification order.
+//! earlier thread's batch was stored. Atomics on one address are analyzed in their
+//! modification order: the caller performs them inside the detector's critical section
+//! for their sync object ([`Detector::atomic_after`]), or inside one of its own.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -135,39 +136,57 @@ impl Detector {
     /// acquire, then the access itself (recorded as atomic whatever `access.atomic`
     /// says, so it races with unordered plain accesses to its bytes), then release.
     pub fn atomic(&self, t: ThreadId, sync: SyncId, access: Access) {
-        self.atomic_after(t, &[], sync, access);
+        self.atomic_after(t, &[], sync, access, || ());
     }
 
     /// `batch`, the plain accesses `t` made right before an atomic (program order), then
-    /// that atomic as [`Self::atomic`] does it: the thread's state and the chunks both
-    /// touch are taken once, where [`Self::accesses`] and [`Self::atomic`] would each take
-    /// them. Meant for short batches: the caller may be holding the atomic's address
-    /// serialized meanwhile.
-    pub fn atomic_after(&self, t: ThreadId, batch: &[Access], sync: SyncId, access: Access) {
+    /// that atomic as [`Self::atomic`] does it, holding the thread's state once for both;
+    /// `perform` is called once, under the lock of `sync`'s shard, between the acquire
+    /// and the release, and its result returned. Every atomic on `sync` goes through that
+    /// lock, so a caller that performs the instruction in `perform` needs no lock of its
+    /// own to have atomics on one address analyzed in their modification order. The
+    /// batch is analyzed before the shard is taken: the shard serializes only the
+    /// atomic. `perform` must not call into the detector.
+    pub fn atomic_after<R>(
+        &self,
+        t: ThreadId,
+        batch: &[Access],
+        sync: SyncId,
+        access: Access,
+        perform: impl FnOnce() -> R,
+    ) -> R {
         if !self.supported(&[t], 1 + batch.len() as u64) {
-            return;
+            // Not analyzed, but still ordered with the atomics that are.
+            return self.sync.with_shard_of(sync, perform);
         }
         let mut found = Vec::new();
-        {
+        let result = {
             let mut ts = self.threads.lock(t);
             let ts = &mut *ts;
             let access = Access {
                 atomic: true,
                 ..access
             };
-            // One hold of the object's shard for the batch, acquire, access and release
-            // (lock order thread → shard → chunk, so the chunks are taken inside it).
-            self.sync.with(sync, |object| {
+            if !batch.is_empty() {
+                // Its chunks are released before the shard is taken (lock order
+                // shard → chunk).
                 let mut held = HeldChunks::new(&self.shadow);
                 self.analyze(&mut held, ts, t, batch, &mut found);
+            }
+            self.sync.with(sync, |object| {
                 ts.clock.join(&object.clock);
                 ts.clock.inc(t);
+                let result = perform();
+                let mut held = HeldChunks::new(&self.shadow);
                 self.analyze_atomic(&mut held, object, ts, t, sync, &access, &mut found);
+                drop(held);
                 object.clock.join(&ts.clock);
                 ts.clock.inc(t);
-            });
-        }
+                result
+            })
+        };
         self.record(found);
+        result
     }
 
     /// One drained batch of thread `t`'s plain accesses, in program order.

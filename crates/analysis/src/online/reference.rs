@@ -212,7 +212,7 @@ fn run(threads: usize, program: &[(u8, Op)], config: Config) -> (Pairs, Pairs, u
                 };
                 let s = SyncId::Addr(addr);
                 if with_batch {
-                    d.atomic_after(tid, &pending[t], s, a);
+                    d.atomic_after(tid, &pending[t], s, a, || ());
                     pending[t].clear();
                 } else {
                     flush(&d, &mut pending, t);

@@ -93,6 +93,12 @@ impl SyncObjects {
         f(self.shard(sync).lock().entry(sync).or_default())
     }
 
+    /// Runs `f` under the lock of `sync`'s shard, creating no object.
+    pub(crate) fn with_shard_of<R>(&self, sync: SyncId, f: impl FnOnce() -> R) -> R {
+        let _shard = self.shard(sync).lock();
+        f()
+    }
+
     /// Total clock entries held (memory accounting).
     pub(crate) fn clock_entries(&self) -> usize {
         self.shards

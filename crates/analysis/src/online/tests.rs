@@ -312,6 +312,13 @@ fn huge_thread_ids_are_ignored_not_panicking() {
     assert!(d.take_races().is_empty());
     // The fork and the access.
     assert_eq!(d.stats().ignored_events, 2);
+    // An ignored thread's atomic is still performed.
+    let sync = SyncId::Addr(X);
+    assert_eq!(
+        d.atomic_after(u32::MAX, &[], sync, Access::write(X, 4, 3), || 42),
+        42
+    );
+    assert_eq!(d.stats().ignored_events, 3);
 }
 
 #[test]
@@ -385,6 +392,51 @@ fn parallel_threads_under_one_lock_and_on_private_chunks_do_not_race() {
     d.accesses(2, &[Access::write(X + 64, 4, 200)]);
     d.accesses(3, &[Access::read(X + 64, 4, 300)]);
     assert_eq!(pairs(&d.take_races()), vec![(200, 300)]);
+}
+
+#[test]
+fn atomics_performed_inside_the_detector_are_analyzed_in_modification_order() {
+    // Four OS threads take a spin lock made of real atomics that only the detector
+    // orders (each performed in `atomic_after`), and write a shared word under it. A
+    // thread's successful compare-exchange must be analyzed after the release store it
+    // read from, or it would not inherit the releaser's clock and the word would race.
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    let d = det();
+    for t in 1..=4 {
+        d.fork(0, t);
+    }
+    const L: u64 = 0x2000;
+    const ROUNDS: u64 = 20_000;
+    let word = AtomicU64::new(0);
+    let sections = AtomicU64::new(0);
+    let start = std::sync::Barrier::new(4);
+    std::thread::scope(|s| {
+        for t in 1..=4u32 {
+            let (d, word, sections, start) = (&d, &word, &sections, &start);
+            s.spawn(move || {
+                start.wait();
+                for _ in 0..ROUNDS {
+                    let cmpxchg = Access::write(L, 8, 1);
+                    while !d.atomic_after(t, &[], SyncId::Addr(L), cmpxchg, || {
+                        word.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
+                    }) {
+                        std::hint::spin_loop();
+                    }
+                    // Held: a plain read-modify-write would lose no update.
+                    let n = sections.load(SeqCst);
+                    sections.store(n + 1, SeqCst);
+                    d.accesses(t, &[Access::read(X, 8, 2), Access::write(X, 8, 3)]);
+                    let store = Access::write(L, 8, 4);
+                    d.atomic_after(t, &[], SyncId::Addr(L), store, || word.store(0, SeqCst));
+                }
+            });
+        }
+    });
+    assert_eq!(sections.load(SeqCst), 4 * ROUNDS, "the lock excluded");
+    assert!(d.take_races().is_empty(), "{:?}", d.take_races());
+    // The word is shared for real: unordered with the last section, thread 0 races.
+    d.accesses(0, &[Access::write(X, 8, 5)]);
+    assert!(!d.take_races().is_empty());
 }
 
 #[test]
