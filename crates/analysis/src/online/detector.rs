@@ -174,13 +174,13 @@ impl Detector {
                 self.analyze(&mut held, ts, t, batch, &mut found);
             }
             self.sync.with(sync, |object| {
-                ts.clock.join(&object.clock);
+                object.clock.join_into(&mut ts.clock);
                 ts.clock.inc(t);
                 let result = perform();
                 let mut held = HeldChunks::new(&self.shadow);
                 self.analyze_atomic(&mut held, object, ts, t, sync, &access, &mut found);
                 drop(held);
-                object.clock.join(&ts.clock);
+                object.clock.absorb(&ts.clock);
                 ts.clock.inc(t);
                 result
             })

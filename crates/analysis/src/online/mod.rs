@@ -34,6 +34,7 @@ mod granule;
 mod race;
 mod race_set;
 mod shadow;
+mod sync_clock;
 mod sync_id;
 mod sync_objects;
 mod threads;

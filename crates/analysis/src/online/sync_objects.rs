@@ -23,6 +23,7 @@ use crate::clock::VectorClock;
 use wasmgrind_spin::SpinMutex;
 
 use super::detached::DetachedRef;
+use super::sync_clock::SyncClock;
 use super::sync_id::SyncId;
 
 /// Number of shards (a power of two).
@@ -32,7 +33,7 @@ const SHARDS: usize = 64;
 #[derive(Default)]
 pub(crate) struct SyncObject {
     /// Everything released onto it so far.
-    pub(crate) clock: VectorClock,
+    pub(crate) clock: SyncClock,
     /// For an atomic word's object: the detached granule holding the word's cells,
     /// once an atomic detached it (see `detached`).
     pub(crate) detached: Option<DetachedRef>,
@@ -72,7 +73,7 @@ impl SyncObjects {
     #[inline]
     pub(crate) fn acquire_into(&self, sync: SyncId, clock: &mut VectorClock) {
         if let Some(l) = self.shard(sync).lock().get(&sync) {
-            clock.join(&l.clock);
+            l.clock.join_into(clock);
         }
     }
 
@@ -84,7 +85,7 @@ impl SyncObjects {
             .entry(sync)
             .or_default()
             .clock
-            .join(clock);
+            .absorb(clock);
     }
 
     /// Runs `f` on the object `sync` (created empty if new) under its shard's lock.

@@ -1,0 +1,80 @@
+//! The clock of a synchronization object, with its first entries stored inline.
+//!
+//! An atomic joins its object's clock into the thread's and back. On a contended word
+//! the object was last written by another core, so each cache line it spans is a miss;
+//! a clock on the heap is one line more than the object's map entry, which the lookup
+//! has just brought in. Up to [`INLINE`] threads (the main thread and a few workers,
+//! most programs) the entries live in the entry itself.
+
+use smallvec::SmallVec;
+
+use crate::clock::VectorClock;
+
+/// Entries kept inline; more spill to the heap.
+const INLINE: usize = 8;
+
+/// A vector clock (entries indexed by thread id, missing ones 0) that only ever
+/// absorbs thread clocks and is joined into them.
+#[derive(Default, Debug)]
+pub(crate) struct SyncClock {
+    entries: SmallVec<[u32; INLINE]>,
+}
+
+impl SyncClock {
+    /// `clock := clock ⊔ self`.
+    #[inline]
+    pub(crate) fn join_into(&self, clock: &mut VectorClock) {
+        clock.join_slice(&self.entries);
+    }
+
+    /// `self := self ⊔ clock`.
+    #[inline]
+    pub(crate) fn absorb(&mut self, clock: &VectorClock) {
+        let src = clock.as_slice();
+        if src.len() > self.entries.len() {
+            self.entries.resize(src.len(), 0);
+        }
+        for (d, &s) in self.entries.iter_mut().zip(src) {
+            *d = (*d).max(s);
+        }
+    }
+
+    /// Entries held (memory accounting).
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock(entries: &[u32]) -> VectorClock {
+        let mut c = VectorClock::new();
+        for (t, &v) in entries.iter().enumerate() {
+            c.set(t as u32, v);
+        }
+        c
+    }
+
+    #[test]
+    fn absorbs_pointwise_maxima_inline_and_spilled() {
+        let mut s = SyncClock::default();
+        s.absorb(&clock(&[3, 0, 5]));
+        s.absorb(&clock(&[1, 4]));
+        let mut out = clock(&[0, 0, 0, 9]);
+        s.join_into(&mut out);
+        assert_eq!(out, clock(&[3, 4, 5, 9]));
+        assert!(!s.entries.spilled());
+        // Past the inline capacity: same answers from the heap.
+        let wide: Vec<u32> = (1..=3 * INLINE as u32).collect();
+        s.absorb(&clock(&wide));
+        assert!(s.entries.spilled());
+        assert_eq!(s.len(), wide.len());
+        let mut out = VectorClock::new();
+        s.join_into(&mut out);
+        let mut want = wide.clone();
+        want[..3].copy_from_slice(&[3, 4, 5]);
+        assert_eq!(out, clock(&want));
+    }
+}
