@@ -1,21 +1,33 @@
-//! Detached granules: the cells of a granule that holds an atomic word, kept outside
-//! their chunk under a lock of their own.
+//! Detached granules: the cells of a granule that holds an atomic word, and the sync
+//! clocks of its atomic words, kept outside their chunk under a lock of their own.
 //!
-//! Why: an atomic is analyzed while its sync object's shard is locked anyway (its
-//! acquire and release), and the object keeps a link to its word's detached granule, so
-//! the atomic's own check-and-store never takes the chunk lock. That lock covers 64 KiB
-//! and is taken by every thread's plain accesses there (the data a lock guards, the
-//! allocator's blocks next to its lock word), so atomics queued behind whole batches
-//! (`cargo bench -p wasmgrind-bench`'s bench_alloc and bench_atomics).
+//! Why: an atomic needs its word's cells and its word's clock. In the chunk, the cells
+//! sit under the chunk lock, which covers 64 KiB and is taken by every thread's plain
+//! accesses there (the data a lock guards, the allocator's blocks next to its lock
+//! word), so atomics queued behind whole batches; the clock sits in a hashed shard of
+//! sync objects, one more lock and a map lookup on lines other words' atomics write too.
+//! Here both are under one lock, and each thread keeps the records of the words it used
+//! lately (`threads::WordCache`), so a repeated atomic takes its thread's lock and the
+//! record's, nothing else (`cargo bench -p wasmgrind-bench`'s bench_alloc and
+//! bench_atomics).
 //!
 //! Invariants:
 //! - A granule is detached at most once and for good, by the first atomic on a word in
-//!   it (under its chunk's lock): its cells move here and its chunk slot holds a
-//!   marker pointing here ([`Cell::detached_marker`]). Plain accesses find the record through the chunk (lock order
-//!   chunk → detached), atomics through their sync object (sync shard → detached); both
-//!   see the same cells under the same lock, so the detector's ordering argument is
-//!   unchanged.
-//! - Several atomic words of one granule (an `Arc`'s two counts) share its record.
+//!   it (under its object's shard lock and its chunk's lock): its cells move here and its
+//!   chunk slot holds a marker pointing here ([`Cell::detached_marker`]).
+//! - A word's object is *attached* to the record by the first atomic on that word after
+//!   the granule is detached, under the shard lock: its clock moves here
+//!   (`SyncObject::attach`) and from then on every acquire and release on the object
+//!   uses the clock here, under this lock.
+//! - Lock order: shard → chunk → detached granule. Plain accesses find the record
+//!   through the chunk; atomics through their object's shard or their thread's cache;
+//!   acquires and releases on the object through its shard. All see the same cells and
+//!   clocks under the same lock, so the detector's ordering argument is unchanged; and
+//!   every atomic on an attached word holds this lock while it is performed, which is
+//!   what orders the atomics on one word (the shard lock did it before the attach, and
+//!   the attaching atomic holds both).
+//! - Several atomic words of one granule (an `Arc`'s two counts) share its record, each
+//!   with its own clock.
 //! - At most [`MAX_DETACHED`] granules are detached; past that, atomics take the chunk
 //!   path as plain accesses do (a program with millions of atomic words would otherwise
 //!   pay a heap record for each).
@@ -23,24 +35,62 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use smallvec::SmallVec;
 use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 use super::cell::Cell;
 use super::shadow::{GranuleMut, INLINE_CELLS};
+use super::sync_clock::SyncClock;
 
-/// Most granules detached in one run (128 bytes each, 8 MiB in all).
+/// Most granules detached in one run (176 bytes each with one word's clock, 11 MiB
+/// in all).
 pub(crate) const MAX_DETACHED: u64 = 1 << 16;
 
-/// The cells of one detached granule, as a chunk would hold them. Not aligned to a
-/// cache line like a chunk's slots: with its lock that would take three lines, this
-/// way the lock and the cells take two, and the record half the memory.
+/// The cells of one detached granule, as a chunk would hold them, and its words' clocks.
+/// Not aligned to a cache line like a chunk's slots, which would take more lines.
 #[derive(Default)]
 pub(crate) struct DetachedCells {
     inline: [Cell; INLINE_CELLS],
     extra: Vec<Cell>,
+    /// The sync clocks of the atomic words in the granule, by byte offset in it: once
+    /// a word's granule is detached its object's clock lives here (see [`SyncObject`]),
+    /// so an atomic finds its clock and its cells under one lock.
+    ///
+    /// [`SyncObject`]: super::sync_objects::SyncObject
+    words: SmallVec<[(u8, SyncClock); 1]>,
 }
 
 impl DetachedCells {
+    /// The index in `words` of the word at byte `offset` of the granule (created with
+    /// an empty clock).
+    #[inline]
+    fn word(&mut self, offset: u8) -> usize {
+        match self.words.iter().position(|(o, _)| *o == offset) {
+            Some(i) => i,
+            None => {
+                self.words.push((offset, SyncClock::default()));
+                self.words.len() - 1
+            }
+        }
+    }
+
+    /// The clock of the word at byte `offset` of the granule.
+    #[inline]
+    pub(crate) fn word_clock(&mut self, offset: u8) -> &mut SyncClock {
+        let i = self.word(offset);
+        &mut self.words[i].1
+    }
+
+    /// The cells and the clock of the word at `offset`, both borrowed at once.
+    #[inline]
+    pub(crate) fn granule_and_clock(&mut self, offset: u8) -> (GranuleMut<'_>, &mut SyncClock) {
+        let i = self.word(offset);
+        (
+            GranuleMut::detached(&mut self.inline, &mut self.extra),
+            &mut self.words[i].1,
+        )
+    }
+
     /// The cells, for [`check_and_store`](super::check::check_and_store).
     #[inline]
     pub(crate) fn granule(&mut self) -> GranuleMut<'_> {
@@ -60,7 +110,11 @@ pub(crate) struct Detached(SpinMutex<DetachedCells>);
 impl Detached {
     /// A record holding `inline` and `extra`, the cells moved out of a chunk.
     pub(crate) fn new(inline: [Cell; INLINE_CELLS], extra: Vec<Cell>) -> Self {
-        Detached(SpinMutex::new(DetachedCells { inline, extra }))
+        Detached(SpinMutex::new(DetachedCells {
+            inline,
+            extra,
+            words: SmallVec::new(),
+        }))
     }
 
     /// Locks the cells.
@@ -107,9 +161,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_record_takes_two_cache_lines() {
-        // With the reference counts in front (Arc), 128 bytes in all.
-        assert_eq!(std::mem::size_of::<Detached>(), 112);
+    fn a_record_with_one_word_clock_takes_three_cache_lines() {
+        // With the reference counts in front (Arc), 176 bytes in all.
+        assert_eq!(std::mem::size_of::<Detached>(), 160);
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //! - shadow memory is locked per 64 KiB chunk, held across a batch's accesses while they
 //!   stay within two chunks (`shadow`), so threads on disjoint data analyze in parallel;
 //! - the granule of an atomic word is detached from its chunk on the word's first atomic
-//!   (`detached`): later atomics reach its cells through their sync object, whose shard
-//!   they hold anyway, without the chunk lock;
+//!   (`detached`), and the word's sync clock moves to it: later atomics on the word
+//!   reach both under the record's lock, through a per-thread cache, with neither the
+//!   chunk lock nor the shard lock;
 //! - found races go to one set, locked only when a batch found any.
 //!
 //! Soundness needs accesses to reach the shadow in an order consistent with
@@ -19,7 +20,7 @@
 //! through a sync object (or fork/join) whose update the later thread sees only after the
 //! earlier thread's batch was stored. Atomics on one address are analyzed in their
 //! modification order: the caller performs them inside the detector's critical section
-//! for their sync object ([`Detector::atomic_after`]), or inside one of its own.
+//! for their word ([`Detector::atomic_after`]), or inside one of its own.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -29,12 +30,13 @@ use super::access::{Access, ThreadId};
 use super::cell::{Cell, MAX_CELL_TID};
 use super::check::check_and_store;
 use super::config::{Config, Stats};
+use super::detached::Detached;
 use super::granule::{granules, GRANULE_SHIFT};
 use super::race::{Race, RaceAccess};
 use super::race_set::{RaceSet, Verdict};
 use super::shadow::{chunk_of, GranuleMut, GranuleRef, HeldChunks, Shadow};
 use super::sync_id::SyncId;
-use super::sync_objects::{SyncObject, SyncObjects};
+use super::sync_objects::{word_offset, SyncObjects};
 use super::threads::{ThreadState, Threads};
 
 /// Online happens-before race detector, shared by all threads (`Send + Sync`).
@@ -141,12 +143,12 @@ impl Detector {
 
     /// `batch`, the plain accesses `t` made right before an atomic (program order), then
     /// that atomic as [`Self::atomic`] does it, holding the thread's state once for both;
-    /// `perform` is called once, under the lock of `sync`'s shard, between the acquire
-    /// and the release, and its result returned. Every atomic on `sync` goes through that
-    /// lock, so a caller that performs the instruction in `perform` needs no lock of its
-    /// own to have atomics on one address analyzed in their modification order. The
-    /// batch is analyzed before the shard is taken: the shard serializes only the
-    /// atomic. `perform` must not call into the detector.
+    /// `perform` is called once, between the acquire and the release, and its result
+    /// returned. It runs under the lock that orders every atomic on `sync`'s word (its
+    /// detached granule's, else `sync`'s shard's), so a caller that performs the
+    /// instruction in `perform` needs no lock of its own to have atomics on one address
+    /// analyzed in their modification order. The batch is analyzed before that lock is
+    /// taken: it serializes only the atomic. `perform` must not call into the detector.
     pub fn atomic_after<R>(
         &self,
         t: ThreadId,
@@ -173,17 +175,44 @@ impl Detector {
                 let mut held = HeldChunks::new(&self.shadow);
                 self.analyze(&mut held, ts, t, batch, &mut found);
             }
-            self.sync.with(sync, |object| {
-                object.clock.join_into(&mut ts.clock);
-                ts.clock.inc(t);
-                let result = perform();
-                let mut held = HeldChunks::new(&self.shadow);
-                self.analyze_atomic(&mut held, object, ts, t, sync, &access, &mut found);
-                drop(held);
-                object.clock.absorb(&ts.clock);
-                ts.clock.inc(t);
-                result
-            })
+            let word = own_word(sync, &access);
+            let cached = word.and_then(|w| Some((w, ts.words.get(access.addr)?.clone())));
+            match cached {
+                // A word this thread used lately: straight to its record.
+                Some((w, record)) => {
+                    self.atomic_on_record(&record, w, ts, t, &access, perform, &mut found)
+                }
+                None => self.sync.with(sync, |object| {
+                    if let (Some((g, _)), None) = (word, &object.detached) {
+                        let record = HeldChunks::new(&self.shadow)
+                            .chunk(chunk_of(g))
+                            .detach(g, &self.shadow.detach_budget);
+                        if let Some(record) = record {
+                            object.attach(access.addr, record);
+                        }
+                    }
+                    match (&object.detached, word) {
+                        (Some(record), Some(w)) => {
+                            ts.words.insert(access.addr, record);
+                            self.atomic_on_record(record, w, ts, t, &access, perform, &mut found)
+                        }
+                        // The budget is spent, or the access is not its object's word:
+                        // through the chunk.
+                        _ => {
+                            object.with_clock(sync, |c| c.join_into(&mut ts.clock));
+                            ts.clock.inc(t);
+                            let result = perform();
+                            let mut held = HeldChunks::new(&self.shadow);
+                            let one = std::slice::from_ref(&access);
+                            self.analyze(&mut held, ts, t, one, &mut found);
+                            drop(held);
+                            object.with_clock(sync, |c| c.absorb(&ts.clock));
+                            ts.clock.inc(t);
+                            result
+                        }
+                    }
+                }),
+            }
         };
         self.record(found);
         result
@@ -279,52 +308,41 @@ impl Detector {
         }
     }
 
-    /// The atomic `access` of thread `t` on `sync`, between its acquire and release
-    /// (`object` is `sync`'s, locked). An aligned atomic on its own word's object goes
-    /// to its detached granule, detached now if it is not yet: no chunk lock after the
-    /// first time. Anything else is analyzed as [`Self::analyze`] does.
+    /// The atomic `access` of thread `t` on its word, whose granule is detached as
+    /// `record` (`(granule, mask)` is its [`own_word`]): acquire from the word's clock,
+    /// `perform`, check and store the access,
+    /// release, all under the record's lock, which is what orders the atomics on the word
+    /// once it is detached (the shard's lock did before; the detaching atomic holds both).
     #[allow(clippy::too_many_arguments)]
-    fn analyze_atomic<'s>(
-        &'s self,
-        held: &mut HeldChunks<'s>,
-        object: &mut SyncObject,
+    fn atomic_on_record<R>(
+        &self,
+        record: &Detached,
+        (g, mask): (u64, u8),
         ts: &mut ThreadState,
         t: ThreadId,
-        sync: SyncId,
-        access: &Access,
+        a: &Access,
+        perform: impl FnOnce() -> R,
         found: &mut Vec<Race>,
-    ) {
-        let mut touched = granules(access.addr, access.size);
-        let own_word = sync == SyncId::Addr(access.addr);
-        let (Some((g, mask)), None, true) = (touched.next(), touched.next(), own_word) else {
-            // Not on its own word's object within one granule: no detached granule.
-            return self.analyze(held, ts, t, std::slice::from_ref(access), found);
-        };
-        if object.detached.is_none() {
-            object.detached = held
-                .chunk(chunk_of(g))
-                .detach(g, &self.shadow.detach_budget);
-        }
-        let Some(detached) = &object.detached else {
-            // The budget is spent: the chunk path.
-            return self.analyze(held, ts, t, std::slice::from_ref(access), found);
-        };
+    ) -> R {
         let ThreadState {
             clock,
             counters,
             rng,
             ..
         } = ts;
-        let a = access;
+        let mut record = record.lock();
+        let (mut cells, word_clock) = record.granule_and_clock(word_offset(a.addr));
+        word_clock.join_into(clock);
+        clock.inc(t);
+        let result = perform();
         let new = Cell::new(t, clock.get(t), mask, a.write, true, a.site, a.stack);
-        let step = self.check(
-            &mut detached.lock().granule(),
-            new,
-            clock,
-            rng,
-            &mut |prev| found.push(race(t, a, g, prev)),
-        );
+        let step = self.check(&mut cells, new, clock, rng, &mut |prev| {
+            found.push(race(t, a, g, prev))
+        });
         counters.count(step);
+        word_clock.absorb(clock);
+        clock.inc(t);
+        result
     }
 
     /// [`check_and_store`] with this detector's cell limit.
@@ -356,6 +374,18 @@ impl Detector {
         if !races.pending.is_empty() {
             self.has_pending.store(true, Ordering::Release);
         }
+    }
+}
+
+/// The granule and byte mask of an atomic `access` on its own object's word (`sync` is
+/// `Addr` of its address) lying within one granule, the case that detaches it; `None`
+/// for anything else.
+#[inline]
+fn own_word(sync: SyncId, access: &Access) -> Option<(u64, u8)> {
+    let mut touched = granules(access.addr, access.size);
+    match (touched.next(), touched.next()) {
+        (Some(one), None) if sync == SyncId::Addr(access.addr) => Some(one),
+        _ => None,
     }
 }
 

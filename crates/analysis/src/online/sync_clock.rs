@@ -30,7 +30,17 @@ impl SyncClock {
     /// `self := self ⊔ clock`.
     #[inline]
     pub(crate) fn absorb(&mut self, clock: &VectorClock) {
-        let src = clock.as_slice();
+        self.absorb_slice(clock.as_slice());
+    }
+
+    /// `self := self ⊔ other`, emptying `other` (an object's clock moving to its word's
+    /// detached granule).
+    pub(crate) fn absorb_taken(&mut self, other: &mut SyncClock) {
+        self.absorb_slice(&std::mem::take(other).entries);
+    }
+
+    #[inline]
+    fn absorb_slice(&mut self, src: &[u32]) {
         if src.len() > self.entries.len() {
             self.entries.resize(src.len(), 0);
         }
@@ -71,10 +81,14 @@ mod tests {
         s.absorb(&clock(&wide));
         assert!(s.entries.spilled());
         assert_eq!(s.len(), wide.len());
+        let mut moved = SyncClock::default();
+        moved.absorb(&clock(&[0, 0, 7]));
+        s.absorb_taken(&mut moved);
+        assert_eq!(moved.len(), 0, "taken");
         let mut out = VectorClock::new();
         s.join_into(&mut out);
         let mut want = wide.clone();
-        want[..3].copy_from_slice(&[3, 4, 5]);
+        want[..3].copy_from_slice(&[3, 4, 7]);
         assert_eq!(out, clock(&want));
     }
 }

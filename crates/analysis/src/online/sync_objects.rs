@@ -13,7 +13,9 @@
 //! holds one shard lock for one join (or, for an atomic, two joins and one shadow
 //! check): so briefly that a [`SpinMutex`](wasmgrind_spin::SpinMutex), one locked
 //! instruction per operation instead of parking_lot's two, is the better lock (4.5% more
-//! atomics per second in `cargo bench -p wasmgrind-analysis --bench online`).
+//! atomics per second in `cargo bench -p wasmgrind-analysis --bench online`). An atomic
+//! word's object hands its clock to the word's detached granule (`detached`) on the
+//! word's first atomic; the shard then only leads there, and repeated atomics bypass it.
 
 use std::hash::{Hash, Hasher};
 
@@ -23,6 +25,7 @@ use crate::clock::VectorClock;
 use wasmgrind_spin::SpinMutex;
 
 use super::detached::DetachedRef;
+use super::granule::GRANULE_SHIFT;
 use super::sync_clock::SyncClock;
 use super::sync_id::SyncId;
 
@@ -32,11 +35,41 @@ const SHARDS: usize = 64;
 /// One synchronization object.
 #[derive(Default)]
 pub(crate) struct SyncObject {
-    /// Everything released onto it so far.
+    /// Everything released onto it so far, until `detached` is set; then empty, and the
+    /// clock is the record's for the word (so an atomic finds it with the word's cells).
     pub(crate) clock: SyncClock,
     /// For an atomic word's object: the detached granule holding the word's cells,
     /// once an atomic detached it (see `detached`).
     pub(crate) detached: Option<DetachedRef>,
+}
+
+impl SyncObject {
+    /// Runs `f` on the clock of the object `sync` (this one): its own, or once detached,
+    /// the one in the record, locked meanwhile (lock order shard → detached granule).
+    #[inline]
+    pub(crate) fn with_clock<R>(&mut self, sync: SyncId, f: impl FnOnce(&mut SyncClock) -> R) -> R {
+        match (&self.detached, sync) {
+            (Some(record), SyncId::Addr(addr)) => f(record.lock().word_clock(word_offset(addr))),
+            _ => f(&mut self.clock),
+        }
+    }
+
+    /// Links the object of the word at `addr` to its detached granule `record` and moves
+    /// its clock there.
+    pub(crate) fn attach(&mut self, addr: u64, record: DetachedRef) {
+        record
+            .lock()
+            .word_clock(word_offset(addr))
+            .absorb_taken(&mut self.clock);
+        self.detached = Some(record);
+    }
+}
+
+/// The byte offset of `addr` in its granule, which keys its word's clock in a detached
+/// granule.
+#[inline]
+pub(crate) fn word_offset(addr: u64) -> u8 {
+    (addr & ((1 << GRANULE_SHIFT) - 1)) as u8
 }
 
 type Shard = FxHashMap<SyncId, SyncObject>;
@@ -72,8 +105,8 @@ impl SyncObjects {
     /// `clock := clock ⊔ L_sync` (nothing if nothing was released onto `sync` yet).
     #[inline]
     pub(crate) fn acquire_into(&self, sync: SyncId, clock: &mut VectorClock) {
-        if let Some(l) = self.shard(sync).lock().get(&sync) {
-            l.clock.join_into(clock);
+        if let Some(l) = self.shard(sync).lock().get_mut(&sync) {
+            l.with_clock(sync, |c| c.join_into(clock));
         }
     }
 
@@ -84,8 +117,7 @@ impl SyncObjects {
             .lock()
             .entry(sync)
             .or_default()
-            .clock
-            .absorb(clock);
+            .with_clock(sync, |c| c.absorb(clock));
     }
 
     /// Runs `f` on the object `sync` (created empty if new) under its shard's lock.
@@ -104,7 +136,13 @@ impl SyncObjects {
     pub(crate) fn clock_entries(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.0.lock().values().map(|o| o.clock.len()).sum::<usize>())
+            .map(|s| {
+                let mut shard = s.0.lock();
+                shard
+                    .iter_mut()
+                    .map(|(&id, o)| o.with_clock(id, |c| c.len()))
+                    .sum::<usize>()
+            })
             .sum()
     }
 }

@@ -469,6 +469,45 @@ fn an_atomic_detaches_its_granule_and_plain_accesses_meet_it_there() {
 }
 
 #[test]
+fn a_words_clock_moves_to_its_granule_and_every_operation_on_it_follows() {
+    let d = det();
+    for t in 1..=3 {
+        d.fork(0, t);
+    }
+    const W: u64 = X + 0x100;
+    // Before any atomic on W, thread 1 releases onto it (a notify) after writing X.
+    d.accesses(1, &[Access::write(X, 4, 10)]);
+    d.release(1, SyncId::Addr(W));
+    // Thread 2's first atomic on W detaches its granule and moves W's clock there: it
+    // still acquires thread 1's release.
+    d.atomic(2, SyncId::Addr(W), Access::write(W, 4, 20));
+    assert_eq!(d.stats().detached_granules, 1);
+    d.accesses(2, &[Access::read(X, 4, 21), Access::write(X + 8, 4, 22)]);
+    // Its next atomic on W (through its cache of records) releases what it did since to
+    // a woken wait of thread 3 on W, which goes through W's object.
+    d.accesses(2, &[Access::write(X + 16, 4, 23)]);
+    d.atomic(2, SyncId::Addr(W), Access::write(W, 4, 24));
+    d.acquire(3, SyncId::Addr(W));
+    d.accesses(
+        3,
+        &[
+            Access::read(X, 4, 30),
+            Access::read(X + 8, 4, 31),
+            Access::read(X + 16, 4, 32),
+        ],
+    );
+    // And a release through the object reaches a cached atomic.
+    d.accesses(1, &[Access::write(X + 24, 4, 40)]);
+    d.release(1, SyncId::Addr(W));
+    d.atomic(2, SyncId::Addr(W), Access::read(W, 4, 41));
+    d.accesses(2, &[Access::read(X + 24, 4, 42)]);
+    assert!(d.take_races().is_empty());
+    // The main thread is ordered with none of it.
+    d.accesses(0, &[Access::write(X + 16, 4, 50)]);
+    assert_eq!(pairs(&d.take_races()), vec![(23, 50), (32, 50)]);
+}
+
+#[test]
 fn an_atomic_on_a_detached_granule_takes_no_chunk_lock() {
     let d = two_workers();
     d.atomic(1, SyncId::Addr(X), Access::write(X, 4, 10));

@@ -14,6 +14,8 @@
 //! instead of two, as it is nearly never contended); the table itself is lock-free
 //! ([`ThreadTable`]).
 
+use rustc_hash::FxHashMap;
+
 use crate::clock::VectorClock;
 use crate::thread_table::ThreadTable;
 use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
@@ -21,6 +23,7 @@ use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 use super::access::ThreadId;
 use super::cell::MAX_CELL_TID;
 use super::check::Step;
+use super::detached::DetachedRef;
 
 /// Lifecycle of a thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +64,40 @@ pub(crate) struct ThreadState {
     pub(crate) counters: Counters,
     /// xorshift32 state for random eviction by this thread; never 0.
     pub(crate) rng: u32,
+    /// The detached granules of the atomic words this thread used lately, by word
+    /// address: its next atomic on one of them goes to the record directly, without
+    /// looking up the word's sync object (see `Detector::atomic_after`).
+    pub(crate) words: WordCache,
+}
+
+/// A thread's map of atomic word address → detached granule, emptied when it reaches
+/// [`WordCache::MAX`] entries so a program touching many words keeps it small.
+#[derive(Default)]
+pub(crate) struct WordCache(FxHashMap<u64, DetachedRef>);
+
+impl WordCache {
+    /// Most entries kept (16 bytes each, plus the map's overhead).
+    const MAX: usize = 4096;
+
+    /// The record of the word at `addr`, if cached.
+    #[inline]
+    pub(crate) fn get(&self, addr: u64) -> Option<&DetachedRef> {
+        self.0.get(&addr)
+    }
+
+    /// Remembers that the word at `addr` lives in `record`.
+    pub(crate) fn insert(&mut self, addr: u64, record: &DetachedRef) {
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(addr, record.clone());
+    }
+
+    /// Entries held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 impl ThreadState {
@@ -72,6 +109,7 @@ impl ThreadState {
             life: Life::Running,
             counters: Counters::default(),
             rng: (0x9E37_79B9 ^ t.wrapping_mul(0x85EB_CA6B)) | 1,
+            words: WordCache::default(),
         }
     }
 }
@@ -149,6 +187,8 @@ impl Threads {
         if s.life == Life::Running {
             s.life = Life::Exited;
         }
+        // It makes no more atomics: free the records it kept alive.
+        s.words = WordCache::default();
     }
 
     /// Visits every thread seen so far (locking each in turn).
@@ -180,6 +220,25 @@ mod tests {
             t.lock(1).clock.len(),
             0,
             "joined exited thread's clock is freed"
+        );
+    }
+
+    #[test]
+    fn the_word_cache_stays_bounded_and_goes_at_exit() {
+        let t = Threads::default();
+        let record = DetachedRef::default();
+        let newest = 8 * WordCache::MAX as u64;
+        for addr in (0..=newest).step_by(8) {
+            t.lock(1).words.insert(addr, &record);
+        }
+        assert!(t.lock(1).words.len() <= WordCache::MAX);
+        assert!(t.lock(1).words.get(newest).is_some(), "the newest is kept");
+        t.exit(1);
+        assert_eq!(t.lock(1).words.len(), 0);
+        assert_eq!(
+            std::sync::Arc::strong_count(&record),
+            1,
+            "no record kept alive"
         );
     }
 
