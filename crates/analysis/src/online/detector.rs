@@ -37,7 +37,7 @@ use super::race_set::{RaceSet, Verdict};
 use super::shadow::{chunk_of, GranuleMut, GranuleRef, HeldChunks, Shadow};
 use super::sync_id::SyncId;
 use super::sync_objects::{word_offset, SyncObjects};
-use super::threads::{ThreadState, Threads};
+use super::threads::{Parts, ThreadState, Threads};
 
 /// Online happens-before race detector, shared by all threads (`Send + Sync`).
 pub struct Detector {
@@ -176,13 +176,17 @@ impl Detector {
                 self.analyze(&mut held, ts, t, batch, &mut found);
             }
             let word = own_word(sync, &access);
-            let cached = word.and_then(|w| Some((w, ts.words.get(access.addr)?.clone())));
-            match cached {
-                // A word this thread used lately: straight to its record.
-                Some((w, record)) => {
-                    self.atomic_on_record(&record, w, ts, t, &access, perform, &mut found)
+            'done: {
+                if let (Some(w), (mut parts, words)) = (word, ts.parts()) {
+                    if let Some(record) = words.get(access.addr) {
+                        // A word this thread used lately: straight to its record (not
+                        // cloning its `Arc`, whose count shares the record's first line).
+                        let a = &access;
+                        break 'done self
+                            .atomic_on_record(record, w, &mut parts, t, a, perform, &mut found);
+                    }
                 }
-                None => self.sync.with(sync, |object| {
+                self.sync.with(sync, |object| {
                     if let (Some((g, _)), None) = (word, &object.detached) {
                         let record = HeldChunks::new(&self.shadow)
                             .chunk(chunk_of(g))
@@ -194,7 +198,9 @@ impl Detector {
                     match (&object.detached, word) {
                         (Some(record), Some(w)) => {
                             ts.words.insert(access.addr, record);
-                            self.atomic_on_record(record, w, ts, t, &access, perform, &mut found)
+                            let (mut parts, _) = ts.parts();
+                            let a = &access;
+                            self.atomic_on_record(record, w, &mut parts, t, a, perform, &mut found)
                         }
                         // The budget is spent, or the access is not its object's word:
                         // through the chunk.
@@ -211,7 +217,7 @@ impl Detector {
                             result
                         }
                     }
-                }),
+                })
             }
         };
         self.record(found);
@@ -318,17 +324,16 @@ impl Detector {
         &self,
         record: &Detached,
         (g, mask): (u64, u8),
-        ts: &mut ThreadState,
+        ts: &mut Parts<'_>,
         t: ThreadId,
         a: &Access,
         perform: impl FnOnce() -> R,
         found: &mut Vec<Race>,
     ) -> R {
-        let ThreadState {
+        let Parts {
             clock,
             counters,
             rng,
-            ..
         } = ts;
         let mut record = record.lock();
         let (mut cells, word_clock) = record.granule_and_clock(word_offset(a.addr));

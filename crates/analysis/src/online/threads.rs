@@ -100,7 +100,26 @@ impl WordCache {
     }
 }
 
+/// What an atomic on a cached word changes of its thread's state, borrowed beside the
+/// cache that holds the word's record.
+pub(crate) struct Parts<'a> {
+    pub(crate) clock: &'a mut VectorClock,
+    pub(crate) counters: &'a mut Counters,
+    pub(crate) rng: &'a mut u32,
+}
+
 impl ThreadState {
+    /// The mutable parts and the word cache, borrowed apart.
+    #[inline]
+    pub(crate) fn parts(&mut self) -> (Parts<'_>, &WordCache) {
+        let parts = Parts {
+            clock: &mut self.clock,
+            counters: &mut self.counters,
+            rng: &mut self.rng,
+        };
+        (parts, &self.words)
+    }
+
     fn new(t: ThreadId) -> Self {
         let mut clock = VectorClock::new();
         clock.set(t, 1);
