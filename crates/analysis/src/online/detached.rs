@@ -122,6 +122,12 @@ impl Detached {
     pub(crate) fn lock(&self) -> SpinMutexGuard<'_, DetachedCells> {
         self.0.lock()
     }
+
+    /// Whether someone holds the lock.
+    #[cfg(test)]
+    pub(crate) fn is_locked(&self) -> bool {
+        self.0.is_locked()
+    }
 }
 
 /// How many granules may still be detached (shared by all chunks of one shadow).

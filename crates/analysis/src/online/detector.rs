@@ -159,7 +159,7 @@ impl Detector {
     ) -> R {
         if !self.supported(&[t], 1 + batch.len() as u64) {
             // Not analyzed, but still ordered with the atomics that are.
-            return self.sync.with_shard_of(sync, perform);
+            return self.sync.serialized(sync, perform);
         }
         let mut found = Vec::new();
         let result = {
@@ -170,8 +170,8 @@ impl Detector {
                 ..access
             };
             if !batch.is_empty() {
-                // Its chunks are released before the shard is taken (lock order
-                // shard → chunk).
+                // Its chunks are released before the word's shard is taken (lock
+                // order shard → chunk), and so are not held while the atomic waits.
                 let mut held = HeldChunks::new(&self.shadow);
                 self.analyze(&mut held, ts, t, batch, &mut found);
             }
@@ -202,8 +202,10 @@ impl Detector {
                             let a = &access;
                             self.atomic_on_record(record, w, &mut parts, t, a, perform, &mut found)
                         }
-                        // The budget is spent, or the access is not its object's word:
-                        // through the chunk.
+                        // The budget is spent (the shard lock orders the word's
+                        // atomics), or the access is not its object's word within one
+                        // granule (not an atomic the runtime performs: those are
+                        // aligned): through the chunk.
                         _ => {
                             object.with_clock(sync, |c| c.join_into(&mut ts.clock));
                             ts.clock.inc(t);
@@ -316,9 +318,9 @@ impl Detector {
 
     /// The atomic `access` of thread `t` on its word, whose granule is detached as
     /// `record` (`(granule, mask)` is its [`own_word`]): acquire from the word's clock,
-    /// `perform`, check and store the access,
-    /// release, all under the record's lock, which is what orders the atomics on the word
-    /// once it is detached (the shard's lock did before; the detaching atomic holds both).
+    /// `perform`, check and store the access, release, all under the record's lock,
+    /// which is what orders the atomics on the word once it is detached (the shard's lock
+    /// did before; the attaching atomic holds both).
     #[allow(clippy::too_many_arguments)]
     fn atomic_on_record<R>(
         &self,

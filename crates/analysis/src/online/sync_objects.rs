@@ -126,10 +126,17 @@ impl SyncObjects {
         f(self.shard(sync).lock().entry(sync).or_default())
     }
 
-    /// Runs `f` under the lock of `sync`'s shard, creating no object.
-    pub(crate) fn with_shard_of<R>(&self, sync: SyncId, f: impl FnOnce() -> R) -> R {
-        let _shard = self.shard(sync).lock();
-        f()
+    /// Runs `f` under the lock that orders the atomics on `sync`'s word (its detached
+    /// granule's once attached, else its shard's), creating no object.
+    pub(crate) fn serialized<R>(&self, sync: SyncId, f: impl FnOnce() -> R) -> R {
+        let shard = self.shard(sync).lock();
+        match shard.get(&sync).and_then(|o| o.detached.as_ref()) {
+            Some(record) => {
+                let _word = record.lock();
+                f()
+            }
+            None => f(),
+        }
     }
 
     /// Total clock entries held (memory accounting).
@@ -168,6 +175,32 @@ mod tests {
         let mut d = VectorClock::new();
         objects.acquire_into(SyncId::Addr(8), &mut d);
         assert_eq!((d.get(1), d.get(3)), (2, 7), "releases accumulate");
+        assert_eq!(objects.clock_entries(), 4);
+    }
+
+    #[test]
+    fn an_attached_word_keeps_its_clock_and_its_order_in_the_record() {
+        let objects = SyncObjects::default();
+        let (w, other) = (SyncId::Addr(0x44), SyncId::Addr(0x40));
+        let mut released = VectorClock::new();
+        released.set(2, 5);
+        objects.release(w, &released);
+        assert!(objects.serialized(w, || objects.shard(w).is_locked()));
+        let record = DetachedRef::default();
+        objects.with(w, |o| o.attach(0x44, record.clone()));
+        objects.with(other, |o| o.attach(0x40, record.clone()));
+        // The clock moved, under the word's offset: the other word's is its own.
+        assert_eq!(record.lock().word_clock(4).len(), 3);
+        let mut c = VectorClock::new();
+        objects.acquire_into(other, &mut c);
+        assert_eq!(c.get(2), 0);
+        objects.acquire_into(w, &mut c);
+        assert_eq!(c.get(2), 5);
+        // Releases go there too, and the record's lock now orders the word's atomics.
+        released.set(3, 1);
+        objects.release(w, &released);
+        assert_eq!(record.lock().word_clock(4).len(), 4);
+        assert!(objects.serialized(w, || record.is_locked()));
         assert_eq!(objects.clock_entries(), 4);
     }
 }
