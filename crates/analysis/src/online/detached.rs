@@ -35,60 +35,77 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use smallvec::SmallVec;
 use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
 
 use super::cell::Cell;
 use super::shadow::{GranuleMut, INLINE_CELLS};
 use super::sync_clock::SyncClock;
 
-/// Most granules detached in one run (176 bytes each with one word's clock, 11 MiB
+/// Most granules detached in one run (256 bytes each with the reference counts, 16 MiB
 /// in all).
 pub(crate) const MAX_DETACHED: u64 = 1 << 16;
 
 /// The cells of one detached granule, as a chunk would hold them, and its words' clocks.
-/// Not aligned to a cache line like a chunk's slots, which would take more lines.
+///
+/// Layout (`repr(C)`, and [`Detached`] starts a cache line): the lock, the first word's
+/// clock and offset share the record's first line, its inline cells fill the second,
+/// the rarely used rest follows. An atomic on a contended word touches those two lines
+/// only; each is a transfer from the core that used the word last.
 #[derive(Default)]
+#[repr(C)]
 pub(crate) struct DetachedCells {
-    inline: [Cell; INLINE_CELLS],
-    extra: Vec<Cell>,
-    /// The sync clocks of the atomic words in the granule, by byte offset in it: once
-    /// a word's granule is detached its object's clock lives here (see [`SyncObject`]),
-    /// so an atomic finds its clock and its cells under one lock.
+    /// The sync clock of the first atomic word of the granule to be attached (most
+    /// granules hold one): once a word's granule is detached its object's clock lives
+    /// here (see [`SyncObject`]), so an atomic finds its clock and its cells under one
+    /// lock.
     ///
     /// [`SyncObject`]: super::sync_objects::SyncObject
-    words: SmallVec<[(u8, SyncClock); 1]>,
+    first: SyncClock,
+    /// The byte offset in the granule of the word `first` belongs to.
+    first_offset: Option<u8>,
+    inline: [Cell; INLINE_CELLS],
+    extra: Vec<Cell>,
+    /// The clocks of the granule's other atomic words (an `Arc`'s second count), by
+    /// offset.
+    more: Vec<(u8, SyncClock)>,
 }
 
 impl DetachedCells {
-    /// The index in `words` of the word at byte `offset` of the granule (created with
-    /// an empty clock).
-    #[inline]
-    fn word(&mut self, offset: u8) -> usize {
-        match self.words.iter().position(|(o, _)| *o == offset) {
-            Some(i) => i,
-            None => {
-                self.words.push((offset, SyncClock::default()));
-                self.words.len() - 1
-            }
-        }
-    }
-
-    /// The clock of the word at byte `offset` of the granule.
+    /// The clock of the word at byte `offset` of the granule (created empty).
     #[inline]
     pub(crate) fn word_clock(&mut self, offset: u8) -> &mut SyncClock {
-        let i = self.word(offset);
-        &mut self.words[i].1
+        self.granule_and_clock(offset).1
     }
 
     /// The cells and the clock of the word at `offset`, both borrowed at once.
     #[inline]
     pub(crate) fn granule_and_clock(&mut self, offset: u8) -> (GranuleMut<'_>, &mut SyncClock) {
-        let i = self.word(offset);
-        (
-            GranuleMut::detached(&mut self.inline, &mut self.extra),
-            &mut self.words[i].1,
-        )
+        // Split borrows: the clock is one of `first` / `more`, the cells the rest.
+        let DetachedCells {
+            first,
+            first_offset,
+            inline,
+            extra,
+            more,
+        } = self;
+        let clock = match *first_offset {
+            Some(o) if o == offset => first,
+            None => {
+                *first_offset = Some(offset);
+                first
+            }
+            Some(_) => {
+                let i = match more.iter().position(|(o, _)| *o == offset) {
+                    Some(i) => i,
+                    None => {
+                        more.push((offset, SyncClock::default()));
+                        more.len() - 1
+                    }
+                };
+                &mut more[i].1
+            }
+        };
+        (GranuleMut::detached(inline, extra), clock)
     }
 
     /// The cells, for [`check_and_store`](super::check::check_and_store).
@@ -97,23 +114,32 @@ impl DetachedCells {
         GranuleMut::detached(&mut self.inline, &mut self.extra)
     }
 
-    /// Heap bytes of spilled cells.
+    /// Heap bytes of spilled cells and of the clocks of a granule's further words.
     pub(crate) fn spill_bytes(&self) -> usize {
         self.extra.capacity() * std::mem::size_of::<Cell>()
+            + self.more.capacity() * std::mem::size_of::<(u8, SyncClock)>()
     }
 }
 
-/// One detached granule: its cells behind their lock.
+/// One detached granule: its cells behind their lock, on cache lines of its own (see
+/// [`DetachedCells`] for the layout).
 #[derive(Default)]
+#[repr(align(64))]
 pub(crate) struct Detached(SpinMutex<DetachedCells>);
 
 impl Detached {
+    /// Heap bytes of one record: the `Arc`'s two reference counts, padded to the
+    /// record's alignment, then the record.
+    pub(crate) const RECORD_BYTES: usize = 16usize
+        .next_multiple_of(std::mem::align_of::<Detached>())
+        + std::mem::size_of::<Detached>();
+
     /// A record holding `inline` and `extra`, the cells moved out of a chunk.
     pub(crate) fn new(inline: [Cell; INLINE_CELLS], extra: Vec<Cell>) -> Self {
         Detached(SpinMutex::new(DetachedCells {
             inline,
             extra,
-            words: SmallVec::new(),
+            ..DetachedCells::default()
         }))
     }
 
@@ -165,11 +191,47 @@ pub(crate) type DetachedRef = Arc<Detached>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::VectorClock;
 
     #[test]
-    fn a_record_with_one_word_clock_takes_three_cache_lines() {
-        // With the reference counts in front (Arc), 176 bytes in all.
-        assert_eq!(std::mem::size_of::<Detached>(), 160);
+    fn an_atomic_touches_two_cache_lines_of_its_record() {
+        use std::mem::{offset_of, size_of};
+        let d = Detached::default();
+        let base = &d as *const Detached as usize;
+        assert_eq!(base % 64, 0, "a record starts a line");
+        let cells = {
+            let guard = d.lock();
+            &*guard as *const DetachedCells as usize - base
+        };
+        // The lock (at 0), the first word's clock and its offset: the first line.
+        let clock_end = cells + offset_of!(DetachedCells, first) + size_of::<SyncClock>();
+        assert!(clock_end <= 64, "clock ends at {clock_end}");
+        assert!(cells + offset_of!(DetachedCells, first_offset) < 64);
+        // The inline cells: the second line, exactly.
+        assert_eq!(cells + offset_of!(DetachedCells, inline), 64);
+        assert_eq!(size_of::<[Cell; INLINE_CELLS]>(), 64);
+        // With the reference counts on a line in front (Arc), 256 bytes in all.
+        assert_eq!(size_of::<Detached>(), 192);
+        assert_eq!(Detached::RECORD_BYTES, 256);
+    }
+
+    #[test]
+    fn each_word_of_a_granule_has_its_own_clock() {
+        let mut cells = DetachedCells::default();
+        let mut c = VectorClock::new();
+        c.set(1, 3);
+        cells.word_clock(4).absorb(&c);
+        c.set(1, 9);
+        cells.granule_and_clock(0).1.absorb(&c);
+        cells.word_clock(6);
+        assert_eq!(cells.first_offset, Some(4));
+        assert_eq!(cells.more.len(), 2);
+        let mut out = VectorClock::new();
+        cells.word_clock(4).join_into(&mut out);
+        assert_eq!(out.get(1), 3);
+        cells.word_clock(0).join_into(&mut out);
+        assert_eq!(out.get(1), 9);
+        assert_eq!(cells.word_clock(6).len(), 0);
     }
 
     #[test]

@@ -160,8 +160,7 @@ impl Chunk {
         let detached: usize = self
             .detached
             .iter()
-            // 16: the `Arc`'s two reference counts in front of each record.
-            .map(|d| d.lock().spill_bytes() + std::mem::size_of::<Detached>() + 16)
+            .map(|d| d.lock().spill_bytes() + Detached::RECORD_BYTES)
             .sum();
         cells * std::mem::size_of::<Cell>()
             + self.spill.capacity() * (std::mem::size_of::<(u32, Vec<Cell>)>() + 1)
