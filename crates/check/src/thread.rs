@@ -25,8 +25,9 @@ pub struct CheckThread {
     pending: Vec<Access>,
 }
 
-/// The longest batch held back for the atomic that follows it (analyzed in one detector
-/// call with it, which saves a lock of the thread's state): longer ones gain nothing.
+/// The longest batch held back for the atomic that follows it (analyzed in the same
+/// detector call, which saves one lock of the thread's state); a longer one is handed
+/// over on its own, where the saving is lost in its length.
 const HOLD_BACK_MAX: usize = 64;
 
 impl CheckThread {
