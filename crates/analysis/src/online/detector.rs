@@ -187,7 +187,7 @@ impl Detector {
                     }
                 }
                 self.sync.with(sync, |object| {
-                    if let (Some((g, _)), None) = (word, &object.detached) {
+                    if let (Some((g, _)), None) = (word, object.record()) {
                         let record = HeldChunks::new(&self.shadow)
                             .chunk(chunk_of(g))
                             .detach(g, &self.shadow.detach_budget);
@@ -195,7 +195,7 @@ impl Detector {
                             object.attach(access.addr, record);
                         }
                     }
-                    match (&object.detached, word) {
+                    match (object.record(), word) {
                         (Some(record), Some(w)) => {
                             ts.words.insert(access.addr, record);
                             let (mut parts, _) = ts.parts();
@@ -207,14 +207,14 @@ impl Detector {
                         // granule (not an atomic the runtime performs: those are
                         // aligned): through the chunk.
                         _ => {
-                            object.with_clock(sync, |c| c.join_into(&mut ts.clock));
+                            object.with_clock(|c| c.join_into(&mut ts.clock));
                             ts.clock.inc(t);
                             let result = perform();
                             let mut held = HeldChunks::new(&self.shadow);
                             let one = std::slice::from_ref(&access);
                             self.analyze(&mut held, ts, t, one, &mut found);
                             drop(held);
-                            object.with_clock(sync, |c| c.absorb(&ts.clock));
+                            object.with_clock(|c| c.absorb(&ts.clock));
                             ts.clock.inc(t);
                             result
                         }

@@ -32,36 +32,51 @@ use super::sync_id::SyncId;
 /// Number of shards (a power of two).
 const SHARDS: usize = 64;
 
-/// One synchronization object.
-#[derive(Default)]
-pub(crate) struct SyncObject {
-    /// Everything released onto it so far, until `detached` is set; then empty, and the
-    /// clock is the record's for the word (so an atomic finds it with the word's cells).
-    pub(crate) clock: SyncClock,
-    /// For an atomic word's object: the detached granule holding the word's cells,
-    /// once an atomic detached it (see `detached`).
-    pub(crate) detached: Option<DetachedRef>,
+/// One synchronization object: where its clock (everything released onto it so far)
+/// is.
+pub(crate) enum SyncObject {
+    /// Here.
+    Own(SyncClock),
+    /// An atomic word's object once an atomic attached it to the word's detached
+    /// granule (see `detached`): the clock is the record's for the word at `offset`, so
+    /// an atomic finds it with the word's cells.
+    Attached { record: DetachedRef, offset: u8 },
+}
+
+impl Default for SyncObject {
+    fn default() -> Self {
+        SyncObject::Own(SyncClock::default())
+    }
 }
 
 impl SyncObject {
-    /// Runs `f` on the clock of the object `sync` (this one): its own, or once detached,
-    /// the one in the record, locked meanwhile (lock order shard → detached granule).
+    /// The detached granule the object is attached to, if it is.
     #[inline]
-    pub(crate) fn with_clock<R>(&mut self, sync: SyncId, f: impl FnOnce(&mut SyncClock) -> R) -> R {
-        match (&self.detached, sync) {
-            (Some(record), SyncId::Addr(addr)) => f(record.lock().word_clock(word_offset(addr))),
-            _ => f(&mut self.clock),
+    pub(crate) fn record(&self) -> Option<&DetachedRef> {
+        match self {
+            SyncObject::Attached { record, .. } => Some(record),
+            SyncObject::Own(_) => None,
         }
     }
 
-    /// Links the object of the word at `addr` to its detached granule `record` and moves
-    /// its clock there.
+    /// Runs `f` on the object's clock: its own, or once attached, the one in the
+    /// record, locked meanwhile (lock order shard → detached granule).
+    #[inline]
+    pub(crate) fn with_clock<R>(&mut self, f: impl FnOnce(&mut SyncClock) -> R) -> R {
+        match self {
+            SyncObject::Own(clock) => f(clock),
+            SyncObject::Attached { record, offset } => f(record.lock().word_clock(*offset)),
+        }
+    }
+
+    /// Attaches the object of the word at `addr` to its detached granule `record`,
+    /// moving its clock there.
     pub(crate) fn attach(&mut self, addr: u64, record: DetachedRef) {
-        record
-            .lock()
-            .word_clock(word_offset(addr))
-            .absorb_taken(&mut self.clock);
-        self.detached = Some(record);
+        let offset = word_offset(addr);
+        if let SyncObject::Own(clock) = self {
+            record.lock().word_clock(offset).absorb_taken(clock);
+        }
+        *self = SyncObject::Attached { record, offset };
     }
 }
 
@@ -106,7 +121,7 @@ impl SyncObjects {
     #[inline]
     pub(crate) fn acquire_into(&self, sync: SyncId, clock: &mut VectorClock) {
         if let Some(l) = self.shard(sync).lock().get_mut(&sync) {
-            l.with_clock(sync, |c| c.join_into(clock));
+            l.with_clock(|c| c.join_into(clock));
         }
     }
 
@@ -117,7 +132,7 @@ impl SyncObjects {
             .lock()
             .entry(sync)
             .or_default()
-            .with_clock(sync, |c| c.absorb(clock));
+            .with_clock(|c| c.absorb(clock));
     }
 
     /// Runs `f` on the object `sync` (created empty if new) under its shard's lock.
@@ -130,7 +145,7 @@ impl SyncObjects {
     /// granule's once attached, else its shard's), creating no object.
     pub(crate) fn serialized<R>(&self, sync: SyncId, f: impl FnOnce() -> R) -> R {
         let shard = self.shard(sync).lock();
-        match shard.get(&sync).and_then(|o| o.detached.as_ref()) {
+        match shard.get(&sync).and_then(SyncObject::record) {
             Some(record) => {
                 let _word = record.lock();
                 f()
@@ -146,8 +161,8 @@ impl SyncObjects {
             .map(|s| {
                 let mut shard = s.0.lock();
                 shard
-                    .iter_mut()
-                    .map(|(&id, o)| o.with_clock(id, |c| c.len()))
+                    .values_mut()
+                    .map(|o| o.with_clock(|c| c.len()))
                     .sum::<usize>()
             })
             .sum()
