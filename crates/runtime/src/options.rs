@@ -47,6 +47,10 @@ pub struct RunOptions {
     pub max_threads: u32,
     /// Stop the program (with a report of every thread) when it runs longer than this.
     pub timeout: Option<Duration>,
+    /// Load the compiled module from wasmtime's compilation cache when it was compiled
+    /// before, and store it there otherwise ([`crate::engine::compile_cache`]). Off by
+    /// default, as in wasmtime's embedding API (the CLI turns it on, as wasmtime's does).
+    pub compile_cache: bool,
 }
 
 impl Default for RunOptions {
@@ -58,6 +62,7 @@ impl Default for RunOptions {
             invoke: None,
             max_threads: DEFAULT_MAX_THREADS,
             timeout: None,
+            compile_cache: false,
         }
     }
 }

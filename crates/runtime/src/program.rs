@@ -158,7 +158,7 @@ const THREAD_STACK_BYTES: usize = crate::engine::WASM_STACK_BYTES + (4 << 20);
 /// Threads it spawns keep running; a thread that ends the program (exit, trap) goes
 /// through `run.termination` and exits the process itself.
 pub fn run(run: Run<'_>) -> Result<Outcome, RuntimeError> {
-    let engine = crate::engine::engine_with_epochs(run.options.timeout.is_some())?;
+    let engine = crate::engine::engine_for(run.options)?;
     let bytes = run
         .instrumented
         .map_or(&run.module.prepared[..], |i| &i.wasm[..]);

@@ -40,6 +40,14 @@ pub struct ExecArgs {
     /// good) are stopped without it, with exit status 123.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+    /// Compile the module afresh instead of through wasmtime's compilation cache, which
+    /// is on by default as in the wasmtime CLI: a module compiled before (the same
+    /// bytes, wasmgrind and wasmtime version) is loaded from
+    /// `$XDG_CACHE_HOME/wasmtime` (`~/.cache/wasmtime`; its limits are set in
+    /// `~/.config/wasmtime/config.toml`). Without a usable cache the run compiles as
+    /// with this flag.
+    #[arg(long)]
+    pub no_cache: bool,
     /// The module: wasm binary or text (.wat).
     pub module: PathBuf,
     /// Arguments for the program (argv[1..]).
@@ -94,6 +102,7 @@ impl ExecArgs {
             invoke: self.invoke.clone(),
             max_threads: self.max_threads,
             timeout: self.timeout,
+            compile_cache: !self.no_cache,
         }
     }
 }
