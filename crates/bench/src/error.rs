@@ -43,4 +43,11 @@ pub enum BenchError {
         left: String,
         right: String,
     },
+    /// Setting up the benchmark's own files failed.
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -3,6 +3,7 @@
 //! multithreaded workloads (issue 3). Everything here prints numbers; nothing asserts
 //! a speed.
 
+pub mod compile_cache;
 pub mod error;
 pub mod measure;
 pub mod stats;

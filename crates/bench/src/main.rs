@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use wasmgrind_bench::compile_cache::CompileCache;
 use wasmgrind_bench::suites::{check_overhead, machine_line, run_overhead, tsan_reference};
 use wasmgrind_bench::workloads::{scaled, Workload, CHECK_WORKLOADS, COMPUTE};
 use wasmgrind_bench::{tools, BenchError};
@@ -44,6 +45,10 @@ struct Cli {
     /// took this many seconds (the first round always runs).
     #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
     check_budget: f64,
+    /// run-overhead, check-overhead: compile every module on every run (`--no-cache`), as
+    /// a first run does, instead of loading it from a compile cache the warm-ups filled.
+    #[arg(long)]
+    cold_compile: bool,
 }
 
 fn main() -> ExitCode {
@@ -80,7 +85,16 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
     let wasmgrind = tools::wasmgrind_binary(cli.wasmgrind.as_deref(), !cli.no_build)?;
     let mut progress = |line: &str| eprintln!("{line}");
     println!("{}", machine_line());
-    println!("wasmgrind: {}\n", wasmgrind.display());
+    println!("wasmgrind: {}", wasmgrind.display());
+    let cache = if cli.cold_compile {
+        CompileCache::Cold
+    } else {
+        CompileCache::warm().map_err(|source| BenchError::Io {
+            what: "creating the compile cache directory".into(),
+            source,
+        })?
+    };
+    println!("{}\n", cache.describe());
 
     if matches!(cli.suite, Suite::RunOverhead | Suite::All) {
         let plain = tools::plain_wasmtime_binary()?;
@@ -93,6 +107,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                 guest: &guest,
                 workload,
                 runs: cli.runs.unwrap_or(7),
+                cache: &cache,
             },
             &mut progress,
         )?;
@@ -106,6 +121,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
             &wasmgrind,
             &workloads,
             cli.runs.unwrap_or(3),
+            &cache,
             &mut progress,
         );
         println!("{}", run_overhead::render_many(&results));
@@ -127,6 +143,7 @@ fn run(cli: &Cli) -> Result<(), BenchError> {
                 workloads,
                 runs: cli.runs.unwrap_or(3),
                 check_budget_seconds: cli.check_budget,
+                cache: &cache,
             },
             &mut progress,
         );

@@ -5,6 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use wasmgrind_bench::compile_cache::CompileCache;
 use wasmgrind_bench::suites::{check_overhead, run_overhead, tsan_reference, Row};
 use wasmgrind_bench::workloads::{CHECK_WORKLOADS, COMPUTE};
 use wasmgrind_bench::BenchError;
@@ -56,6 +57,7 @@ fn run_overhead_interleaves_and_counts() {
             guest: &guest,
             workload: COMPUTE,
             runs: 3,
+            cache: &CompileCache::warm().unwrap(),
         },
         &mut |_| lines += 1,
     )
@@ -98,6 +100,7 @@ fn run_overhead_error(plain_body: &str, wasmgrind_body: &str) -> BenchError {
             guest: Path::new("g.wasm"),
             workload: COMPUTE,
             runs: 1,
+            cache: &CompileCache::warm().unwrap(),
         },
         &mut |_| {},
     )
@@ -125,13 +128,15 @@ fn fake_wasmgrind(dir: &Path, check_body: &str) -> PathBuf {
     )
 }
 
-fn check_config(
-    wasmgrind: &Path,
+/// The check-overhead suite over the first two workloads (modules in `dir`), with a
+/// warm compile cache unless `cache` says otherwise.
+fn check_config<'a>(
+    wasmgrind: &'a Path,
     dir: &Path,
     runs: usize,
     budget: f64,
-) -> check_overhead::Config<'static> {
-    let wasmgrind: &'static Path = Box::leak(wasmgrind.to_path_buf().into_boxed_path());
+    cache: &'a CompileCache,
+) -> check_overhead::Config<'a> {
     check_overhead::Config {
         wasmgrind,
         workloads: CHECK_WORKLOADS[..2]
@@ -140,6 +145,7 @@ fn check_config(
             .collect(),
         runs,
         check_budget_seconds: budget,
+        cache,
     }
 }
 
@@ -148,8 +154,11 @@ fn check_overhead_measures_each_workload() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let wasmgrind = fake_wasmgrind(dir.path(), "echo \"checksum $3\"");
-    let report =
-        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 3, 1e9), &mut |_| {});
+    let warm = CompileCache::warm().unwrap();
+    let report = check_overhead::measure_all(
+        &check_config(&wasmgrind, dir.path(), 3, 1e9, &warm),
+        &mut |_| {},
+    );
     assert_eq!(report.rows.len(), 2);
     for row in &report.rows {
         match row {
@@ -163,14 +172,14 @@ fn check_overhead_measures_each_workload() {
             other => panic!("not measured: {other:?}"),
         }
     }
-    // Per workload: a warm-up run, then 3 runs and 3 checks.
+    // Per workload: a warm-up run and a warm-up check, then 3 runs and 3 checks.
     let log = calls(dir.path());
-    assert_eq!(log.len(), 2 * 7);
+    assert_eq!(log.len(), 2 * 8);
     assert_eq!(
         log.iter()
             .filter(|c| c.starts_with("wasmgrind check"))
             .count(),
-        6
+        2 * 4
     );
     assert!(report.geomeans().is_some());
 }
@@ -183,8 +192,11 @@ fn check_findings_make_a_failed_row() {
         dir.path(),
         "echo 'WARNING: wasmgrind: data race' >&2; exit 66",
     );
-    let report =
-        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 3, 1e9), &mut |_| {});
+    let warm = CompileCache::warm().unwrap();
+    let report = check_overhead::measure_all(
+        &check_config(&wasmgrind, dir.path(), 3, 1e9, &warm),
+        &mut |_| {},
+    );
     for row in &report.rows {
         match row {
             Row::Failed { reason, .. } => {
@@ -204,8 +216,11 @@ fn check_output_must_match_run() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let wasmgrind = fake_wasmgrind(dir.path(), "echo wrong");
-    let report =
-        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 1, 1e9), &mut |_| {});
+    let warm = CompileCache::warm().unwrap();
+    let report = check_overhead::measure_all(
+        &check_config(&wasmgrind, dir.path(), 1, 1e9, &warm),
+        &mut |_| {},
+    );
     assert!(matches!(&report.rows[0], Row::Failed { reason, .. } if reason.contains("wrong")));
 }
 
@@ -215,8 +230,11 @@ fn check_budget_limits_check_rounds_to_one() {
     let dir = tempfile::tempdir().unwrap();
     let wasmgrind = fake_wasmgrind(dir.path(), "echo \"checksum $3\"");
     // A zero budget is used up by the first round, which always runs.
-    let report =
-        check_overhead::measure_all(&check_config(&wasmgrind, dir.path(), 5, 0.0), &mut |_| {});
+    let warm = CompileCache::warm().unwrap();
+    let report = check_overhead::measure_all(
+        &check_config(&wasmgrind, dir.path(), 5, 0.0, &warm),
+        &mut |_| {},
+    );
     match &report.rows[0] {
         Row::Measured {
             base: run,
@@ -228,6 +246,67 @@ fn check_budget_limits_check_rounds_to_one() {
         }
         other => panic!("not measured: {other:?}"),
     }
+}
+
+/// The check-overhead suite's calls of a stand-in `wasmgrind` that logs where its
+/// compile cache is, with `cache`.
+fn check_calls_with(cache: &CompileCache) -> Vec<String> {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // The scale is the last argument, whatever flags come first.
+    let wasmgrind = script(
+        dir.path(),
+        "wasmgrind",
+        &format!(
+            "echo \"cache=$XDG_CACHE_HOME\" >> '{}'\nfor a; do last=$a; done; echo \"checksum $last\"",
+            dir.path().join("calls.log").display()
+        ),
+    );
+    let report = check_overhead::measure_all(
+        &check_config(&wasmgrind, dir.path(), 1, 1e9, cache),
+        &mut |_| {},
+    );
+    assert!(
+        matches!(report.rows[0], Row::Measured { .. }),
+        "{:?}",
+        report.rows
+    );
+    calls(dir.path())
+}
+
+#[test]
+fn a_warm_cache_is_shared_and_primed_by_a_check_before_the_measured_ones() {
+    let warm = CompileCache::warm().unwrap();
+    let log = check_calls_with(&warm);
+    let caches: std::collections::BTreeSet<&String> =
+        log.iter().filter(|l| l.starts_with("cache=")).collect();
+    assert_eq!(caches.len(), 1, "one cache for every run: {caches:?}");
+    assert_ne!(caches.first().unwrap().as_str(), "cache=");
+    let checks: Vec<&String> = log
+        .iter()
+        .filter(|l| l.starts_with("wasmgrind check"))
+        .collect();
+    // Per workload: the warm-up at scale 1, then the measured check at its scale.
+    assert!(checks[0].ends_with(" 1"), "{checks:?}");
+    let scale = CHECK_WORKLOADS[0].scale.to_string();
+    assert!(checks[1].ends_with(&scale), "{checks:?}");
+}
+
+#[test]
+fn a_cold_run_compiles_every_time() {
+    let log = check_calls_with(&CompileCache::Cold);
+    let runs: Vec<&String> = log.iter().filter(|l| l.starts_with("wasmgrind ")).collect();
+    assert!(!runs.is_empty());
+    for call in &runs {
+        assert!(call.contains(" --no-cache "), "{call}");
+    }
+    assert_eq!(
+        runs.iter()
+            .filter(|c| c.starts_with("wasmgrind check"))
+            .count(),
+        2,
+        "no warm-up check, one measured check per workload: {runs:?}"
+    );
 }
 
 /// Stand-in native workloads in `dir/<side>`: each prints a checksum of its scale

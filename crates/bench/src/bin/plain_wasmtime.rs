@@ -2,7 +2,8 @@
 //! against. It runs `_start` of a wasi-threads module the way wasmtime's own CLI does
 //! (`wasi-common` sync WASI p1 + `wasmtime-wasi-threads`), on an engine built from
 //! [`wasmgrind_runtime::engine::config()`] so both sides compile and run with identical
-//! settings, and no module cache on either side.
+//! settings, with wasmtime's compilation cache as `wasmgrind` (and wasmtime's CLI) uses
+//! it, unless `PLAIN_WASMTIME_NO_CACHE` is set (the bench's `--cold-compile`).
 //!
 //! Exit status as wasmtime's: the program's `proc_exit` code, 134 (128 + SIGABRT) after a
 //! trap, 1 on any other error; argv[0] is the module's file name.
@@ -43,8 +44,11 @@ fn main() -> ExitCode {
 
 /// Compiles and runs the module; exits the process itself on `proc_exit` or a trap.
 fn run(path: &Path, args: &[String]) -> anyhow::Result<()> {
-    let engine = Engine::new(&wasmgrind_runtime::engine::config())
-        .map_err(|e| anyhow!("creating the engine: {e:#}"))?;
+    let mut config = wasmgrind_runtime::engine::config();
+    if std::env::var_os(wasmgrind_bench::compile_cache::PLAIN_NO_CACHE_ENV).is_none() {
+        config.cache(wasmgrind_runtime::engine::compile_cache());
+    }
+    let engine = Engine::new(&config).map_err(|e| anyhow!("creating the engine: {e:#}"))?;
     let module = Module::from_file(&engine, path)
         .map_err(|e| anyhow!("compiling {}: {e:#}", path.display()))?;
 

@@ -1,11 +1,13 @@
 //! Suite `check-overhead` (issue 3): `wasmgrind check` against `wasmgrind run` on the
-//! race-free workloads. Per workload: one warm-up `run`, then `run` and `check`
-//! alternately (when `check` is slow, its rounds stop at a time budget and the
+//! race-free workloads. Per workload: one warm-up `run` (and, with a warm compile cache,
+//! a `check` at scale 1, which compiles the same instrumented module), then `run` and
+//! `check` alternately (when `check` is slow, its rounds stop at a time budget and the
 //! remaining `run`s follow on their own). `check` must exit 0 (no findings) and print what `run` printed; a
 //! workload where it does not is reported as such and left out of the means.
 
 use std::path::{Path, PathBuf};
 
+use crate::compile_cache::CompileCache;
 use crate::measure::{measure, measure_expecting, tail, ExitKind, Measurement};
 use crate::stats::geomean;
 use crate::suites::{command, measure_rows, ratios, render_comparison, Row, Sample};
@@ -24,6 +26,8 @@ pub struct Config<'a> {
     /// Seconds of `check` time per workload after which no further rounds start (the
     /// first round always runs), keeping the suite's total bounded if `check` is slow.
     pub check_budget_seconds: f64,
+    /// The compilation cache both sides use.
+    pub cache: &'a CompileCache,
 }
 
 /// All workloads' rows (`base` is `run`, `subject` is `check`; a workload fails when
@@ -53,7 +57,7 @@ fn measure_one(
 ) -> Result<Row, BenchError> {
     let run = || {
         measure_expecting(
-            &mut command(cfg.wasmgrind, &["run"], module, workload.scale),
+            &mut command(cfg.wasmgrind, &["run"], module, workload.scale, cfg.cache),
             0,
         )
     };
@@ -63,6 +67,7 @@ fn measure_one(
             &["check"],
             module,
             workload.scale,
+            cfg.cache,
         ))?;
         Ok(match m.exit {
             ExitKind::Code(0) => Ok(m),
@@ -74,6 +79,21 @@ fn measure_one(
     };
     let warm = run()?;
     progress(&format!("  warm-up run: {:.3} s", warm.wall.as_secs_f64()));
+    if matches!(cfg.cache, CompileCache::Warm(_)) {
+        // Only its compiled module matters, which the scale does not change; the
+        // measured rounds judge what `check` reports.
+        let primed = measure(&mut command(
+            cfg.wasmgrind,
+            &["check"],
+            module,
+            1,
+            cfg.cache,
+        ))?;
+        progress(&format!(
+            "  warm-up check (scale 1): {:.3} s",
+            primed.wall.as_secs_f64()
+        ));
+    }
 
     let (mut runs, mut checks) = (Vec::new(), Vec::new());
     let mut check_seconds = 0.0;

@@ -8,6 +8,7 @@ pub mod tsan_reference;
 use std::path::Path;
 use std::process::Command;
 
+use crate::compile_cache::CompileCache;
 use crate::measure::Measurement;
 use crate::stats::{geomean, Summary};
 use crate::table::Table;
@@ -69,9 +70,18 @@ pub struct Ratios {
 }
 
 /// A command running `program` with `args`, then the guest and its scale.
-pub(crate) fn command(program: &Path, args: &[&str], guest: &Path, scale: u64) -> Command {
+pub(crate) fn command(
+    program: &Path,
+    args: &[&str],
+    guest: &Path,
+    scale: u64,
+    cache: &CompileCache,
+) -> Command {
     let mut cmd = Command::new(program);
-    cmd.args(args).arg(guest).arg(scale.to_string());
+    cmd.args(args);
+    // `wasmgrind` always gets its subcommand, `plain-wasmtime` nothing before the guest.
+    cache.apply(&mut cmd, !args.is_empty());
+    cmd.arg(guest).arg(scale.to_string());
     cmd
 }
 

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::compile_cache::CompileCache;
 use crate::measure::{measure_expecting, Measurement};
 use crate::suites::{command, num, render_comparison, ComparisonRow, Sample, SampleSummary};
 use crate::table::Table;
@@ -23,6 +24,8 @@ pub struct Config<'a> {
     pub workload: Workload,
     /// Measured runs of each side (after the warm-ups).
     pub runs: usize,
+    /// The compilation cache both sides use.
+    pub cache: &'a CompileCache,
 }
 
 /// The measured runs of both sides.
@@ -36,8 +39,12 @@ pub struct Report {
 /// Measures; `progress` receives a line per finished run.
 pub fn measure(cfg: &Config<'_>, progress: &mut dyn FnMut(&str)) -> Result<Report, BenchError> {
     let scale = cfg.workload.scale;
-    let plain = || measure_expecting(&mut command(cfg.plain, &[], cfg.guest, scale), 0);
-    let run = || measure_expecting(&mut command(cfg.wasmgrind, &["run"], cfg.guest, scale), 0);
+    let cache = cfg.cache;
+    let plain = || measure_expecting(&mut command(cfg.plain, &[], cfg.guest, scale, cache), 0);
+    let run = || {
+        let mut cmd = command(cfg.wasmgrind, &["run"], cfg.guest, scale, cache);
+        measure_expecting(&mut cmd, 0)
+    };
 
     let warm_plain = plain()?;
     let warm_run = run()?;
@@ -147,6 +154,7 @@ pub fn measure_many(
     wasmgrind: &Path,
     workloads: &[(Workload, PathBuf)],
     runs: usize,
+    cache: &CompileCache,
     progress: &mut dyn FnMut(&str),
 ) -> Vec<(Workload, Result<Report, String>)> {
     workloads
@@ -159,6 +167,7 @@ pub fn measure_many(
                 guest,
                 workload: *workload,
                 runs,
+                cache,
             };
             (
                 *workload,
