@@ -36,7 +36,7 @@ pub fn engine_for(options: &RunOptions) -> Result<Engine, RuntimeError> {
 /// `None` when the cache cannot be set up (no home directory, a malformed
 /// configuration file): the run then compiles as without it, since a cache is never
 /// a reason to fail a run.
-pub fn compile_cache() -> Option<Cache> {
+fn compile_cache() -> Option<Cache> {
     Cache::from_file(None).ok()
 }
 

@@ -48,7 +48,7 @@ pub struct RunOptions {
     /// Stop the program (with a report of every thread) when it runs longer than this.
     pub timeout: Option<Duration>,
     /// Load the compiled module from wasmtime's compilation cache when it was compiled
-    /// before, and store it there otherwise ([`crate::engine::compile_cache`]). Off by
+    /// before, and store it there otherwise ([`crate::engine::engine_for`]). Off by
     /// default, as in wasmtime's embedding API (the CLI turns it on, as wasmtime's does).
     pub compile_cache: bool,
 }

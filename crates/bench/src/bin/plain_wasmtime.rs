@@ -1,9 +1,9 @@
 //! `plain-wasmtime MODULE [ARGS...]`: the reference embedding `wasmgrind run` is measured
 //! against. It runs `_start` of a wasi-threads module the way wasmtime's own CLI does
-//! (`wasi-common` sync WASI p1 + `wasmtime-wasi-threads`), on an engine built from
-//! [`wasmgrind_runtime::engine::config()`] so both sides compile and run with identical
-//! settings, with wasmtime's compilation cache as `wasmgrind` (and wasmtime's CLI) uses
-//! it, unless `PLAIN_WASMTIME_NO_CACHE` is set (the bench's `--cold-compile`).
+//! (`wasi-common` sync WASI p1 + `wasmtime-wasi-threads`), on the engine
+//! [`wasmgrind_runtime::engine::engine_for`] builds for `wasmgrind run`, so both sides
+//! compile and run with identical settings, the compilation cache included, unless
+//! `PLAIN_WASMTIME_NO_CACHE` is set (the bench's `--cold-compile`).
 //!
 //! Exit status as wasmtime's: the program's `proc_exit` code, 134 (128 + SIGABRT) after a
 //! trap, 1 on any other error; argv[0] is the module's file name.
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 use wasi_common::sync::WasiCtxBuilder;
 use wasi_common::WasiCtx;
-use wasmtime::{Engine, Linker, Module, Store};
+use wasmtime::{Linker, Module, Store};
 use wasmtime_wasi_threads::WasiThreadsCtx;
 
 /// Per-store host state; cloned into every thread's store, as wasmtime's CLI does
@@ -44,11 +44,14 @@ fn main() -> ExitCode {
 
 /// Compiles and runs the module; exits the process itself on `proc_exit` or a trap.
 fn run(path: &Path, args: &[String]) -> anyhow::Result<()> {
-    let mut config = wasmgrind_runtime::engine::config();
-    if std::env::var_os(wasmgrind_bench::compile_cache::PLAIN_NO_CACHE_ENV).is_none() {
-        config.cache(wasmgrind_runtime::engine::compile_cache());
-    }
-    let engine = Engine::new(&config).map_err(|e| anyhow!("creating the engine: {e:#}"))?;
+    // The engine `wasmgrind run` builds for the same options.
+    let options = wasmgrind_runtime::RunOptions {
+        compile_cache: std::env::var_os(wasmgrind_bench::compile_cache::PLAIN_NO_CACHE_ENV)
+            .is_none(),
+        ..Default::default()
+    };
+    let engine = wasmgrind_runtime::engine::engine_for(&options)
+        .map_err(|e| anyhow!("creating the engine: {e:#}"))?;
     let module = Module::from_file(&engine, path)
         .map_err(|e| anyhow!("compiling {}: {e:#}", path.display()))?;
 
