@@ -74,6 +74,16 @@ impl VectorClock {
         }
     }
 
+    /// The clock whose entry for thread `i` is `entries[i]` (tests spell clocks so).
+    #[cfg(test)]
+    pub(crate) fn from_entries(entries: &[u32]) -> Self {
+        let mut v = VectorClock::new();
+        for (i, &e) in entries.iter().enumerate() {
+            v.set(i as Tid, e);
+        }
+        v
+    }
+
     /// A zero clock with room for `threads` entries without reallocating.
     pub fn with_threads(threads: usize) -> Self {
         Self {
@@ -274,11 +284,7 @@ mod tests {
     }
 
     fn vc(entries: &[u32]) -> VectorClock {
-        let mut v = VectorClock::new();
-        for (i, &e) in entries.iter().enumerate() {
-            v.set(i as Tid, e);
-        }
-        v
+        VectorClock::from_entries(entries)
     }
 
     #[test]

@@ -59,36 +59,28 @@ impl SyncClock {
 mod tests {
     use super::*;
 
-    fn clock(entries: &[u32]) -> VectorClock {
-        let mut c = VectorClock::new();
-        for (t, &v) in entries.iter().enumerate() {
-            c.set(t as u32, v);
-        }
-        c
-    }
-
     #[test]
     fn absorbs_pointwise_maxima_inline_and_spilled() {
         let mut s = SyncClock::default();
-        s.absorb(&clock(&[3, 0, 5]));
-        s.absorb(&clock(&[1, 4]));
-        let mut out = clock(&[0, 0, 0, 9]);
+        s.absorb(&VectorClock::from_entries(&[3, 0, 5]));
+        s.absorb(&VectorClock::from_entries(&[1, 4]));
+        let mut out = VectorClock::from_entries(&[0, 0, 0, 9]);
         s.join_into(&mut out);
-        assert_eq!(out, clock(&[3, 4, 5, 9]));
+        assert_eq!(out, VectorClock::from_entries(&[3, 4, 5, 9]));
         assert!(!s.entries.spilled());
         // Past the inline capacity: same answers from the heap.
         let wide: Vec<u32> = (1..=3 * INLINE as u32).collect();
-        s.absorb(&clock(&wide));
+        s.absorb(&VectorClock::from_entries(&wide));
         assert!(s.entries.spilled());
         assert_eq!(s.len(), wide.len());
         let mut moved = SyncClock::default();
-        moved.absorb(&clock(&[0, 0, 7]));
+        moved.absorb(&VectorClock::from_entries(&[0, 0, 7]));
         s.absorb_taken(&mut moved);
         assert_eq!(moved.len(), 0, "taken");
         let mut out = VectorClock::new();
         s.join_into(&mut out);
         let mut want = wide.clone();
         want[..3].copy_from_slice(&[3, 4, 7]);
-        assert_eq!(out, clock(&want));
+        assert_eq!(out, VectorClock::from_entries(&want));
     }
 }
