@@ -4,8 +4,10 @@
 //! WCP (≺) is the smallest relation such that
 //! (a) a release `r1` of lock ℓ precedes an event `e2` inside a later critical section
 //!     of ℓ when `e2` conflicts with an access inside `r1`'s critical section;
-//! (b) `r1 ≺ r2` for releases of ℓ whose critical sections are in that order when the
-//!     acquire of the first precedes (≺) the second release;
+//! (b) `r1 ≺ r2` for releases of ℓ by two different threads whose critical sections are
+//!     in that order when the acquire of the first precedes (≺) the second release (the
+//!     paper's algorithm and RAPID queue only the other threads' acquires; within one
+//!     thread, applying (b) would order away races that a reordering shows are real);
 //! (c) ≺ is closed under composition with happens-before on both sides.
 //! Fork and join extend program order (they order events in every reordering, but,
 //! like program order, they are not ≺ facts themselves). A race is a conflicting pair

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use wasmgrind_analysis::{analyze_events, EngineKind, Report};
-use wasmgrind_trace::Event;
+use wasmgrind_trace::{Event, Op};
 
 use common::*;
 
@@ -143,6 +143,39 @@ proptest! {
         prop_assert_eq!(racy(&analyze_events(EngineKind::Wcp, &ev)), wcp_racy(&ev));
         prop_assert_eq!(racy(&analyze_events(EngineKind::SyncP, &ev)), syncp_racy(&ev));
     }
+}
+
+/// Rule (b) relates critical sections of two different threads, as the paper's
+/// algorithm (queues of the other threads' acquires) and RAPID apply it. Applied within
+/// `T2` (its two sections on `L2`), it would order `T2`'s `w(x)` before `T0`'s `r(x)`;
+/// without it they race, and truly: `T2`'s first section on `L1`, then all of `T0`,
+/// then `T2`'s `acq(L1)` leaves `r(x)` and `w(x)` both enabled.
+#[test]
+fn wcp_rule_b_relates_critical_sections_of_two_threads() {
+    let e = |t, op, d, loc| Event::new(t, op, d, loc);
+    let (x, l1, l2) = (0, 1, 2);
+    let ev = vec![
+        e(0, Op::Fork, 2, 0),
+        e(2, Op::Acquire, l2, 1),
+        e(2, Op::Acquire, l1, 2),
+        e(2, Op::Read, x, 3),
+        e(2, Op::Release, l1, 4),
+        e(2, Op::Acquire, l1, 5),
+        e(2, Op::Write, x, 6),
+        e(2, Op::Release, l2, 7),
+        e(2, Op::Acquire, l2, 8),
+        e(2, Op::Release, l2, 9),
+        e(2, Op::Release, l1, 10),
+        e(0, Op::Acquire, l1, 11),
+        e(0, Op::Release, l1, 12),
+        e(0, Op::Read, x, 13),
+    ];
+    let r = analyze_events(EngineKind::Wcp, &ev);
+    assert_eq!(racy(&r), BTreeSet::from([13]));
+    assert_eq!(r.races[0].first.index, 6);
+    assert_eq!(wcp_racy(&ev), BTreeSet::from([13]));
+    // Happens-before orders them through `L1`.
+    assert!(hb_racy(&ev).is_empty());
 }
 
 /// The many-thread generator must reach variables of 8 threads, or the property

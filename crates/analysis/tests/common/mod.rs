@@ -202,8 +202,9 @@ fn critical_sections(ev: &[Event]) -> Vec<(u64, usize, usize, Vec<usize>)> {
     out
 }
 
-/// Racy events under WCP, from its definition: rules (a), (b), composition with HB on
-/// both sides, iterated to a fixpoint; fork/join extend program order.
+/// Racy events under WCP, from its definition: rules (a), (b) (between critical sections
+/// of two threads), composition with HB on both sides, iterated to a fixpoint; fork/join
+/// extend program order.
 pub fn wcp_racy(ev: &[Event]) -> BTreeSet<usize> {
     let n = ev.len();
     let (hb_strict, _) = closure(ev, false);
@@ -236,7 +237,6 @@ pub fn wcp_racy(ev: &[Event]) -> BTreeSet<usize> {
                 if l1 != l2 || r1 >= a2 {
                     continue;
                 }
-                let _ = a2;
                 for &e2 in m2 {
                     if m1.iter().any(|&e1| {
                         conflicting(&ev[e1], &ev[e2]) || same_thread_conflict(ev, e1, e2)
@@ -244,7 +244,9 @@ pub fn wcp_racy(ev: &[Event]) -> BTreeSet<usize> {
                         set(&mut w, *r1, e2);
                     }
                 }
-                if w[*a1][*r2] {
+                // Rule (b) between critical sections of two threads, as in the paper's
+                // algorithm (per-thread queues of the other threads' acquires) and RAPID.
+                if ev[*a1].thread != ev[*a2].thread && w[*a1][*r2] {
                     set(&mut w, *r1, *r2);
                 }
             }
