@@ -47,8 +47,66 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("wasmgrind: error: {err:#}");
+            eprintln!("wasmgrind: error: {}", error_message(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `err` and its causes, outermost first, joined by `: ` as anyhow's `{:#}` does, but
+/// without a cause whose text the message so far already ends with: the library errors
+/// say `cannot read `x`: {source}` and also expose that source, which would otherwise
+/// print twice.
+fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    /// An error type that, like the library errors, both prints its source and
+    /// exposes it.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read `x`: {source}")]
+    struct ReadError {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_source_the_message_already_shows_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = Err::<(), _>(ReadError { source: io })
+            .context("loading the module")
+            .unwrap_err();
+        assert_eq!(
+            error_message(&err),
+            "loading the module: cannot read `x`: no such file"
+        );
+    }
+
+    #[test]
+    fn causes_the_message_does_not_show_are_kept() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = Err::<(), _>(io)
+            .context("reading `t.std`")
+            .context("analyzing t.std")
+            .unwrap_err();
+        assert_eq!(
+            error_message(&err),
+            "analyzing t.std: reading `t.std`: no such file"
+        );
     }
 }

@@ -207,12 +207,13 @@ fn run_file(name: &str, contents: &[u8]) -> assert_cmd::assert::Assert {
 }
 
 /// The error is one `wasmgrind: error:` line (plus nothing else), exit status 1.
-fn one_line_error(assert: assert_cmd::assert::Assert, needle: &str) {
+fn one_line_error(assert: assert_cmd::assert::Assert, needle: &str) -> String {
     let out = assert.code(1);
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr}");
     assert!(stderr.starts_with("wasmgrind: error: "), "{stderr}");
     assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+    stderr
 }
 
 #[test]
@@ -229,12 +230,14 @@ fn not_wasm_is_a_clear_error() {
 
 #[test]
 fn missing_file_is_a_clear_error() {
-    one_line_error(
+    let stderr = one_line_error(
         wasmgrind()
             .args(["run", "/nonexistent/dir/x.wasm"])
             .assert(),
         "cannot read",
     );
+    // The reason once, not again as the error's cause.
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
 }
 
 #[test]
