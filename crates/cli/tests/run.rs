@@ -126,6 +126,23 @@ fn args_and_environment_reach_every_thread() {
         .stdout(predicate::str::contains("HOME=/home/someone"));
 }
 
+/// Everything after the module is the program's, wasmgrind's own option names
+/// included: a cargo runner hands `cargo test -- --format terse` to the harness.
+#[test]
+fn options_after_the_module_are_the_programs() {
+    for command in ["run", "check"] {
+        wasmgrind()
+            .arg(command)
+            .arg(wasi_guest("env_args"))
+            .args(["--format", "terse", "--help", "--timeout", "1"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                r#"args ["env_args.wasm", "--format", "terse", "--help", "--timeout", "1"]"#,
+            ));
+    }
+}
+
 #[test]
 fn clocks_sleeps_yield_and_random() {
     wasmgrind()

@@ -1,4 +1,4 @@
-//! End-to-end tests of the wasm_threadlink ABI: `wasmgrind run <guest> --invoke run` on the
+//! End-to-end tests of the wasm_threadlink ABI: `wasmgrind run --invoke run <guest>` on the
 //! guests in `guests/threadlink` (threadified by the runtime on the fly), checking the
 //! invoked export's printed result and the exit status.
 //!
@@ -12,8 +12,8 @@ use common::{threadlink_guest, wasmgrind};
 fn run_ok(guest: &str) -> String {
     let output = wasmgrind()
         .arg("run")
-        .arg(threadlink_guest(guest))
         .args(["--invoke", "run"])
+        .arg(threadlink_guest(guest))
         .output()
         .expect("running wasmgrind");
     assert!(
@@ -90,8 +90,8 @@ fn guest_panic_stops_the_program_with_the_code_description() {
     let code = wasm_threadlink_errors::ErrorCode::OutOfBoundsMemoryAccess;
     let output = wasmgrind()
         .arg("run")
-        .arg(threadlink_guest("guest_panic"))
         .args(["--invoke", "run"])
+        .arg(threadlink_guest("guest_panic"))
         .output()
         .expect("running wasmgrind");
     assert!(!output.status.success(), "panic(4) must exit non-zero");
@@ -111,9 +111,8 @@ fn already_threadified_modules_run_unchanged() {
     let path = dir.path().join("spawn_join.threadified.wasm");
     std::fs::write(&path, patched).unwrap();
     let output = wasmgrind()
-        .arg("run")
+        .args(["run", "--invoke", "run"])
         .arg(&path)
-        .args(["--invoke", "run"])
         .output()
         .expect("running wasmgrind");
     assert!(
@@ -122,4 +121,22 @@ fn already_threadified_modules_run_unchanged() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(printed_value(&output.stdout), run_ok("spawn_join"));
+}
+
+/// `--invoke` after the module is the program's argument (everything after the module
+/// is); the error says where the flag goes.
+#[test]
+fn invoke_after_the_module_is_explained() {
+    let output = wasmgrind()
+        .arg("run")
+        .arg(threadlink_guest("spawn_join"))
+        .args(["--invoke", "run"])
+        .output()
+        .expect("running wasmgrind");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`--invoke` goes before the module"),
+        "{stderr}"
+    );
 }

@@ -434,3 +434,71 @@ fn plain_accesses_keep_their_place_around_an_atomic() {
         ]
     );
 }
+
+/// `-o` and `--format` may come after the program's arguments (the synopsis the README
+/// gives); given before the module, a later `-o` is the program's.
+#[test]
+fn output_and_format_may_follow_the_program_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.std");
+    let out = wasmgrind()
+        .arg("trace")
+        .arg(wasi_guest("env_args"))
+        .args(["one", "-o"])
+        .arg(&trace)
+        .args(["--format", "std"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(r#"args ["env_args.wasm", "one"]"#),
+        "{stdout}"
+    );
+    // STD text, as asked.
+    assert!(std::fs::read_to_string(&trace).unwrap().contains("|fork("));
+
+    let trace = dir.path().join("t.rapidbin");
+    let out = wasmgrind()
+        .arg("trace")
+        .arg("-o")
+        .arg(&trace)
+        .arg(wasi_guest("env_args"))
+        .args(["-o", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(r#"args ["env_args.wasm", "-o", "x"]"#),
+        "{stdout}"
+    );
+    assert!(!events(&trace).is_empty());
+}
+
+#[test]
+fn a_missing_trace_file_is_a_clear_error() {
+    let out = wasmgrind()
+        .arg("trace")
+        .arg(wasi_guest("env_args"))
+        .arg("one")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("wasmgrind: error: no trace file"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "the program must not run");
+}

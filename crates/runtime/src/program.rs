@@ -238,11 +238,21 @@ fn entry_point(abi: Abi, shape: &Shape, opts: &RunOptions) -> Result<String, Run
     if shape.exports(&entry) {
         return Ok(entry);
     }
-    let hint = if opts.invoke.is_none() && abi == Abi::Threadlink {
-        "; threadlink modules are run with --invoke <EXPORT>".to_string()
-    } else {
-        String::new()
+    // argv[1..] holding `--invoke`: the flag came after the module, where it is the
+    // program's (as with `wasmtime run`).
+    let invoke_after_module = opts
+        .args
+        .iter()
+        .skip(1)
+        .any(|a| a == "--invoke" || a.starts_with("--invoke="));
+    let hint = match (&opts.invoke, abi) {
+        (None, _) if invoke_after_module => {
+            "; `--invoke` goes before the module (after it, it is the program's argument)"
+        }
+        (None, Abi::Threadlink) => "; threadlink modules are run with --invoke <EXPORT>",
+        _ => "",
     };
+    let hint = hint.to_string();
     Err(RuntimeError::MissingEntry(entry, hint))
 }
 

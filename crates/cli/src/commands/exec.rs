@@ -1,7 +1,7 @@
 //! Flags shared by every subcommand that executes a module (`run`, `check`, `trace`).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -48,11 +48,18 @@ pub struct ExecArgs {
     /// with this flag.
     #[arg(long)]
     pub no_cache: bool,
-    /// The module: wasm binary or text (.wat).
-    pub module: PathBuf,
-    /// Arguments for the program (argv[1..]).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    /// The module (wasm binary or text, .wat), then the program's arguments (argv[1..]).
+    /// Everything after the module is the program's, options included, as with
+    /// `wasmtime run`: `wasmgrind check app.wasm --format terse` gives the program its
+    /// `--format`.
+    #[arg(
+        value_names = ["MODULE", "ARGS"],
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    module_and_args: Vec<String>,
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -75,18 +82,34 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 }
 
 impl ExecArgs {
+    /// The module's path.
+    pub fn module(&self) -> &Path {
+        Path::new(&self.module_and_args[0])
+    }
+
+    /// The program's arguments (argv[1..]).
+    pub fn program_args(&self) -> &[String] {
+        &self.module_and_args[1..]
+    }
+
+    /// Keeps the first `keep` of the program's arguments (for options of wasmgrind's
+    /// that a subcommand takes from their end).
+    pub fn truncate_program_args(&mut self, keep: usize) {
+        self.module_and_args.truncate(1 + keep);
+    }
+
     /// Loads the module (text or binary; threadlink modules threadified).
     pub fn load(&self) -> anyhow::Result<LoadedModule> {
-        LoadedModule::from_file(&self.module).context("loading the module")
+        LoadedModule::from_file(self.module()).context("loading the module")
     }
 
     /// The runtime's options; argv[0] is the module's file name, as with wasmtime.
     pub fn options(&self) -> RunOptions {
-        let argv0 = self
-            .module
+        let module = self.module();
+        let argv0 = module
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.module.display().to_string());
+            .unwrap_or_else(|| module.display().to_string());
         let mut env: Vec<(String, String)> = if self.inherit_env {
             std::env::vars().collect()
         } else {
@@ -95,7 +118,7 @@ impl ExecArgs {
         env.extend(self.env.iter().cloned());
         RunOptions {
             args: std::iter::once(argv0)
-                .chain(self.args.iter().cloned())
+                .chain(self.module_and_args[1..].iter().cloned())
                 .collect(),
             env,
             dirs: self.dirs.clone(),
