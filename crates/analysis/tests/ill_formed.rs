@@ -138,6 +138,14 @@ proptest! {
     }
 }
 
+/// How many of `results` read some events, and how many were refused.
+fn tally(results: impl Iterator<Item = Result<Vec<Event>, TraceError>>) -> (usize, usize) {
+    results.fold((0, 0), |(read, refused), r| match r {
+        Ok(events) => (read + usize::from(!events.is_empty()), refused),
+        Err(_) => (read, refused + 1),
+    })
+}
+
 /// The generators must reach both outcomes, or the properties above would hold
 /// vacuously: damaged RapidBin and STD-like text that still read (and reach the
 /// engines), and some that are refused.
@@ -146,32 +154,23 @@ fn damaged_input_is_sometimes_read_and_sometimes_refused() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let lines = proptest::collection::vec(std_line(), 1..40);
-    let (mut read, mut refused) = (0, 0);
-    for _ in 0..300 {
-        let text = lines.new_tree(&mut runner).unwrap().current().join("\n");
-        match read_std(text.as_bytes()) {
-            Ok(events) if !events.is_empty() => read += 1,
-            Ok(_) => {}
-            Err(_) => refused += 1,
-        }
-    }
+    let texts: Vec<String> = (0..300)
+        .map(|_| lines.new_tree(&mut runner).unwrap().current().join("\n"))
+        .collect();
+    let (read, refused) = tally(texts.iter().map(|t| read_std(t.as_bytes())));
     assert!(
         read >= 30 && refused >= 30,
         "std: {read} read, {refused} refused"
     );
 
     let events = proptest::collection::vec(any_event(), 1..40);
-    let (mut read, mut refused) = (0, 0);
-    for round in 0..300usize {
+    let damaged = (0..300usize).map(|round| {
         let mut bytes = rapidbin_of(&events.new_tree(&mut runner).unwrap().current());
         let i = (round * 7919) % bytes.len();
         bytes[i] ^= 0x5a;
-        match read_rapidbin(bytes) {
-            Ok(events) if !events.is_empty() => read += 1,
-            Ok(_) => {}
-            Err(_) => refused += 1,
-        }
-    }
+        read_rapidbin(bytes)
+    });
+    let (read, refused) = tally(damaged);
     assert!(
         read >= 30 && refused >= 30,
         "rapidbin: {read} read, {refused} refused"

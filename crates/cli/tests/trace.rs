@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use common::{repo_root, threadlink_guest, wasi_guest, wasmgrind};
@@ -437,25 +438,33 @@ fn plain_accesses_keep_their_place_around_an_atomic() {
 
 /// `-o` and `--format` may come after the program's arguments (the synopsis the README
 /// gives); given before the module, a later `-o` is the program's.
+/// Runs `wasmgrind trace <before> env_args.wasm <after>`, asserting success; returns
+/// the guest's printed argv.
+fn trace_env_args(before: &[&OsStr], after: &[&OsStr]) -> String {
+    let out = wasmgrind()
+        .arg("trace")
+        .args(before)
+        .arg(wasi_guest("env_args"))
+        .args(after)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn output_and_format_may_follow_the_program_arguments() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.std");
-    let out = wasmgrind()
-        .arg("trace")
-        .arg(wasi_guest("env_args"))
-        .args(["one", "-o"])
-        .arg(&trace)
-        .args(["--format", "std"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let after = [
+        "one".as_ref(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+        "--format".as_ref(),
+        "std".as_ref(),
+    ];
+    let stdout = trace_env_args(&[], &after);
     assert!(
         stdout.contains(r#"args ["env_args.wasm", "one"]"#),
         "{stdout}"
@@ -464,21 +473,10 @@ fn output_and_format_may_follow_the_program_arguments() {
     assert!(std::fs::read_to_string(&trace).unwrap().contains("|fork("));
 
     let trace = dir.path().join("t.rapidbin");
-    let out = wasmgrind()
-        .arg("trace")
-        .arg("-o")
-        .arg(&trace)
-        .arg(wasi_guest("env_args"))
-        .args(["-o", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = trace_env_args(
+        &["-o".as_ref(), trace.as_os_str()],
+        &["-o".as_ref(), "x".as_ref()],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(r#"args ["env_args.wasm", "-o", "x"]"#),
         "{stdout}"
