@@ -118,7 +118,7 @@ impl ExecArgs {
         env.extend(self.env.iter().cloned());
         RunOptions {
             args: std::iter::once(argv0)
-                .chain(self.module_and_args[1..].iter().cloned())
+                .chain(self.program_args().iter().cloned())
                 .collect(),
             env,
             dirs: self.dirs.clone(),
