@@ -224,7 +224,11 @@ mod tests {
         assert!(text.contains("| bench_array "), "{text}");
         assert!(text.contains(" 2.00 "), "time ratio 2.00 missing: {text}");
         assert!(text.contains(" 4.00 "), "memory ratio 4.00 missing: {text}");
-        assert!(text.contains("time 4.00, cpu 4.00, memory 2.00"), "{text}");
+        // Best: 2.0 / 1.0 and 8.0 / 1.0, as the medians here.
+        assert!(
+            text.contains("time 4.00 (best 4.00), cpu 4.00, memory 2.00"),
+            "{text}"
+        );
         assert!(text.contains("FAILED"), "{text}");
         assert!(
             text.contains("bench_atomics: check ended with exit status 66"),

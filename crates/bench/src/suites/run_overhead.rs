@@ -258,7 +258,10 @@ mod tests {
         ];
         let text = render_many(&results);
         assert!(text.contains(" 2.00 ") && text.contains(" 8.00 "), "{text}");
-        assert!(text.contains("time 4.00, cpu 4.00, memory 2.00"), "{text}");
+        assert!(
+            text.contains("time 4.00 (best 4.00), cpu 4.00, memory 2.00"),
+            "{text}"
+        );
         assert!(
             text.contains("bench_atomics: ended with signal 9"),
             "{text}"

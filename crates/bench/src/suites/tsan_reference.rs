@@ -134,7 +134,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("time 10.00, cpu 10.00, memory 15.00"),
+            text.contains("time 10.00 (best 10.00), cpu 10.00, memory 15.00"),
             "{text}"
         );
         assert!(text.contains("bench_atomics: exit status 66"), "{text}");
