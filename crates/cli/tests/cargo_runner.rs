@@ -8,15 +8,16 @@ use std::process::Command;
 
 use common::repo_root;
 
-#[test]
-fn cargo_test_runs_under_check_and_fails_on_the_race() {
+/// `cargo test --target wasm32-wasip1-threads [-- harness_args]` of the example, with
+/// `wasmgrind check` as the runner.
+fn cargo_test(harness_args: &[&str]) -> std::process::Output {
     let wasmgrind = assert_cmd::cargo::cargo_bin("wasmgrind");
     let example = repo_root().join("examples/cargo-runner");
     let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => std::path::PathBuf::from(dir).join("examples"),
         None => repo_root().join("target/examples"),
     };
-    let out = Command::new("cargo")
+    Command::new("cargo")
         .current_dir(&example)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -34,8 +35,15 @@ fn cargo_test_runs_under_check_and_fails_on_the_race() {
             "--target-dir",
         ])
         .arg(&target_dir)
+        .arg("--")
+        .args(harness_args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn cargo_test_runs_under_check_and_fails_on_the_race() {
+    let out = cargo_test(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // The harness ran all three tests and they passed natively...
@@ -64,5 +72,24 @@ fn cargo_test_runs_under_check_and_fails_on_the_race() {
     assert!(
         !stderr.contains("locked_count"),
         "no report on the correct counters:\n{stderr}"
+    );
+}
+
+/// Flags after `cargo test --` reach the test harness, even those named like
+/// wasmgrind's own (`--format`): the runner puts them after the module.
+#[test]
+fn harness_flags_reach_the_harness() {
+    let out = cargo_test(&["--format", "terse", "--test-threads", "1"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Terse: a dot per test instead of a line per test.
+    assert!(
+        stdout.contains("test result: ok. 3 passed")
+            && !stdout.contains("test racy_counter_runs ... ok"),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("WARNING: wasmgrind: data race"),
+        "stderr:\n{stderr}"
     );
 }
