@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use crate::compile_cache::CompileCache;
 use crate::measure::{measure_expecting, Measurement};
-use crate::suites::{command, num, render_comparison, ComparisonRow, Sample, SampleSummary};
+use crate::suites::{
+    command, num, ratios, render_comparison, ComparisonRow, Ratios, Sample, SampleSummary,
+};
 use crate::table::Table;
 use crate::workloads::Workload;
 use crate::BenchError;
@@ -90,18 +92,19 @@ pub fn measure(cfg: &Config<'_>, progress: &mut dyn FnMut(&str)) -> Result<Repor
 }
 
 impl Report {
+    /// `run` over plain; `None` without samples.
+    fn ratios(&self) -> Option<Ratios> {
+        ratios(&self.plain, &self.run)
+    }
+
     /// Median `run` time over median plain time; `None` without samples.
     pub fn time_ratio(&self) -> Option<f64> {
-        let plain = SampleSummary::of(&self.plain)?;
-        let run = SampleSummary::of(&self.run)?;
-        Some(run.time.median / plain.time.median)
+        self.ratios().map(|r| r.time)
     }
 
     /// Median `run` peak RSS over median plain peak RSS; `None` without samples.
     pub fn memory_ratio(&self) -> Option<f64> {
-        let plain = SampleSummary::of(&self.plain)?;
-        let run = SampleSummary::of(&self.run)?;
-        Some(run.rss.median / plain.rss.median)
+        self.ratios().map(|r| r.memory)
     }
 
     /// The pasteable result: a table of both sides and the ratios.
@@ -137,10 +140,10 @@ impl Report {
             ratio(self.time_ratio()),
             ratio(self.memory_ratio())
         ));
-        if let (Some(p), Some(r)) = (SampleSummary::of(&self.plain), SampleSummary::of(&self.run)) {
+        if let Some(r) = self.ratios() {
             out.push_str(&format!(
                 "ratio of the fastest runs (min over min): {}\n",
-                num(r.time.min / p.time.min, 3)
+                num(r.best_time, 3)
             ));
         }
         out
