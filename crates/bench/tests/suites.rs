@@ -128,16 +128,16 @@ fn fake_wasmgrind(dir: &Path, check_body: &str) -> PathBuf {
     )
 }
 
-/// The check-overhead suite over the first two workloads (modules in `dir`), with a
-/// warm compile cache unless `cache` says otherwise.
-fn check_config<'a>(
-    wasmgrind: &'a Path,
+/// The check-overhead suite's report over the first two workloads (modules in `dir`),
+/// with `cache`.
+fn check_report(
+    wasmgrind: &Path,
     dir: &Path,
     runs: usize,
     budget: f64,
-    cache: &'a CompileCache,
-) -> check_overhead::Config<'a> {
-    check_overhead::Config {
+    cache: &CompileCache,
+) -> check_overhead::Report {
+    let config = check_overhead::Config {
         wasmgrind,
         workloads: CHECK_WORKLOADS[..2]
             .iter()
@@ -146,7 +146,8 @@ fn check_config<'a>(
         runs,
         check_budget_seconds: budget,
         cache,
-    }
+    };
+    check_overhead::measure_all(&config, &mut |_| {})
 }
 
 #[test]
@@ -154,10 +155,12 @@ fn check_overhead_measures_each_workload() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let wasmgrind = fake_wasmgrind(dir.path(), "echo \"checksum $3\"");
-    let warm = CompileCache::warm().unwrap();
-    let report = check_overhead::measure_all(
-        &check_config(&wasmgrind, dir.path(), 3, 1e9, &warm),
-        &mut |_| {},
+    let report = check_report(
+        &wasmgrind,
+        dir.path(),
+        3,
+        1e9,
+        &CompileCache::warm().unwrap(),
     );
     assert_eq!(report.rows.len(), 2);
     for row in &report.rows {
@@ -192,10 +195,12 @@ fn check_findings_make_a_failed_row() {
         dir.path(),
         "echo 'WARNING: wasmgrind: data race' >&2; exit 66",
     );
-    let warm = CompileCache::warm().unwrap();
-    let report = check_overhead::measure_all(
-        &check_config(&wasmgrind, dir.path(), 3, 1e9, &warm),
-        &mut |_| {},
+    let report = check_report(
+        &wasmgrind,
+        dir.path(),
+        3,
+        1e9,
+        &CompileCache::warm().unwrap(),
     );
     for row in &report.rows {
         match row {
@@ -216,10 +221,12 @@ fn check_output_must_match_run() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let wasmgrind = fake_wasmgrind(dir.path(), "echo wrong");
-    let warm = CompileCache::warm().unwrap();
-    let report = check_overhead::measure_all(
-        &check_config(&wasmgrind, dir.path(), 1, 1e9, &warm),
-        &mut |_| {},
+    let report = check_report(
+        &wasmgrind,
+        dir.path(),
+        1,
+        1e9,
+        &CompileCache::warm().unwrap(),
     );
     assert!(matches!(&report.rows[0], Row::Failed { reason, .. } if reason.contains("wrong")));
 }
@@ -230,10 +237,12 @@ fn check_budget_limits_check_rounds_to_one() {
     let dir = tempfile::tempdir().unwrap();
     let wasmgrind = fake_wasmgrind(dir.path(), "echo \"checksum $3\"");
     // A zero budget is used up by the first round, which always runs.
-    let warm = CompileCache::warm().unwrap();
-    let report = check_overhead::measure_all(
-        &check_config(&wasmgrind, dir.path(), 5, 0.0, &warm),
-        &mut |_| {},
+    let report = check_report(
+        &wasmgrind,
+        dir.path(),
+        5,
+        0.0,
+        &CompileCache::warm().unwrap(),
     );
     match &report.rows[0] {
         Row::Measured {
@@ -262,10 +271,7 @@ fn check_calls_with(cache: &CompileCache) -> Vec<String> {
             dir.path().join("calls.log").display()
         ),
     );
-    let report = check_overhead::measure_all(
-        &check_config(&wasmgrind, dir.path(), 1, 1e9, cache),
-        &mut |_| {},
-    );
+    let report = check_report(&wasmgrind, dir.path(), 1, 1e9, cache);
     assert!(
         matches!(report.rows[0], Row::Measured { .. }),
         "{:?}",
