@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use wasmgrind_analysis::online::{Access, SyncId};
+use wasmgrind_analysis::online::{Access, SyncId, ThreadHandle};
 use wasmgrind_instrument::{AtomicOp, BulkOp, SiteKind, RECORD_SIZE};
 use wasmgrind_runtime::{LockHook, ThreadId, ThreadMonitor};
 
@@ -16,6 +16,8 @@ use crate::stacks::ThreadStack;
 /// Per-thread state; lives in the thread's store, so it is never shared.
 pub struct CheckThread {
     tid: ThreadId,
+    /// The thread's hold on its detector state, passed in place of `tid`.
+    handle: ThreadHandle,
     session: Arc<CheckSession>,
     stack: ThreadStack,
     /// Reused buffer of decoded accesses of one drained batch.
@@ -34,6 +36,7 @@ impl CheckThread {
     pub fn new(tid: ThreadId, session: Arc<CheckSession>) -> Self {
         CheckThread {
             tid,
+            handle: ThreadHandle::new(tid),
             session,
             stack: ThreadStack::default(),
             batch: Vec::new(),
@@ -53,9 +56,9 @@ impl CheckThread {
     }
 
     /// Hands the decoded plain accesses to the detector.
-    fn flush(&self, batch: &mut Vec<Access>) {
+    fn flush(&mut self, batch: &mut Vec<Access>) {
         if !batch.is_empty() {
-            self.session.detector.accesses(self.tid, batch);
+            self.session.detector.accesses(&mut self.handle, batch);
             batch.clear();
         }
     }
@@ -63,7 +66,9 @@ impl CheckThread {
     /// Hands held-back accesses to the detector on their own (no atomic took them).
     fn deliver_pending(&mut self) {
         if !self.pending.is_empty() {
-            self.session.detector.accesses(self.tid, &self.pending);
+            self.session
+                .detector
+                .accesses(&mut self.handle, &self.pending);
             self.pending.clear();
             self.session.report_new_races();
         }
@@ -90,9 +95,11 @@ impl CheckThread {
                     // Keep program order: the plain accesses before it go first.
                     self.flush(&mut batch);
                     let access = self.access(site, addr.into(), size.into(), write, true);
-                    self.session
-                        .detector
-                        .atomic(self.tid, SyncId::Addr(addr.into()), access);
+                    self.session.detector.atomic(
+                        &mut self.handle,
+                        SyncId::Addr(addr.into()),
+                        access,
+                    );
                     let hb = self.hb_role(site);
                     self.session.locks.sync_access(self.tid, hb, addr.into());
                 }
@@ -163,7 +170,7 @@ impl ThreadMonitor for CheckThread {
         // address, which orders every atomic on it: the tracker, too, needs them in
         // their modification order.
         let result = self.session.detector.atomic_after(
-            tid,
+            &mut self.handle,
             &self.pending,
             SyncId::Addr(addr),
             access,
@@ -204,7 +211,9 @@ impl ThreadMonitor for CheckThread {
         self.deliver_pending();
         // Only a wait that was woken (result 0) synchronizes with the notify.
         if result == 0 {
-            self.session.detector.acquire(self.tid, SyncId::Addr(addr));
+            self.session
+                .detector
+                .acquire(&mut self.handle, SyncId::Addr(addr));
             let hb = self.hb_role(site);
             self.session.locks.wait_or_notify(self.tid, hb, addr, true);
         }
@@ -212,15 +221,21 @@ impl ThreadMonitor for CheckThread {
 
     fn notify(&mut self, site: u32, addr: u64, _count: u32) {
         self.deliver_pending();
-        self.session.detector.release(self.tid, SyncId::Addr(addr));
+        self.session
+            .detector
+            .release(&mut self.handle, SyncId::Addr(addr));
         let hb = self.hb_role(site);
         self.session.locks.wait_or_notify(self.tid, hb, addr, false);
     }
 
     fn fence(&mut self, _site: u32) {
         self.deliver_pending();
-        self.session.detector.acquire(self.tid, SyncId::Fence);
-        self.session.detector.release(self.tid, SyncId::Fence);
+        self.session
+            .detector
+            .acquire(&mut self.handle, SyncId::Fence);
+        self.session
+            .detector
+            .release(&mut self.handle, SyncId::Fence);
         self.session.locks.fence(self.tid);
     }
 
@@ -238,19 +253,19 @@ impl ThreadMonitor for CheckThread {
         if op == BulkOp::Copy {
             accesses.push(self.access(site, src, len, false, false));
         }
-        self.session.detector.accesses(self.tid, &accesses);
+        self.session.detector.accesses(&mut self.handle, &accesses);
         self.session.report_new_races();
     }
 
     fn fork(&mut self, child: ThreadId) {
         self.deliver_pending();
-        self.session.detector.fork(self.tid, child);
+        self.session.detector.fork(&mut self.handle, child);
         self.session.locks.fork(self.tid, child);
     }
 
     fn join(&mut self, joined: ThreadId) {
         self.deliver_pending();
-        self.session.detector.join(self.tid, joined);
+        self.session.detector.join(&mut self.handle, joined);
         self.session.locks.join(self.tid, joined);
     }
 
@@ -265,18 +280,18 @@ impl ThreadMonitor for CheckThread {
             LockHook::FinishLock => self
                 .session
                 .detector
-                .acquire(self.tid, SyncId::Lock(addr.into())),
+                .acquire(&mut self.handle, SyncId::Lock(addr.into())),
             LockHook::StartUnlock => self
                 .session
                 .detector
-                .release(self.tid, SyncId::Lock(addr.into())),
+                .release(&mut self.handle, SyncId::Lock(addr.into())),
             LockHook::StartLock | LockHook::FinishUnlock => {}
         }
     }
 
     fn exit(&mut self) {
         self.deliver_pending();
-        self.session.detector.thread_exit(self.tid);
+        self.session.detector.thread_exit(&mut self.handle);
         self.session.locks.exit(self.tid);
     }
 }

@@ -3,8 +3,9 @@
 //! Concurrency (lock order: thread → sync shard → shadow chunk → detached granule →
 //! races; never two of a kind at once but chunks, whose second lock is only tried, so no
 //! thread waits in a lock-order cycle):
-//! - each thread's clock and counters have their own lock, uncontended in practice
-//!   (`threads`);
+//! - each thread's clock and counters have their own lock, uncontended in practice, and
+//!   held for the thread's whole life when it passes its `ThreadHandle` instead of its
+//!   id (`threads`);
 //! - synchronization objects live in hashed shards (`sync_objects`);
 //! - shadow memory is locked per 64 KiB chunk, held across a batch's accesses while they
 //!   stay within two chunks (`shadow`), so threads on disjoint data analyze in parallel;
@@ -37,7 +38,7 @@ use super::race_set::{RaceSet, Verdict};
 use super::shadow::{chunk_of, GranuleMut, GranuleRef, HeldChunks, Shadow};
 use super::sync_id::SyncId;
 use super::sync_objects::{word_offset, SyncObjects};
-use super::threads::{Parts, ThreadState, Threads};
+use super::threads::{EventThread, Parts, ThreadState, Threads};
 
 /// Online happens-before race detector, shared by all threads (`Send + Sync`).
 pub struct Detector {
@@ -100,44 +101,53 @@ impl Detector {
     }
 
     /// `parent` spawns `child` (called in the parent before the child can run).
-    pub fn fork(&self, parent: ThreadId, child: ThreadId) {
-        if self.supported(&[parent, child], 1) {
-            self.threads.fork(parent, child);
+    pub fn fork(&self, mut parent: impl EventThread, child: ThreadId) {
+        let id = parent.id();
+        if self.supported(&[id, child], 1) {
+            self.threads
+                .fork(&mut parent.state(&self.threads), id, child);
         }
     }
 
-    /// `joiner` has waited for `joined` to finish.
-    pub fn join(&self, joiner: ThreadId, joined: ThreadId) {
-        if self.supported(&[joiner, joined], 1) {
-            self.threads.join(joiner, joined);
+    /// `joiner` has waited for `joined` to finish (which has exited, if it had a
+    /// [`ThreadHandle`](super::ThreadHandle)).
+    pub fn join(&self, mut joiner: impl EventThread, joined: ThreadId) {
+        let id = joiner.id();
+        if self.supported(&[id, joined], 1) {
+            self.threads
+                .join(&mut joiner.state(&self.threads), id, joined);
         }
     }
 
-    /// Thread `t` finished (its final clock is kept until it is joined).
-    pub fn thread_exit(&self, t: ThreadId) {
-        if self.supported(&[t], 1) {
-            self.threads.exit(t);
+    /// Thread `t` finished (its final clock is kept until it is joined; its handle, if
+    /// that is what `t` is, lets its state go).
+    pub fn thread_exit(&self, mut t: impl EventThread) {
+        if self.supported(&[t.id()], 1) {
+            Threads::exit(&mut t.state(&self.threads));
         }
+        t.exited();
     }
 
     /// Thread `t` acquires `sync` (lock taken, woken wait, …).
-    pub fn acquire(&self, t: ThreadId, sync: SyncId) {
-        if self.supported(&[t], 1) {
-            acquire(&self.sync, &mut self.threads.lock(t), t, sync);
+    pub fn acquire(&self, mut t: impl EventThread, sync: SyncId) {
+        let id = t.id();
+        if self.supported(&[id], 1) {
+            acquire(&self.sync, &mut t.state(&self.threads), id, sync);
         }
     }
 
     /// Thread `t` releases onto `sync` (lock released, notify, …).
-    pub fn release(&self, t: ThreadId, sync: SyncId) {
-        if self.supported(&[t], 1) {
-            release(&self.sync, &mut self.threads.lock(t), t, sync);
+    pub fn release(&self, mut t: impl EventThread, sync: SyncId) {
+        let id = t.id();
+        if self.supported(&[id], 1) {
+            release(&self.sync, &mut t.state(&self.threads), id, sync);
         }
     }
 
     /// Thread `t` performs an atomic access on `sync` (normally `SyncId::Addr(addr)`):
     /// acquire, then the access itself (recorded as atomic whatever `access.atomic`
     /// says, so it races with unordered plain accesses to its bytes), then release.
-    pub fn atomic(&self, t: ThreadId, sync: SyncId, access: Access) {
+    pub fn atomic(&self, t: impl EventThread, sync: SyncId, access: Access) {
         self.atomic_after(t, &[], sync, access, || ());
     }
 
@@ -151,19 +161,20 @@ impl Detector {
     /// taken: it serializes only the atomic. `perform` must not call into the detector.
     pub fn atomic_after<R>(
         &self,
-        t: ThreadId,
+        mut thread: impl EventThread,
         batch: &[Access],
         sync: SyncId,
         access: Access,
         perform: impl FnOnce() -> R,
     ) -> R {
+        let t = thread.id();
         if !self.supported(&[t], 1 + batch.len() as u64) {
             // Not analyzed, but still ordered with the atomics that are.
             return self.sync.serialized(sync, perform);
         }
         let mut found = Vec::new();
         let result = {
-            let mut ts = self.threads.lock(t);
+            let mut ts = thread.state(&self.threads);
             let ts = &mut *ts;
             let access = Access {
                 atomic: true,
@@ -227,14 +238,17 @@ impl Detector {
     }
 
     /// One drained batch of thread `t`'s plain accesses, in program order.
-    pub fn accesses(&self, t: ThreadId, batch: &[Access]) {
+    pub fn accesses(&self, mut thread: impl EventThread, batch: &[Access]) {
+        let t = thread.id();
         if batch.is_empty() || !self.supported(&[t], batch.len() as u64) {
             return;
         }
         let mut found = Vec::new();
+        let mut ts = thread.state(&self.threads);
         let mut held = HeldChunks::new(&self.shadow);
-        self.analyze(&mut held, &mut self.threads.lock(t), t, batch, &mut found);
+        self.analyze(&mut held, &mut ts, t, batch, &mut found);
         drop(held);
+        drop(ts);
         self.record(found);
     }
 
@@ -250,7 +264,8 @@ impl Detector {
         std::mem::take(&mut self.races.lock().pending)
     }
 
-    /// Counters and memory use so far.
+    /// Counters and memory use so far (a thread's counters once no
+    /// [`ThreadHandle`](super::ThreadHandle) holds its state).
     pub fn stats(&self) -> Stats {
         let mut stats = Stats::default();
         let mut thread_entries = 0;

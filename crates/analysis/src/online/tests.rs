@@ -552,3 +552,67 @@ fn an_atomic_straddling_granules_or_on_another_object_is_not_detached() {
     );
     assert_eq!(pairs(&d.take_races()), vec![(10, 20), (11, 21)]);
 }
+
+#[test]
+fn threads_with_handles_get_the_verdicts_of_ids() {
+    // Thread 0 forks 1..=3 (handles made before the forks take nothing yet); each worker
+    // writes its own word and a shared word under a lock from its own OS thread through
+    // its handle, then exits; thread 0 joins them and reads everything: no race. A
+    // fourth thread, never joined, then races with thread 0 on a fresh word.
+    let d = det();
+    let mut main = ThreadHandle::new(0);
+    let mut workers: Vec<_> = (1..=3).map(ThreadHandle::new).collect();
+    d.accesses(&mut main, &[Access::write(X, 8, 1)]);
+    for t in 1..=3 {
+        d.fork(&mut main, t);
+    }
+    let lock = SyncId::Lock(9);
+    let real_lock = std::sync::Mutex::new(());
+    std::thread::scope(|s| {
+        for (t, h) in (1..=3u64).zip(workers.iter_mut()) {
+            let (d, real_lock) = (&d, &real_lock);
+            s.spawn(move || {
+                for round in 0..100 {
+                    d.accesses(&mut *h, &[Access::write(X + 0x1000 * t + 8 * round, 8, 2)]);
+                    let _held = real_lock.lock().unwrap();
+                    d.acquire(&mut *h, lock);
+                    d.accesses(&mut *h, &[Access::read(X, 8, 3), Access::write(X, 8, 4)]);
+                    d.release(&mut *h, lock);
+                }
+                d.thread_exit(&mut *h);
+            });
+        }
+    });
+    for t in 1..=3 {
+        // Each worker let its state go at exit: joining it does not wait.
+        d.join(&mut main, t);
+    }
+    d.accesses(
+        &mut main,
+        &[Access::write(X, 8, 5), Access::read(X + 0x1000, 8, 6)],
+    );
+    assert!(d.take_races().is_empty(), "{:?}", d.take_races());
+    d.fork(&mut main, 4);
+    let mut late = ThreadHandle::new(4);
+    d.accesses(&mut main, &[Access::write(X + 64, 4, 7)]);
+    d.accesses(&mut late, &[Access::read(X + 64, 4, 8)]);
+    assert_eq!(pairs(&d.take_races()), vec![(7, 8)]);
+}
+
+#[test]
+fn a_held_thread_state_is_counted_once_its_thread_exits() {
+    let d = det();
+    let mut h = ThreadHandle::new(1);
+    d.fork(0, 1);
+    d.accesses(
+        &mut h,
+        &[Access::write(X, 8, 1), Access::write(X + 8, 8, 2)],
+    );
+    // Statistics skip the state the handle holds instead of waiting for it.
+    assert_eq!(d.stats().granule_checks, 0);
+    d.thread_exit(&mut h);
+    assert_eq!(d.stats().granule_checks, 2);
+    // After its exit the handle locks per event, like an id.
+    d.accesses(&mut h, &[Access::write(X + 16, 8, 3)]);
+    assert_eq!(d.stats().granule_checks, 3);
+}

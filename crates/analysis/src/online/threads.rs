@@ -6,19 +6,24 @@
 //! with the same own entry (epoch) have identical vector clocks, which is what makes the
 //! same-epoch fast path and cell replacement sound.
 //!
-//! Concurrency: a thread's state is locked by that thread for each of its events, so the
-//! lock is uncontended except at the few points where another thread touches it: fork
-//! (the parent writes the child's clock before the child runs), join (the joiner reads
-//! the joined thread's final clock) and statistics. No code holds two thread locks at
-//! once. The lock is a [`SpinMutex`] (one atomic instruction per lock and unlock pair
-//! instead of two, as it is nearly never contended); the table itself is lock-free
-//! ([`ThreadTable`]).
+//! Concurrency: a thread's state is locked by that thread for its events, either per
+//! event or once for its whole life through its [`ThreadHandle`] (which spares a locked
+//! instruction per event). Another thread touches it only at fork (the parent writes the
+//! child's clock before the child runs, so before the child can hold it), at join (the
+//! joiner reads the joined thread's final clock: the joined thread has exited, which
+//! released its handle) and for statistics (which skip a state a handle holds). No code
+//! holds two thread locks at once. The lock is a [`SpinMutex`] (one atomic instruction
+//! per lock and unlock pair instead of two, as it is nearly never contended); the table
+//! itself is lock-free ([`ThreadTable`]).
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use crate::clock::VectorClock;
 use crate::thread_table::ThreadTable;
-use wasmgrind_spin::{SpinMutex, SpinMutexGuard};
+use wasmgrind_spin::{ArcSpinMutexGuard, SpinMutex, SpinMutexGuard};
 
 use super::access::ThreadId;
 use super::cell::MAX_CELL_TID;
@@ -55,8 +60,11 @@ impl Counters {
     }
 }
 
-/// One thread's state.
-pub(crate) struct ThreadState {
+/// One thread's state, on cache lines of its own (with its lock and its `Arc`'s counts,
+/// which nobody else writes): the thread writes it on every event, and a neighbour
+/// sharing a line would bounce it between cores.
+#[repr(align(128))]
+pub struct ThreadState {
     /// The thread's vector clock.
     pub(crate) clock: VectorClock,
     life: Life,
@@ -133,11 +141,11 @@ impl ThreadState {
     }
 }
 
-/// All threads, indexed by id (dense spawn indices, at most [`MAX_CELL_TID`]), each
-/// state on cache lines of its own: threads lock their own state for every event, and
-/// neighbours sharing a line would bounce it between cores.
-pub(crate) struct Threads {
-    table: ThreadTable<SpinMutex<ThreadState>>,
+/// All threads, indexed by id (dense spawn indices, at most [`MAX_CELL_TID`]); each state
+/// behind an `Arc` so that a [`ThreadHandle`] can hold its lock without borrowing the
+/// detector.
+pub struct Threads {
+    table: ThreadTable<Arc<SpinMutex<ThreadState>>>,
 }
 
 impl Default for Threads {
@@ -149,34 +157,42 @@ impl Default for Threads {
 }
 
 impl Threads {
-    /// Thread `t`'s state, locked, created (own entry 1, knowing nothing else) on first
-    /// sight. The caller has checked `t <= MAX_CELL_TID`.
+    /// Thread `t`'s slot, created (own entry 1, knowing nothing else) on first sight.
+    /// The caller has checked `t <= MAX_CELL_TID`.
     #[inline]
-    pub(crate) fn lock(&self, t: ThreadId) -> SpinMutexGuard<'_, ThreadState> {
+    fn slot(&self, t: ThreadId) -> &Arc<SpinMutex<ThreadState>> {
         self.table
-            .get_or_init(t, || SpinMutex::new(ThreadState::new(t)))
+            .get_or_init(t, || Arc::new(SpinMutex::new(ThreadState::new(t))))
             .expect("thread ids are checked against MAX_CELL_TID")
-            .lock()
     }
 
-    /// Fork: the child starts knowing everything the parent did; both then move on.
-    pub(crate) fn fork(&self, parent: ThreadId, child: ThreadId) {
-        let parent_clock = {
-            let mut p = self.lock(parent);
-            let before = p.clock.clone();
-            p.clock.inc(parent);
-            before
-        };
+    /// Thread `t`'s state, locked (see [`Threads::slot`] for the id).
+    #[inline]
+    pub(crate) fn lock(&self, t: ThreadId) -> SpinMutexGuard<'_, ThreadState> {
+        self.slot(t).lock()
+    }
+
+    /// Thread `t`'s state, locked until the returned guard is dropped, however long.
+    fn hold(&self, t: ThreadId) -> ArcSpinMutexGuard<ThreadState> {
+        self.slot(t).lock_arc()
+    }
+
+    /// Fork: the child starts knowing everything the parent (`parent`, whose state is
+    /// `p`) did; both then move on. The child holds no handle yet (it has not run).
+    pub(crate) fn fork(&self, p: &mut ThreadState, parent: ThreadId, child: ThreadId) {
+        let parent_clock = p.clock.clone();
+        p.clock.inc(parent);
         let mut c = self.lock(child);
         c.clock.join(&parent_clock);
         c.clock.inc(child);
         c.life = Life::Running;
     }
 
-    /// Join: the joiner learns everything `joined` did. If `joined` has exited, its clock
-    /// is freed (a thread is joined at most once), keeping 1000s of short-lived threads
-    /// cheap; a later join of the same thread adds no ordering.
-    pub(crate) fn join(&self, joiner: ThreadId, joined: ThreadId) {
+    /// Join: the joiner (`joiner`, whose state is `j`) learns everything `joined` did.
+    /// If `joined` has exited, its clock is freed (a thread is joined at most once),
+    /// keeping 1000s of short-lived threads cheap; a later join of the same thread adds
+    /// no ordering. `joined` holds no handle (it exited, or never took one).
+    pub(crate) fn join(&self, j: &mut ThreadState, joiner: ThreadId, joined: ThreadId) {
         if joiner == joined {
             return;
         }
@@ -195,14 +211,12 @@ impl Threads {
                 Life::Joined => VectorClock::new(),
             }
         };
-        let mut j = self.lock(joiner);
         j.clock.join(&learned);
         j.clock.inc(joiner);
     }
 
-    /// Thread `t` finished: it keeps its final clock until joined.
-    pub(crate) fn exit(&self, t: ThreadId) {
-        let mut s = self.lock(t);
+    /// The thread whose state is `s` finished: it keeps its final clock until joined.
+    pub(crate) fn exit(s: &mut ThreadState) {
         if s.life == Life::Running {
             s.life = Life::Exited;
         }
@@ -210,9 +224,128 @@ impl Threads {
         s.words = WordCache::default();
     }
 
-    /// Visits every thread seen so far (locking each in turn).
+    /// Visits every thread seen so far (locking each in turn), but those whose state a
+    /// live [`ThreadHandle`] holds.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&ThreadState)) {
-        self.table.for_each(|state| f(&state.lock()));
+        self.table.for_each(|state| {
+            if let Some(s) = state.try_lock() {
+                f(&s);
+            }
+        });
+    }
+}
+
+/// A thread's state for one event: locked for it, or held by the thread's handle.
+pub enum StateRef<'a> {
+    Locked(SpinMutexGuard<'a, ThreadState>),
+    Held(&'a mut ThreadState),
+}
+
+impl Deref for StateRef<'_> {
+    type Target = ThreadState;
+
+    #[inline]
+    fn deref(&self) -> &ThreadState {
+        match self {
+            StateRef::Locked(g) => g,
+            StateRef::Held(s) => s,
+        }
+    }
+}
+
+impl DerefMut for StateRef<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut ThreadState {
+        match self {
+            StateRef::Locked(g) => g,
+            StateRef::Held(s) => s,
+        }
+    }
+}
+
+/// One thread's hold on its own detector state, kept by the thread (its runtime monitor)
+/// and passed to the [`Detector`](super::Detector)'s methods in place of its id: the
+/// state is locked on the thread's first event and stays locked until it exits
+/// ([`Detector::thread_exit`](super::Detector::thread_exit)), so its events take no
+/// lock of their own. Use a handle with one detector only, from its own thread's
+/// events, and take it no earlier than the thread's fork (the parent writes the
+/// child's state then); joining the thread must wait for its exit.
+pub struct ThreadHandle {
+    tid: ThreadId,
+    held: Option<ArcSpinMutexGuard<ThreadState>>,
+    exited: bool,
+}
+
+impl ThreadHandle {
+    /// The handle of thread `tid`, holding nothing until its first event.
+    pub fn new(tid: ThreadId) -> Self {
+        ThreadHandle {
+            tid,
+            held: None,
+            exited: false,
+        }
+    }
+}
+
+/// The thread an event belongs to: its id (the detector locks the thread's state for
+/// the event) or its [`ThreadHandle`] (held for the thread's life).
+pub trait EventThread: sealed::Thread {}
+
+impl EventThread for ThreadId {}
+impl EventThread for &mut ThreadHandle {}
+
+/// Kept out of reach of other crates, which pass only ids and handles: the state types
+/// it names are `pub` here only so that this public trait may name them (the module
+/// `threads` is private).
+pub(crate) mod sealed {
+    use super::{StateRef, ThreadHandle, ThreadId, Threads};
+
+    /// What the detector needs of an [`EventThread`](super::EventThread).
+    pub trait Thread {
+        /// The thread's id.
+        fn id(&self) -> ThreadId;
+        /// The thread's state for one event. Only called for ids the detector
+        /// supports.
+        fn state<'a>(&'a mut self, threads: &'a Threads) -> StateRef<'a>;
+        /// The thread exited: a handle lets its state go.
+        fn exited(&mut self) {}
+    }
+
+    impl Thread for ThreadId {
+        #[inline]
+        fn id(&self) -> ThreadId {
+            *self
+        }
+
+        #[inline]
+        fn state<'a>(&'a mut self, threads: &'a Threads) -> StateRef<'a> {
+            StateRef::Locked(threads.lock(*self))
+        }
+    }
+
+    impl Thread for &mut ThreadHandle {
+        #[inline]
+        fn id(&self) -> ThreadId {
+            self.tid
+        }
+
+        #[inline]
+        fn state<'a>(&'a mut self, threads: &'a Threads) -> StateRef<'a> {
+            if self.held.is_none() && !self.exited {
+                self.held = Some(threads.hold(self.tid));
+            }
+            let tid = self.tid;
+            match self.held.as_mut() {
+                Some(state) => StateRef::Held(state),
+                // Events after its exit (none in practice): locked one at a time.
+                None => StateRef::Locked(threads.lock(tid)),
+            }
+        }
+
+        fn exited(&mut self) {
+            self.exited = true;
+            self.held = None;
+        }
     }
 }
 
@@ -225,15 +358,15 @@ mod tests {
         let t = Threads::default();
         t.lock(0).clock.inc(0);
         let before_fork = t.lock(0).clock.get(0);
-        t.fork(0, 1);
+        t.fork(&mut t.lock(0), 0, 1);
         assert_eq!(t.lock(1).clock.get(0), before_fork);
         assert!(
             t.lock(0).clock.get(0) > before_fork,
             "parent moves past the fork"
         );
         let child_end = t.lock(1).clock.get(1);
-        t.exit(1);
-        t.join(0, 1);
+        Threads::exit(&mut t.lock(1));
+        t.join(&mut t.lock(0), 0, 1);
         assert_eq!(t.lock(0).clock.get(1), child_end);
         assert_eq!(
             t.lock(1).clock.len(),
@@ -252,7 +385,7 @@ mod tests {
         }
         assert!(t.lock(1).words.len() <= WordCache::MAX);
         assert!(t.lock(1).words.get(newest).is_some(), "the newest is kept");
-        t.exit(1);
+        Threads::exit(&mut t.lock(1));
         assert_eq!(t.lock(1).words.len(), 0);
         assert_eq!(
             std::sync::Arc::strong_count(&record),
@@ -265,12 +398,12 @@ mod tests {
     fn join_either_index_order() {
         let t = Threads::default();
         drop(t.lock(5)); // first sight creates thread 5
-        t.join(7, 5);
+        t.join(&mut t.lock(7), 7, 5);
         assert_eq!(t.lock(7).clock.get(5), 1);
-        t.join(2, 7);
+        t.join(&mut t.lock(2), 2, 7);
         assert_eq!(t.lock(2).clock.get(5), 1);
         assert_eq!(t.lock(2).clock.get(7), 2);
-        t.join(3, 3);
+        t.join(&mut t.lock(3), 3, 3);
         assert_eq!(t.lock(3).clock.get(3), 1);
     }
 
