@@ -104,8 +104,8 @@ impl Detector {
     pub fn fork(&self, mut parent: impl EventThread, child: ThreadId) {
         let id = parent.id();
         if self.supported(&[id, child], 1) {
-            self.threads
-                .fork(&mut parent.state(&self.threads), id, child);
+            let parent_clock = Threads::forking(&mut parent.state(&self.threads), id);
+            self.threads.start(child, &parent_clock);
         }
     }
 
@@ -113,9 +113,9 @@ impl Detector {
     /// [`ThreadHandle`](super::ThreadHandle)).
     pub fn join(&self, mut joiner: impl EventThread, joined: ThreadId) {
         let id = joiner.id();
-        if self.supported(&[id, joined], 1) {
-            self.threads
-                .join(&mut joiner.state(&self.threads), id, joined);
+        if self.supported(&[id, joined], 1) && id != joined {
+            let learned = self.threads.joined(joined);
+            Threads::learn(&mut joiner.state(&self.threads), id, &learned);
         }
     }
 

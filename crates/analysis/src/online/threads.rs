@@ -12,7 +12,8 @@
 //! child's clock before the child runs, so before the child can hold it), at join (the
 //! joiner reads the joined thread's final clock: the joined thread has exited, which
 //! released its handle) and for statistics (which skip a state a handle holds). No code
-//! holds two thread locks at once. The lock is a [`SpinMutex`] (one atomic instruction
+//! takes a thread lock while it holds another (fork and join work in two halves); only
+//! a handle's lock, held for good, may be held meanwhile. The lock is a [`SpinMutex`] (one atomic instruction
 //! per lock and unlock pair instead of two, as it is nearly never contended); the table
 //! itself is lock-free ([`ThreadTable`]).
 
@@ -177,41 +178,50 @@ impl Threads {
         self.slot(t).lock_arc()
     }
 
-    /// Fork: the child starts knowing everything the parent (`parent`, whose state is
-    /// `p`) did; both then move on. The child holds no handle yet (it has not run).
-    pub(crate) fn fork(&self, p: &mut ThreadState, parent: ThreadId, child: ThreadId) {
+    /// Fork, the parent's half: returns what the child starts knowing (everything the
+    /// parent `parent`, whose state is `p`, did), and the parent moves on. The caller
+    /// lets the parent's state go before [`Threads::start`], so that no thread lock is
+    /// taken while another is held (a handle's is held anyway).
+    pub(crate) fn forking(p: &mut ThreadState, parent: ThreadId) -> VectorClock {
         let parent_clock = p.clock.clone();
         p.clock.inc(parent);
+        parent_clock
+    }
+
+    /// Fork, the child's half: `child` starts knowing `parent_clock` and moves on. The
+    /// child holds no handle yet (it has not run).
+    pub(crate) fn start(&self, child: ThreadId, parent_clock: &VectorClock) {
         let mut c = self.lock(child);
-        c.clock.join(&parent_clock);
+        c.clock.join(parent_clock);
         c.clock.inc(child);
         c.life = Life::Running;
     }
 
-    /// Join: the joiner (`joiner`, whose state is `j`) learns everything `joined` did.
-    /// If `joined` has exited, its clock is freed (a thread is joined at most once),
-    /// keeping 1000s of short-lived threads cheap; a later join of the same thread adds
-    /// no ordering. `joined` holds no handle (it exited, or never took one).
-    pub(crate) fn join(&self, j: &mut ThreadState, joiner: ThreadId, joined: ThreadId) {
-        if joiner == joined {
-            return;
-        }
-        let learned = {
-            let mut d = self.lock(joined);
-            match d.life {
-                Life::Exited => {
-                    d.life = Life::Joined;
-                    std::mem::take(&mut d.clock)
-                }
-                Life::Running => {
-                    let c = d.clock.clone();
-                    d.clock.inc(joined);
-                    c
-                }
-                Life::Joined => VectorClock::new(),
+    /// Join, the joined thread's half: everything `joined` did, for its joiner to learn
+    /// ([`Threads::learn`]). If `joined` has exited, its clock is freed (a thread is
+    /// joined at most once), keeping 1000s of short-lived threads cheap; a later join of
+    /// the same thread adds no ordering. `joined` holds no handle (it exited, or never
+    /// took one).
+    pub(crate) fn joined(&self, joined: ThreadId) -> VectorClock {
+        let mut d = self.lock(joined);
+        match d.life {
+            Life::Exited => {
+                d.life = Life::Joined;
+                std::mem::take(&mut d.clock)
             }
-        };
-        j.clock.join(&learned);
+            Life::Running => {
+                let c = d.clock.clone();
+                d.clock.inc(joined);
+                c
+            }
+            Life::Joined => VectorClock::new(),
+        }
+    }
+
+    /// Join, the joiner's half: `joiner`, whose state is `j`, learns `learned` and moves
+    /// on.
+    pub(crate) fn learn(j: &mut ThreadState, joiner: ThreadId, learned: &VectorClock) {
+        j.clock.join(learned);
         j.clock.inc(joiner);
     }
 
@@ -353,12 +363,21 @@ pub(crate) mod sealed {
 mod tests {
     use super::*;
 
+    /// What `Detector::join` does with the halves.
+    fn join(t: &Threads, joiner: ThreadId, joined: ThreadId) {
+        if joiner != joined {
+            let learned = t.joined(joined);
+            Threads::learn(&mut t.lock(joiner), joiner, &learned);
+        }
+    }
+
     #[test]
     fn fork_and_join_transfer_knowledge() {
         let t = Threads::default();
         t.lock(0).clock.inc(0);
         let before_fork = t.lock(0).clock.get(0);
-        t.fork(&mut t.lock(0), 0, 1);
+        let parent_clock = Threads::forking(&mut t.lock(0), 0);
+        t.start(1, &parent_clock);
         assert_eq!(t.lock(1).clock.get(0), before_fork);
         assert!(
             t.lock(0).clock.get(0) > before_fork,
@@ -366,7 +385,7 @@ mod tests {
         );
         let child_end = t.lock(1).clock.get(1);
         Threads::exit(&mut t.lock(1));
-        t.join(&mut t.lock(0), 0, 1);
+        join(&t, 0, 1);
         assert_eq!(t.lock(0).clock.get(1), child_end);
         assert_eq!(
             t.lock(1).clock.len(),
@@ -398,12 +417,12 @@ mod tests {
     fn join_either_index_order() {
         let t = Threads::default();
         drop(t.lock(5)); // first sight creates thread 5
-        t.join(&mut t.lock(7), 7, 5);
+        join(&t, 7, 5);
         assert_eq!(t.lock(7).clock.get(5), 1);
-        t.join(&mut t.lock(2), 2, 7);
+        join(&t, 2, 7);
         assert_eq!(t.lock(2).clock.get(5), 1);
         assert_eq!(t.lock(2).clock.get(7), 2);
-        t.join(&mut t.lock(3), 3, 3);
+        join(&t, 3, 3);
         assert_eq!(t.lock(3).clock.get(3), 1);
     }
 
