@@ -616,3 +616,37 @@ fn a_held_thread_state_is_counted_once_its_thread_exits() {
     d.accesses(&mut h, &[Access::write(X + 16, 8, 3)]);
     assert_eq!(d.stats().granule_checks, 3);
 }
+
+#[test]
+fn two_threads_joining_each_other_by_id_do_not_deadlock() {
+    // Each join locks one thread at a time (the joined one, then the joiner): holding
+    // the joiner while locking the joined thread made these two wait on each other
+    // within a few thousand rounds. A deadlock fails the test (after a bound no healthy
+    // run comes near) instead of hanging it.
+    let d = std::sync::Arc::new(two_workers());
+    let (done, finished) = std::sync::mpsc::channel();
+    let workers: Vec<_> = [(1, 2), (2, 1)]
+        .into_iter()
+        .map(|(me, other)| {
+            let (d, done) = (d.clone(), done.clone());
+            std::thread::spawn(move || {
+                for _ in 0..20_000 {
+                    d.join(me, other);
+                    d.fork(me, other);
+                }
+                done.send(()).unwrap();
+            })
+        })
+        .collect();
+    for _ in 0..2 {
+        finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("two threads joining each other deadlocked");
+    }
+    workers.into_iter().for_each(|w| w.join().unwrap());
+    // Both are still tracked and ordered with each other.
+    d.accesses(1, &[Access::write(X, 4, 1)]);
+    d.join(2, 1);
+    d.accesses(2, &[Access::write(X, 4, 2)]);
+    assert!(d.take_races().is_empty());
+}
