@@ -16,6 +16,14 @@
 //! allocator: like ThreadSanitizer, which replaces malloc rather than checking it,
 //! wasmgrind ignores dlmalloc's own plain accesses (it reads chunk headers outside its
 //! lock by design); its lock's atomics still order its callers.
+//!
+//! dlmalloc's spin lock (`spin_acquire_lock`) is the one synchronization function whose
+//! plain accesses are ignored too: they are the volatile reads by which a waiter polls
+//! the lock word before it tries the compare-exchange again, and that compare-exchange,
+//! an atomic, is what takes the lock and orders the taker after the last holder. Handled
+//! as atomics, the polls (several per allocation when threads allocate at once) each
+//! took the word's analysis lock, which the holder needs to release the lock: waiters
+//! slowed the holder down, so there were more polls.
 
 use rustc_hash::FxHashMap;
 use wasmgrind_report::Symbolizer;
@@ -40,6 +48,8 @@ pub struct FunctionClass {
     pub c_library: bool,
     sync_by_name: bool,
     allocator: bool,
+    /// The function is dlmalloc's spin lock.
+    spin_lock: bool,
 }
 
 impl FunctionClass {
@@ -53,13 +63,17 @@ impl FunctionClass {
     /// The class of one site; `inline_names` are the function names at the site, read
     /// only when [`FunctionClass::needs_inline_names`] says so.
     pub fn site(self, plain: bool, inline_names: &[&str]) -> LibcClass {
-        let sync = self.sync_by_name
-            || (self.needs_inline_names(plain)
-                && inline_names.iter().any(|name| is_libc_sync_function(name)));
+        let inline = self.needs_inline_names(plain);
+        // A poll of dlmalloc's spin lock word (see the module docs): the allocator's.
+        let spin_poll =
+            plain && (self.spin_lock || (inline && inline_names.first() == Some(&SPIN_LOCK)));
+        let sync = !spin_poll
+            && (self.sync_by_name
+                || (inline && inline_names.iter().any(|name| is_libc_sync_function(name))));
         LibcClass {
             c_library: self.c_library,
             sync,
-            allocator: self.allocator && plain && !sync,
+            allocator: spin_poll || (self.allocator && plain && !sync),
         }
     }
 }
@@ -96,6 +110,7 @@ impl<'a> LibcClassifier<'a> {
                 c_library: sync_by_name || allocator || file.is_some(),
                 sync_by_name,
                 allocator,
+                spin_lock: name == Some(SPIN_LOCK),
             }
         })
     }
@@ -182,6 +197,9 @@ fn is_allocator_function(name: &str) -> bool {
     dlmalloc_entry || EXACT.contains(&name)
 }
 
+/// dlmalloc's spin lock, whose polls of its word are ignored (see the module docs).
+const SPIN_LOCK: &str = "spin_acquire_lock";
+
 /// Whether `name` (as the name section gives it) is one of those functions.
 pub fn is_libc_sync_function(name: &str) -> bool {
     const PREFIXES: &[&str] = &[
@@ -208,8 +226,9 @@ pub fn is_libc_sync_function(name: &str) -> bool {
         "__unlockfile",
         "__futexwait",
         "call_once",
-        // dlmalloc's spin lock polls its word with a volatile read before the CAS.
-        "spin_acquire_lock",
+        // dlmalloc's spin lock: its polls are ignored, but its atomics are lock
+        // operations (`locks`).
+        SPIN_LOCK,
     ];
     PREFIXES.iter().any(|p| name.starts_with(p)) || EXACT.contains(&name)
 }
@@ -259,5 +278,42 @@ mod tests {
         ] {
             assert!(!is_allocator_function(name), "{name}");
         }
+    }
+
+    #[test]
+    fn polls_of_dlmallocs_spin_lock_are_ignored_other_sync_accesses_are_atomics() {
+        let dlmalloc = FunctionClass {
+            c_library: true,
+            sync_by_name: false,
+            allocator: true,
+            spin_lock: false,
+        };
+        // Its spin lock inlined: the poll is the allocator's, not synchronization.
+        let poll = dlmalloc.site(true, &["spin_acquire_lock", "dlmalloc"]);
+        assert!(poll.allocator && !poll.sync, "{poll:?}");
+        // Another synchronization function inlined into the allocator still is one.
+        let lock = dlmalloc.site(true, &["__lock", "dlmalloc"]);
+        assert!(lock.sync && !lock.allocator, "{lock:?}");
+        // The allocator's own bookkeeping.
+        let own = dlmalloc.site(true, &["dlmalloc"]);
+        assert!(own.allocator && !own.sync, "{own:?}");
+        // The spin lock as a function of its own (no DWARF inlining): its plain
+        // accesses are ignored, its atomics are not plain sites at all.
+        let spin = FunctionClass {
+            c_library: true,
+            sync_by_name: true,
+            allocator: false,
+            spin_lock: true,
+        };
+        assert!(spin.site(true, &[]).allocator && !spin.site(true, &[]).sync);
+        assert!(!spin.site(false, &[]).allocator);
+        // Other synchronization functions keep their plain accesses as atomics.
+        let join = FunctionClass {
+            c_library: true,
+            sync_by_name: true,
+            allocator: false,
+            spin_lock: false,
+        };
+        assert!(join.site(true, &[]).sync);
     }
 }

@@ -1,6 +1,6 @@
 //! `check`'s instrumentation: the sites the checker classifies get the matching policy in
 //! the module it runs (C library synchronization always logged, the allocator's bookkeeping
-//! never, the program's accesses filtered).
+//! and its spin lock's polls never, the program's accesses filtered).
 
 use wasmgrind_check::{instrument, RecordClass};
 use wasmgrind_instrument::{PlainPolicy, SiteKind};
@@ -14,6 +14,7 @@ const MODULE: &str = r#"
   (func $pthread_mutex_lock (param i32) (result i32) (i32.load (local.get 0)))
   (func $malloc (param i32) (i32.store (local.get 0) (i32.const 1)))
   (func $caller (param i32) (result i32) (call $user (local.get 0)))
+  (func $spin_acquire_lock (param i32) (result i32) (i32.load (local.get 0)))
 )
 "#;
 
@@ -64,5 +65,15 @@ fn plain_sites_get_the_policy_of_their_class() {
     assert_eq!(
         by_func(3),
         (SiteKind::CallEnter, RecordClass::Enter, PlainPolicy::Always)
+    );
+    // dlmalloc's spin lock polling its word: ignored, unlike other C library
+    // synchronization (its compare-exchange takes the lock).
+    assert_eq!(
+        by_func(4),
+        (
+            SiteKind::Read { size: 4 },
+            RecordClass::Ignore,
+            PlainPolicy::Skip
+        )
     );
 }
