@@ -41,7 +41,7 @@ pub struct CycleEdge<'a, I> {
 }
 
 /// Lock-order edges and their instances.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LockGraph<I> {
     edges: FxHashMap<(u64, u64), Vec<I>>,
 }
@@ -77,6 +77,11 @@ impl<I: EdgeInstance> LockGraph<I> {
         self.edges
             .get(&(from, to))
             .is_none_or(|list| list.len() < MAX_INSTANCES && !list.iter().any(same))
+    }
+
+    /// The instances of edge `from → to` (none if it has none), to update in place.
+    pub fn instances_mut(&mut self, from: u64, to: u64) -> impl Iterator<Item = &mut I> {
+        self.edges.get_mut(&(from, to)).into_iter().flatten()
     }
 
     /// Number of distinct edges.

@@ -65,9 +65,17 @@ impl<T> ThreadTable<T> {
 
     /// Visits every value made so far, in id order.
     pub fn for_each(&self, mut f: impl FnMut(&T)) {
-        for leaf in self.leaves.iter().filter_map(OnceLock::get) {
-            for slot in leaf.iter().filter_map(OnceLock::get) {
-                f(&slot.0);
+        self.for_each_id(|_, value| f(value));
+    }
+
+    /// Visits every value made so far with its thread id, in id order.
+    pub fn for_each_id(&self, mut f: impl FnMut(u32, &T)) {
+        for (l, leaf) in self.leaves.iter().enumerate() {
+            let Some(leaf) = leaf.get() else { continue };
+            for (i, slot) in leaf.iter().enumerate() {
+                if let Some(slot) = slot.get() {
+                    f(((l << LEAF_SHIFT) + i) as u32, &slot.0);
+                }
             }
         }
     }
@@ -88,6 +96,9 @@ mod tests {
         let mut seen = Vec::new();
         table.for_each(|v| seen.push(*v));
         assert_eq!(seen, [30, 41]);
+        let mut with_ids = Vec::new();
+        table.for_each_id(|t, v| with_ids.push((t, *v)));
+        assert_eq!(with_ids, [(3, 30), (4097, 41)]);
     }
 
     #[test]

@@ -39,13 +39,21 @@ pub struct EdgeRecord {
     pub held_clock: VectorClock,
     /// The thread's own lock-free time when it acquired the new lock.
     pub acquired_time: u32,
+    /// The new lock is an inferred one the thread took and has not released itself
+    /// (yet): such an instance is in no cycle. A word taken by one thread and reset by
+    /// another, or never reset, is a handshake or a claimed flag (crossbeam's select
+    /// state), not a lock held; only its own release shows the thread held a lock.
+    /// A blocking request that was never granted (a deadlock) counts at once.
+    pub unreleased: bool,
 }
 
 impl EdgeInstance for EdgeRecord {
     fn compatible(&self, other: &Self) -> bool {
         let ordered =
             |i: &EdgeRecord, j: &EdgeRecord| j.held_clock.get(i.thread) >= i.acquired_time;
-        self.thread != other.thread
+        !self.unreleased
+            && !other.unreleased
+            && self.thread != other.thread
             && disjoint(&self.gate, &other.gate)
             && !ordered(self, other)
             && !ordered(other, self)
@@ -60,7 +68,8 @@ pub struct LockOrder {
 
 impl LockOrder {
     /// Records that `thread`, holding `held` (acquired at `held_at` with clock
-    /// `held_clock`) and the locks `gate`, acquired `lock` at `acquired_at`, time `now`.
+    /// `held_clock`) and the locks `gate`, acquired `lock` at `acquired_at`, time `now`;
+    /// `unreleased` as [`EdgeRecord::unreleased`] (until [`LockOrder::confirm`]).
     #[allow(clippy::too_many_arguments)]
     pub fn edge(
         &mut self,
@@ -72,6 +81,7 @@ impl LockOrder {
         held_clock: &VectorClock,
         acquired_at: Place,
         now: u32,
+        unreleased: bool,
     ) {
         // One instance per thread, held set and pair of places: a loop taking the
         // same nesting again adds nothing (its first instance is kept).
@@ -91,8 +101,37 @@ impl LockOrder {
             acquired_at,
             held_clock: held_clock.clone(),
             acquired_time: now,
+            unreleased,
         };
         self.graph.add(held, lock, record, |_| false);
+    }
+
+    /// `thread` released `lock` itself: its instances of `held → lock` count.
+    pub fn confirm(&mut self, thread: ThreadId, held: u64, lock: u64) {
+        for instance in self.graph.instances_mut(held, lock) {
+            if instance.thread == thread {
+                instance.unreleased = false;
+            }
+        }
+    }
+
+    /// [`Self::cycles`], counting also the instances of each `(thread, held, lock)` of
+    /// `waiting`, requests their threads still wait for (they can never be released).
+    pub fn cycles_with(
+        &self,
+        waiting: &[(ThreadId, u32, u32)],
+        is_lock: impl Fn(u64) -> bool,
+    ) -> Vec<Vec<(u64, u64, EdgeRecord)>> {
+        if waiting.is_empty() {
+            return self.cycles(is_lock);
+        }
+        let mut order = LockOrder {
+            graph: self.graph.clone(),
+        };
+        for &(thread, held, lock) in waiting {
+            order.confirm(thread, held.into(), lock.into());
+        }
+        order.cycles(is_lock)
     }
 
     /// Every potential deadlock through locks `is_lock` accepts: per cycle its
@@ -135,7 +174,17 @@ mod tests {
         let mut g = LockOrder::default();
         // Thread 1 takes 1 → 2 at its time 5; thread 2 took 2 (its clock knew
         // thread 1 only up to 3) and then 1.
-        g.edge(1, 1, 2, &[1], place(10), &clock(&[(1, 4)]), place(11), 5);
+        g.edge(
+            1,
+            1,
+            2,
+            &[1],
+            place(10),
+            &clock(&[(1, 4)]),
+            place(11),
+            5,
+            false,
+        );
         g.edge(
             2,
             2,
@@ -145,13 +194,24 @@ mod tests {
             &clock(&[(1, 3), (2, 7)]),
             place(21),
             8,
+            false,
         );
         let cycles = g.cycles(|_| true);
         assert_eq!(cycles.len(), 1);
         assert_eq!(cycles[0][0].2.acquired_at, place(11));
 
         let mut g = LockOrder::default();
-        g.edge(1, 1, 2, &[1], place(10), &clock(&[(1, 4)]), place(11), 5);
+        g.edge(
+            1,
+            1,
+            2,
+            &[1],
+            place(10),
+            &clock(&[(1, 4)]),
+            place(11),
+            5,
+            false,
+        );
         // Thread 2 learned thread 1's time 5 before taking lock 2.
         g.edge(
             2,
@@ -162,6 +222,7 @@ mod tests {
             &clock(&[(1, 5), (2, 7)]),
             place(21),
             8,
+            false,
         );
         assert!(g.cycles(|_| true).is_empty());
     }
@@ -169,12 +230,45 @@ mod tests {
     #[test]
     fn gate_lock_and_same_thread_are_not_cycles() {
         let mut g = LockOrder::default();
-        g.edge(1, 1, 2, &[1, 9], place(10), &clock(&[]), place(11), 5);
-        g.edge(2, 2, 1, &[2, 9], place(20), &clock(&[]), place(21), 8);
+        g.edge(
+            1,
+            1,
+            2,
+            &[1, 9],
+            place(10),
+            &clock(&[]),
+            place(11),
+            5,
+            false,
+        );
+        g.edge(
+            2,
+            2,
+            1,
+            &[2, 9],
+            place(20),
+            &clock(&[]),
+            place(21),
+            8,
+            false,
+        );
         assert!(g.cycles(|_| true).is_empty());
         let mut g = LockOrder::default();
-        g.edge(1, 1, 2, &[1], place(10), &clock(&[]), place(11), 5);
-        g.edge(1, 2, 1, &[2], place(20), &clock(&[]), place(21), 8);
+        g.edge(1, 1, 2, &[1], place(10), &clock(&[]), place(11), 5, false);
+        g.edge(1, 2, 1, &[2], place(20), &clock(&[]), place(21), 8, false);
         assert!(g.cycles(|_| true).is_empty());
+    }
+
+    #[test]
+    fn an_unreleased_instance_is_in_no_cycle_until_confirmed() {
+        let mut g = LockOrder::default();
+        g.edge(1, 1, 2, &[1], place(10), &clock(&[]), place(11), 5, false);
+        g.edge(2, 2, 1, &[2], place(20), &clock(&[]), place(21), 8, true);
+        assert!(g.cycles(|_| true).is_empty());
+        // Another thread's release confirms nothing.
+        g.confirm(1, 2, 1);
+        assert!(g.cycles(|_| true).is_empty());
+        g.confirm(2, 2, 1);
+        assert_eq!(g.cycles(|_| true).len(), 1);
     }
 }

@@ -15,6 +15,12 @@
 //! non-zero by one thread and reset to 0 by another is a handshake (crossbeam's
 //! select state, a "claimed" flag), not a lock unlocked by another thread.
 //!
+//! Likewise an edge in the lock order that takes an inferred word counts only once the
+//! thread that took it (or asked for it) releases it itself, or when the run ends with
+//! the thread still asking: crossbeam-channel's select state is set by the thread that
+//! selects another's operation, under that channel's mutex, and reset by the other,
+//! which would otherwise close a cycle with the owner's own nesting of the two.
+//!
 //! A failed attempt to take a held lock is not a self-deadlock by itself (a
 //! `try_lock` returns): only a *blocking* attempt is — the same thread failing twice
 //! on the word without acquiring or releasing anything in between (a retry loop,
@@ -156,6 +162,10 @@ struct ThreadLocks {
     attempts: Option<Attempts>,
     /// Buffers of released locks' clocks, for the next acquisitions.
     spare_clocks: Vec<VectorClock>,
+    /// Lock-order edges `(held, acquired)` this thread took by acquiring an inferred
+    /// word it has not released since (each pair once): its release confirms them
+    /// ([`LockOrder::confirm`]).
+    unreleased_edges: Vec<(LockId, LockId)>,
 }
 
 /// The state every word's operations may need, rarely.
@@ -167,6 +177,9 @@ struct Shared {
     order: LockOrder,
     misuses: Vec<(LockId, Misuse)>,
 }
+
+/// Most edges a thread keeps waiting for its release of the word they acquired.
+const MAX_UNRELEASED_EDGES: usize = 64;
 
 /// Address shards of the words (a power of two).
 const WORD_SHARDS: usize = 64;
@@ -460,6 +473,7 @@ impl LockTracker {
     /// The potential deadlocks and misuses among incarnations that turned out to be
     /// locks.
     pub fn findings(&self) -> LockFindings {
+        let waiting = self.waiting_requests();
         let inner = self.shared();
         let incarnation = |id: u64| {
             usize::try_from(id)
@@ -471,7 +485,7 @@ impl LockTracker {
         LockFindings {
             cycles: inner
                 .order
-                .cycles(is_lock)
+                .cycles_with(&waiting, is_lock)
                 .into_iter()
                 .map(|cycle| {
                     cycle
@@ -501,7 +515,13 @@ impl LockTracker {
     fn exiting(&self, t: ThreadId) {
         // Taken out first: the words' shards come before the thread in the lock order.
         let held = match self.thread(t) {
-            Some(mut th) => std::mem::take(&mut th.held),
+            Some(mut th) => {
+                // It releases nothing any more and waits for nothing: what it took or
+                // asked for and kept stays unreleased.
+                th.unreleased_edges = Vec::new();
+                th.attempts = None;
+                std::mem::take(&mut th.held)
+            }
             None => return,
         };
         for h in held {
@@ -546,7 +566,11 @@ impl LockTracker {
 
     /// Thread `t`, whose lock state is `th`, asks for incarnation `id`: an edge from
     /// every lock it holds.
-    fn request_of(&self, th: &ThreadLocks, t: ThreadId, id: LockId, at: Place) {
+    ///
+    /// `inferred` when `id` is an inferred word: the edges only count once `t` releases
+    /// it, or if it still waits for it when the run ends (see
+    /// [`EdgeRecord::unreleased`]).
+    fn request_of(&self, th: &mut ThreadLocks, t: ThreadId, id: LockId, at: Place, inferred: bool) {
         let mine = &th.held;
         if mine.is_empty() {
             return;
@@ -559,8 +583,60 @@ impl LockTracker {
         gate.dedup();
         let order = &mut self.shared().order;
         for h in mine.iter().filter(|h| h.id != id) {
-            order.edge(t, h.id.into(), id.into(), &gate, h.at, &h.clock, at, now);
+            let (from, to) = (h.id.into(), id.into());
+            order.edge(t, from, to, &gate, h.at, &h.clock, at, now, inferred);
         }
+        if inferred {
+            for h in th.held.iter().filter(|h| h.id != id) {
+                if !th.unreleased_edges.contains(&(h.id, id)) {
+                    if th.unreleased_edges.len() >= MAX_UNRELEASED_EDGES {
+                        // Words taken and never released (handshakes) pile up here;
+                        // the oldest are the least likely to be released still.
+                        th.unreleased_edges.remove(0);
+                    }
+                    th.unreleased_edges.push((h.id, id));
+                }
+            }
+        }
+    }
+
+    /// The edges `(thread, held, requested)` of the requests threads still wait for
+    /// (blocked for good, as far as this run goes: a deadlock), which count although
+    /// never released. Lock order: each thread, then the words' shard, then each
+    /// thread again.
+    fn waiting_requests(&self) -> Vec<(ThreadId, LockId, LockId)> {
+        let mut waiting = Vec::new();
+        self.threads.for_each_id(|t, th| {
+            if let Some(a) = th.lock().attempts.filter(|a| a.count >= 2) {
+                waiting.push((t, a.addr));
+            }
+        });
+        let mut edges = Vec::new();
+        for (t, addr) in waiting {
+            let Some(id) = self.words.lock(addr).get(&addr).map(|w| w.id) else {
+                continue;
+            };
+            if let Some(th) = self.thread(t) {
+                let pending = th.unreleased_edges.iter().filter(|&&(_, to)| to == id);
+                edges.extend(pending.map(|&(from, to)| (t, from, to)));
+            }
+        }
+        edges
+    }
+
+    /// `t` released the inferred word `id` it held: the edges it took by acquiring it
+    /// count now.
+    fn confirm_edges(&self, th: &mut ThreadLocks, t: ThreadId, id: LockId) {
+        if !th.unreleased_edges.iter().any(|&(_, to)| to == id) {
+            return;
+        }
+        let order = &mut self.shared().order;
+        th.unreleased_edges.retain(|&(from, to)| {
+            if to == id {
+                order.confirm(t, from.into(), to.into());
+            }
+            to != id
+        });
     }
 }
 
@@ -580,6 +656,12 @@ impl LockTracker {
     /// Drops `t`'s hold of `addr`, and its failed attempts too if `clear_attempts`
     /// (one hold of its state for both).
     fn drop_held(&self, t: ThreadId, addr: u64, clear_attempts: bool) {
+        self.end_hold(t, addr, clear_attempts, false);
+    }
+
+    /// [`Self::drop_held`]; `released` when `t` released the word itself, which
+    /// confirms the edges its acquisition took.
+    fn end_hold(&self, t: ThreadId, addr: u64, clear_attempts: bool, released: bool) {
         let Some(mut th) = self.thread(t) else {
             return;
         };
@@ -588,6 +670,9 @@ impl LockTracker {
         }
         if let Some(pos) = th.held.iter().rposition(|h| h.addr == addr) {
             let gone = th.held.remove(pos);
+            if released {
+                self.confirm_edges(&mut th, t, gone.id);
+            }
             th.spare_clocks.push(gone.clock);
         }
     }
@@ -735,11 +820,18 @@ impl WordOp<'_> {
 
     /// `t` asks for the lock at `addr`: an edge from every lock it holds.
     fn request(&self, t: ThreadId, addr: u64, at: Place) {
-        let Some(id) = self.words.get(&addr).map(|w| w.id) else {
+        let Some((id, inferred)) = self
+            .words
+            .get(&addr)
+            .map(|w| (w.id, !(w.known || w.hooked)))
+        else {
             return;
         };
-        if let Some(th) = self.tracker.thread(t) {
-            self.tracker.request_of(&th, t, id, at);
+        if let Some(mut th) = self.tracker.thread(t) {
+            // On an inferred word, counted once granted and released, or if still
+            // waiting when the run ends (a deadlock): a thread that gives up (crossbeam
+            // trying to select a context twice) took no lock.
+            self.tracker.request_of(&mut th, t, id, at, inferred);
         }
     }
 
@@ -760,9 +852,14 @@ impl WordOp<'_> {
         request: bool,
     ) {
         let id = self.word_id(addr, size);
+        let inferred = !known
+            && self
+                .words
+                .get(&addr)
+                .is_some_and(|w| !(w.known || w.hooked));
         if let Some(mut th) = self.tracker.thread(t) {
             if request {
-                self.tracker.request_of(&th, t, id, at);
+                self.tracker.request_of(&mut th, t, id, at, inferred);
             }
             th.attempts = None;
             // Every acquisition keeps a clock: reuse a released one's buffer.
@@ -808,7 +905,7 @@ impl WordOp<'_> {
                     word.state = WordState::Confirmed;
                     self.tracker.set_is_lock(id, true);
                 }
-                self.tracker.drop_held(t, addr, true);
+                self.tracker.end_hold(t, addr, true, true);
             }
             Some((h, acquired)) if known || word.known || word.hooked => {
                 word.holder = None;

@@ -471,9 +471,91 @@ fn starting_the_lock_free_clocks_late_changes_no_verdict() {
                 }
             }
         }
+        // Every holder releases at the end: an inferred lock taken and never released
+        // orders nothing (`EdgeRecord::unreleased`).
+        for (l, h) in holder.iter().enumerate() {
+            if let Some(t) = *h {
+                trackers.iter().for_each(|tr| unlock(tr, t, locks[l], 9999));
+            }
+        }
         let (l, e) = (cycles(&lazy), cycles(&eager));
         assert_eq!(l, e, "seed {seed}");
         found += usize::from(!l.is_empty());
     }
     assert!(found > 50, "the traces exercise cycles ({found} with one)");
+}
+
+/// Thread 1 takes the word `S` (its own select state) and, holding it, the mutex `M`,
+/// then resets `S` itself; thread 2, holding `M`, sets `S` (a peer selecting thread 1's
+/// operation). Returns the tracker for the caller to finish the run.
+fn select_handshake_under_a_mutex() -> LockTracker {
+    const S: u64 = 0x100;
+    const M: u64 = 0x200;
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    lock(&tr, 1, S, 1);
+    op(&tr, 1, K, AtomicOp::Cmpxchg, M, (0, 1, 0), 2);
+    op(&tr, 1, K, AtomicOp::Xchg, M, (1, 0, 0), 3);
+    store0(&tr, 1, S, 4);
+    op(&tr, 2, K, AtomicOp::Cmpxchg, M, (0, 1, 0), 5);
+    lock(&tr, 2, S, 6);
+    op(&tr, 2, K, AtomicOp::Xchg, M, (1, 0, 0), 7);
+    tr
+}
+
+#[test]
+fn a_word_set_under_a_lock_and_never_released_by_its_setter_orders_nothing() {
+    // crossbeam-channel's select: thread 2 sets thread 1's state and never resets it
+    // (thread 1 would, at its next select). Thread 2's edge M → S is no lock order, so
+    // M → S → M is no cycle.
+    let tr = select_handshake_under_a_mutex();
+    assert!(tr.findings().cycles.is_empty());
+    // Once thread 2 releases S itself, S was a lock it held: the inversion counts.
+    store0(&tr, 2, 0x100, 8);
+    assert_eq!(tr.findings().cycles.len(), 1);
+}
+
+#[test]
+fn a_blocking_request_never_granted_still_orders() {
+    // Thread 1 holds A and B's holder thread 2 waits for A: each fails twice on the
+    // other's lock (a deadlock in progress). Neither request is granted, so neither
+    // can be released, yet both count.
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    lock(&tr, 1, 0x10, 1);
+    unlock(&tr, 1, 0x10, 2);
+    lock(&tr, 1, 0x10, 1);
+    lock(&tr, 2, 0x20, 3);
+    unlock(&tr, 2, 0x20, 4);
+    lock(&tr, 2, 0x20, 3);
+    fail(&tr, 1, 0x20, 5);
+    fail(&tr, 1, 0x20, 5);
+    fail(&tr, 2, 0x10, 6);
+    fail(&tr, 2, 0x10, 6);
+    assert_eq!(tr.findings().cycles.len(), 1);
+}
+
+#[test]
+fn a_request_given_up_orders_nothing() {
+    // As in crossbeam's select, thread 2 holding M fails twice to set thread 1's state
+    // S (already selected), then moves on and releases M: no lock was waited for, so
+    // M → S → M is no cycle. Still waiting when the run ends, it would be one.
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    // S behaves as a lock of thread 1's first.
+    lock(&tr, 1, 0x100, 1);
+    store0(&tr, 1, 0x100, 4);
+    lock(&tr, 1, 0x100, 1);
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x200, (0, 1, 0), 2);
+    op(&tr, 1, K, AtomicOp::Xchg, 0x200, (1, 0, 0), 3);
+    op(&tr, 2, K, AtomicOp::Cmpxchg, 0x200, (0, 1, 0), 5);
+    fail(&tr, 2, 0x100, 6);
+    fail(&tr, 2, 0x100, 6);
+    assert_eq!(tr.findings().cycles.len(), 1, "still waiting: a deadlock");
+    op(&tr, 2, K, AtomicOp::Xchg, 0x200, (1, 0, 0), 7);
+    store0(&tr, 1, 0x100, 4);
+    assert!(tr.findings().cycles.is_empty());
 }
