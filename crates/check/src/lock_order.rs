@@ -169,30 +169,46 @@ mod tests {
         c
     }
 
+    /// `g.edge` with sites for places and a clock spelled as entries.
+    #[allow(clippy::too_many_arguments)]
+    fn take(
+        g: &mut LockOrder,
+        thread: ThreadId,
+        (held, lock): (u64, u64),
+        gate: &[u64],
+        held_clock: &[(u32, u32)],
+        (held_site, acquired_site): (u32, u32),
+        now: u32,
+        unreleased: bool,
+    ) {
+        let (held_at, acquired_at) = (place(held_site), place(acquired_site));
+        let held_clock = clock(held_clock);
+        g.edge(
+            thread,
+            held,
+            lock,
+            gate,
+            held_at,
+            &held_clock,
+            acquired_at,
+            now,
+            unreleased,
+        );
+    }
+
     #[test]
     fn concurrent_inversion_is_a_cycle_ordered_one_is_not() {
         let mut g = LockOrder::default();
         // Thread 1 takes 1 → 2 at its time 5; thread 2 took 2 (its clock knew
         // thread 1 only up to 3) and then 1.
-        g.edge(
-            1,
-            1,
+        take(&mut g, 1, (1, 2), &[1], &[(1, 4)], (10, 11), 5, false);
+        take(
+            &mut g,
             2,
-            &[1],
-            place(10),
-            &clock(&[(1, 4)]),
-            place(11),
-            5,
-            false,
-        );
-        g.edge(
-            2,
-            2,
-            1,
+            (2, 1),
             &[2],
-            place(20),
-            &clock(&[(1, 3), (2, 7)]),
-            place(21),
+            &[(1, 3), (2, 7)],
+            (20, 21),
             8,
             false,
         );
@@ -201,26 +217,15 @@ mod tests {
         assert_eq!(cycles[0][0].2.acquired_at, place(11));
 
         let mut g = LockOrder::default();
-        g.edge(
-            1,
-            1,
-            2,
-            &[1],
-            place(10),
-            &clock(&[(1, 4)]),
-            place(11),
-            5,
-            false,
-        );
+        take(&mut g, 1, (1, 2), &[1], &[(1, 4)], (10, 11), 5, false);
         // Thread 2 learned thread 1's time 5 before taking lock 2.
-        g.edge(
+        take(
+            &mut g,
             2,
-            2,
-            1,
+            (2, 1),
             &[2],
-            place(20),
-            &clock(&[(1, 5), (2, 7)]),
-            place(21),
+            &[(1, 5), (2, 7)],
+            (20, 21),
             8,
             false,
         );
@@ -230,40 +235,20 @@ mod tests {
     #[test]
     fn gate_lock_and_same_thread_are_not_cycles() {
         let mut g = LockOrder::default();
-        g.edge(
-            1,
-            1,
-            2,
-            &[1, 9],
-            place(10),
-            &clock(&[]),
-            place(11),
-            5,
-            false,
-        );
-        g.edge(
-            2,
-            2,
-            1,
-            &[2, 9],
-            place(20),
-            &clock(&[]),
-            place(21),
-            8,
-            false,
-        );
+        take(&mut g, 1, (1, 2), &[1, 9], &[], (10, 11), 5, false);
+        take(&mut g, 2, (2, 1), &[2, 9], &[], (20, 21), 8, false);
         assert!(g.cycles(|_| true).is_empty());
         let mut g = LockOrder::default();
-        g.edge(1, 1, 2, &[1], place(10), &clock(&[]), place(11), 5, false);
-        g.edge(1, 2, 1, &[2], place(20), &clock(&[]), place(21), 8, false);
+        take(&mut g, 1, (1, 2), &[1], &[], (10, 11), 5, false);
+        take(&mut g, 1, (2, 1), &[2], &[], (20, 21), 8, false);
         assert!(g.cycles(|_| true).is_empty());
     }
 
     #[test]
     fn an_unreleased_instance_is_in_no_cycle_until_confirmed() {
         let mut g = LockOrder::default();
-        g.edge(1, 1, 2, &[1], place(10), &clock(&[]), place(11), 5, false);
-        g.edge(2, 2, 1, &[2], place(20), &clock(&[]), place(21), 8, true);
+        take(&mut g, 1, (1, 2), &[1], &[], (10, 11), 5, false);
+        take(&mut g, 2, (2, 1), &[2], &[], (20, 21), 8, true);
         assert!(g.cycles(|_| true).is_empty());
         // Another thread's release confirms nothing.
         g.confirm(1, 2, 1);
