@@ -234,6 +234,7 @@ corpus! {
         safe_rwlock,
         safe_scope_chunks,
         safe_select_handshake,
+        safe_select_under_mutex,
         safe_spawn_after_write,
         safe_spin_lock,
         safe_thread_local,
