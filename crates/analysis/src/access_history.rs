@@ -5,7 +5,7 @@
 //! conflicting access" exactly for any partial order containing program order.
 //! Variables of many threads keep only the slots no later access subsumes, which is
 //! exact for transitive orders with downward-closed clocks (every engine's; see
-//! [`wide`]).
+//! `wide`).
 
 mod wide;
 
@@ -100,7 +100,7 @@ enum Rest {
     /// Fewer than [`WIDE_FROM`] threads in all: whole slots, in first-access order.
     Few(Vec<Slot>),
     /// [`WIDE_FROM`] threads or more: the slots not subsumed by later accesses,
-    /// `first`'s included (see [`wide`]).
+    /// `first`'s included (see `wide`).
     Wide(Box<wide::WideSlots>),
 }
 
@@ -162,10 +162,10 @@ impl AccessHistory {
     /// variable nobody touched since its race-free last access skip the scan. The order
     /// must also be transitive with downward-closed clocks (knowing clock `b` of `v`
     /// implies knowing all `v`'s event at `b` knew, as with vector clocks), so that a
-    /// variable of many threads can drop subsumed accesses (see [`wide`]).
+    /// variable of many threads can drop subsumed accesses (see `wide`).
     ///
     /// Returns an earlier access `e` races with, if any: the first conflicting slot in
-    /// first-access order (on a variable of [`WIDE_FROM`] threads or more, among those
+    /// first-access order (on a variable of `WIDE_FROM` threads or more, among those
     /// not dropped). Whether it returns one is exact.
     #[inline]
     pub fn access(

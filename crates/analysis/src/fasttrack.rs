@@ -4,7 +4,7 @@
 //! with the state kept, so its racy events are a subset of `hb`'s (a write forgets
 //! the concurrent reads it was checked against), the same on each variable's first race.
 //!
-//! Hot-path layout: one 40-byte [`VarState`] per variable in a dense vector (the
+//! Hot-path layout: one 40-byte `VarState` per variable in a dense vector (the
 //! driver prefetches it a few events ahead, see [`crate::run::Prefetch`]); shared read
 //! clocks live in a side pool, indexed from the read epoch.
 

@@ -5,7 +5,7 @@
 //! Layout: the dense part is a list of fixed-size pages rather than one `Vec`, so
 //! growing to millions of ids never copies what is there (a `Vec` would reallocate and
 //! move everything, holding old and new buffers at once: twice the memory at the peak).
-//! Invariant: every page but the last holds exactly [`PAGE`] entries, so id `i` lives
+//! Invariant: every page but the last holds exactly `PAGE` entries, so id `i` lives
 //! at `pages[i / PAGE][i % PAGE]`; the last page grows like a `Vec` up to `PAGE`, so a
 //! map of a few ids stays small.
 

@@ -102,7 +102,7 @@ where
 /// An engine whose per-event cost is dominated by cache misses on per-variable state
 /// it can name in advance, so the driver can ask for that state a few events early.
 pub trait Prefetch: Engine {
-    /// First stage, [`LOOKAHEAD`] events ahead: hints the state `e` will touch that is
+    /// First stage, `LOOKAHEAD` events ahead: hints the state `e` will touch that is
     /// found from `e` alone. Must not change any observable state.
     fn prefetch(&self, e: &Event);
 
@@ -133,7 +133,7 @@ const CHECK_EVERY: usize = 1 << 14;
 const LOOKAHEAD: usize = 16;
 
 /// Like [`run_engine`], but once the engine's state outgrows the caches (checked every
-/// [`CHECK_EVERY`] events), prefetches each event's state [`LOOKAHEAD`] events before
+/// `CHECK_EVERY` events), prefetches each event's state `LOOKAHEAD` events before
 /// processing it (its indirect state half as far ahead, its deep state a quarter as
 /// far). Events are still processed one at a time in trace order; only the prefetches
 /// run ahead.

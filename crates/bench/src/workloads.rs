@@ -1,4 +1,4 @@
-//! The guest programs the suites run and their work scales (argv[1]), chosen so each
+//! The guest programs the suites run and their work scales (`argv[1]`), chosen so each
 //! runs for the time the suite wants on the 2-core development machine under
 //! `wasmgrind run`: ≈2–4 s for the compute guest, ≈1 s for the check workloads (the low
 //! end of the wanted 1–2 s, because `check` currently takes 10–100 times as long and the
@@ -9,7 +9,7 @@
 pub struct Workload {
     /// Binary name in `guests/wasi` (the `.wasm` file's stem).
     pub guest: &'static str,
-    /// argv[1] given to the guest.
+    /// `argv[1]` given to the guest.
     pub scale: u64,
     /// What it stresses, for the printed table.
     pub what: &'static str,

@@ -40,7 +40,7 @@
 //!
 //! An uncontended lock and unlock of one thread thus only meets other threads on its
 //! word's shard. Lock hooks take these locks, and so do atomics, plain writes, waits
-//! and notifies that the lock-free [`word_filter`] says may touch a lock word (or that
+//! and notifies that the lock-free `word_filter` says may touch a lock word (or that
 //! take a lock). A performed atomic comes to us inside the detector's critical section
 //! for its address (`Detector::atomic_after`), which is what orders atomics on one
 //! address, so the detector's thread and sync-shard locks come before all of ours; we

@@ -16,7 +16,7 @@ pub fn engine() -> Result<Engine, RuntimeError> {
 ///   uses it to interrupt running threads and capture their stacks. It adds a check to
 ///   every loop header and function entry, so it is off otherwise.
 /// - with [`RunOptions::compile_cache`], compiled code goes through wasmtime's cache
-///   (see [`compile_cache`]).
+///   (see `compile_cache`).
 pub fn engine_for(options: &RunOptions) -> Result<Engine, RuntimeError> {
     let mut config = config();
     config.epoch_interruption(options.timeout.is_some());

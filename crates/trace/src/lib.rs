@@ -6,7 +6,7 @@
 //! - [`timeline`]: Chrome/Perfetto trace-event JSON export.
 //! - [`metadata`]: the JSON side file mapping ids back to addresses, code offsets, names.
 //! - [`convert`]: converting a trace file between formats.
-//! - [`format`]: detecting a trace's format and opening any trace as one event stream.
+//! - [`format`](mod@format): detecting a trace's format and opening any trace as one event stream.
 
 pub mod convert;
 pub mod error;

@@ -147,7 +147,7 @@ impl SyncPEngine {
     }
 
     /// A fresh engine for a trace of `threads` threads (ids `0..threads`), which lets
-    /// it drop candidates no later access can race with (see [`Self::known_by_all`]).
+    /// it drop candidates no later access can race with (see `Self::known_by_all`).
     pub fn with_threads(threads: usize) -> Self {
         SyncPEngine {
             expected_threads: threads,

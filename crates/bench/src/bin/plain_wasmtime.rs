@@ -6,7 +6,7 @@
 //! `PLAIN_WASMTIME_NO_CACHE` is set (the bench's `--cold-compile`).
 //!
 //! Exit status as wasmtime's: the program's `proc_exit` code, 134 (128 + SIGABRT) after a
-//! trap, 1 on any other error; argv[0] is the module's file name.
+//! trap, 1 on any other error; `argv[0]` is the module's file name.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

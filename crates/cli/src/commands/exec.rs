@@ -103,7 +103,7 @@ impl ExecArgs {
         LoadedModule::from_file(self.module()).context("loading the module")
     }
 
-    /// The runtime's options; argv[0] is the module's file name, as with wasmtime.
+    /// The runtime's options; `argv[0]` is the module's file name, as with wasmtime.
     pub fn options(&self) -> RunOptions {
         let module = self.module();
         let argv0 = module
