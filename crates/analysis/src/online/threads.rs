@@ -282,8 +282,17 @@ impl DerefMut for StateRef<'_> {
 /// child's state then); joining the thread must wait for its exit.
 pub struct ThreadHandle {
     tid: ThreadId,
-    held: Option<ArcSpinMutexGuard<ThreadState>>,
-    exited: bool,
+    hold: Hold,
+}
+
+/// Where a [`ThreadHandle`] is in its thread's life.
+enum Hold {
+    /// The thread has had no event yet.
+    NotYet,
+    /// Its state, locked since its first event.
+    Held(ArcSpinMutexGuard<ThreadState>),
+    /// The thread exited and let its state go.
+    Released,
 }
 
 impl ThreadHandle {
@@ -291,8 +300,7 @@ impl ThreadHandle {
     pub fn new(tid: ThreadId) -> Self {
         ThreadHandle {
             tid,
-            held: None,
-            exited: false,
+            hold: Hold::NotYet,
         }
     }
 }
@@ -308,7 +316,7 @@ impl EventThread for &mut ThreadHandle {}
 /// it names are `pub` here only so that this public trait may name them (the module
 /// `threads` is private).
 pub(crate) mod sealed {
-    use super::{StateRef, ThreadHandle, ThreadId, Threads};
+    use super::{Hold, StateRef, ThreadHandle, ThreadId, Threads};
 
     /// What the detector needs of an [`EventThread`](super::EventThread).
     pub trait Thread {
@@ -341,20 +349,18 @@ pub(crate) mod sealed {
 
         #[inline]
         fn state<'a>(&'a mut self, threads: &'a Threads) -> StateRef<'a> {
-            if self.held.is_none() && !self.exited {
-                self.held = Some(threads.hold(self.tid));
+            if let Hold::NotYet = self.hold {
+                self.hold = Hold::Held(threads.hold(self.tid));
             }
-            let tid = self.tid;
-            match self.held.as_mut() {
-                Some(state) => StateRef::Held(state),
+            match &mut self.hold {
+                Hold::Held(state) => StateRef::Held(state),
                 // Events after its exit (none in practice): locked one at a time.
-                None => StateRef::Locked(threads.lock(tid)),
+                Hold::Released | Hold::NotYet => StateRef::Locked(threads.lock(self.tid)),
             }
         }
 
         fn exited(&mut self) {
-            self.exited = true;
-            self.held = None;
+            self.hold = Hold::Released;
         }
     }
 }
