@@ -571,31 +571,31 @@ impl LockTracker {
     /// it, or if it still waits for it when the run ends (see
     /// [`EdgeRecord::unreleased`]).
     fn request_of(&self, th: &mut ThreadLocks, t: ThreadId, id: LockId, at: Place, inferred: bool) {
-        let mine = &th.held;
-        if mine.is_empty() {
+        let ThreadLocks {
+            held,
+            unreleased_edges,
+            ..
+        } = th;
+        if held.is_empty() {
             return;
         }
         // The first nested request: the lock-free clocks matter from now on.
         self.clocks.activate();
         let now = self.clocks.now(t);
-        let mut gate: Vec<u64> = mine.iter().map(|h| u64::from(h.id)).collect();
+        let mut gate: Vec<u64> = held.iter().map(|h| u64::from(h.id)).collect();
         gate.sort_unstable();
         gate.dedup();
         let order = &mut self.shared().order;
-        for h in mine.iter().filter(|h| h.id != id) {
+        for h in held.iter().filter(|h| h.id != id) {
             let (from, to) = (h.id.into(), id.into());
             order.edge(t, from, to, &gate, h.at, &h.clock, at, now, inferred);
-        }
-        if inferred {
-            for h in th.held.iter().filter(|h| h.id != id) {
-                if !th.unreleased_edges.contains(&(h.id, id)) {
-                    if th.unreleased_edges.len() >= MAX_UNRELEASED_EDGES {
-                        // Words taken and never released (handshakes) pile up here;
-                        // the oldest are the least likely to be released still.
-                        th.unreleased_edges.remove(0);
-                    }
-                    th.unreleased_edges.push((h.id, id));
+            if inferred && !unreleased_edges.contains(&(h.id, id)) {
+                if unreleased_edges.len() >= MAX_UNRELEASED_EDGES {
+                    // Words taken and never released (handshakes) pile up here; the
+                    // oldest are the least likely to be released still.
+                    unreleased_edges.remove(0);
                 }
+                unreleased_edges.push((h.id, id));
             }
         }
     }
