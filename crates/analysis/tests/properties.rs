@@ -152,24 +152,28 @@ proptest! {
 /// then `T2`'s `acq(L1)` leaves `r(x)` and `w(x)` both enabled.
 #[test]
 fn wcp_rule_b_relates_critical_sections_of_two_threads() {
-    let e = |t, op, d, loc| Event::new(t, op, d, loc);
     let (x, l1, l2) = (0, 1, 2);
-    let ev = vec![
-        e(0, Op::Fork, 2, 0),
-        e(2, Op::Acquire, l2, 1),
-        e(2, Op::Acquire, l1, 2),
-        e(2, Op::Read, x, 3),
-        e(2, Op::Release, l1, 4),
-        e(2, Op::Acquire, l1, 5),
-        e(2, Op::Write, x, 6),
-        e(2, Op::Release, l2, 7),
-        e(2, Op::Acquire, l2, 8),
-        e(2, Op::Release, l2, 9),
-        e(2, Op::Release, l1, 10),
-        e(0, Op::Acquire, l1, 11),
-        e(0, Op::Release, l1, 12),
-        e(0, Op::Read, x, 13),
-    ];
+    // (thread, op, decor); each event's location is its index.
+    let ev: Vec<Event> = [
+        (0, Op::Fork, 2),
+        (2, Op::Acquire, l2),
+        (2, Op::Acquire, l1),
+        (2, Op::Read, x),
+        (2, Op::Release, l1),
+        (2, Op::Acquire, l1),
+        (2, Op::Write, x),
+        (2, Op::Release, l2),
+        (2, Op::Acquire, l2),
+        (2, Op::Release, l2),
+        (2, Op::Release, l1),
+        (0, Op::Acquire, l1),
+        (0, Op::Release, l1),
+        (0, Op::Read, x),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (t, op, d))| Event::new(t, op, d, i as u32))
+    .collect();
     let r = analyze_events(EngineKind::Wcp, &ev);
     assert_eq!(racy(&r), BTreeSet::from([13]));
     assert_eq!(r.races[0].first.index, 6);
