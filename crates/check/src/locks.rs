@@ -29,7 +29,8 @@
 //! other atomics (its internal locks, thread list, malloc) and every rwlock
 //! (`std::sys::sync::rwlock::futex::RwLock`, `pthread_rwlock_*`) and `Once` are not
 //! inferred at all — readers share a reader-writer lock, so its state word is not a
-//! mutex word.
+//! mutex word. Nor are musl's counters (`a_inc`, `a_dec`: a mutex's waiter count,
+//! which any waiting thread moves between 0 and 1 with a compare-exchange).
 //!
 //! How a word stops being a lock (freed memory reused, a handshake that looked like
 //! a lock, a try-lock that is no self-deadlock) is the tracker's business: see
@@ -86,11 +87,15 @@ pub fn role_of(functions: &[&str], c_library: bool) -> LockRole {
         .iter()
         .any(|p| f.starts_with(p))
     };
+    // musl's counter helpers: a mutex's waiter count goes 0 → 1 → 0 through `a_inc`
+    // and `a_dec`, which wasi-libc builds as compare-exchange loops (`a_fetch_add`),
+    // from any thread; inside `pthread_mutex_*` that is no lock word.
+    let counter = |f: &&str| matches!(*f, "a_inc" | "a_dec" | "a_fetch_add");
     if c_library {
         // The C library's atomics are musl's helpers (`a_cas`, `a_swap`, `a_store`)
         // inlined into the function they serve: its inline chain, not its innermost
         // frame, says whose they are, so a mutex's lock and unlock agree.
-        return if functions.iter().any(rwlock_or_once) {
+        return if functions.iter().any(rwlock_or_once) || functions.iter().any(counter) {
             LockRole::Ignore
         } else if functions.iter().any(known_mutex) {
             LockRole::KnownMutex
@@ -233,6 +238,15 @@ mod tests {
                 false
             ),
             LockRole::Ignore
+        );
+        assert_eq!(
+            role_of(&["a_fetch_add", "a_inc", "__pthread_mutex_timedlock"], true),
+            LockRole::Ignore,
+            "a pthread mutex's waiter count is not its lock word"
+        );
+        assert_eq!(
+            role_of(&["a_cas", "__pthread_mutex_timedlock"], true),
+            LockRole::KnownMutex
         );
         assert_eq!(role_of(&["__tl_lock"], false), LockRole::Ignore);
         assert_eq!(role_of(&["dlmalloc"], true), LockRole::Ignore);

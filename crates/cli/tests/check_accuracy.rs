@@ -229,6 +229,7 @@ corpus! {
         safe_neighbour_bytes,
         safe_once,
         safe_oncelock,
+        safe_pthread_condvar,
         safe_pthread_mutex,
         safe_ring_buffer,
         safe_rwlock,
