@@ -7,7 +7,9 @@
 //! the C library and intercepts its synchronization instead; wasmgrind treats every
 //! plain access made inside one of the C library's *synchronization functions* (by the
 //! names below, also where DWARF shows one inlined into another C library function) as
-//! an atomic (acquire + release on its address), so they neither race with each other
+//! an atomic (acquire + release on its address) — as also every plain access of musl's
+//! atomic helpers (`a_fetch_add`, `a_inc`, …, built by wasi-libc as a plain load and a
+//! compare-exchange loop) wherever they are inlined —, so they neither race with each other
 //! nor hide the order they establish (a join that sees its thread already exited,
 //! without waiting, still acquires from its exit), while such an access still races
 //! with an unordered plain access of the program. The rest of the C library (allocator
@@ -226,6 +228,24 @@ pub fn is_libc_sync_function(name: &str) -> bool {
         "__unlockfile",
         "__futexwait",
         "call_once",
+        // musl's atomic helpers (`src/internal/atomic.h`), always inlined. wasi-libc
+        // builds `a_fetch_add` (so `a_inc`, `a_dec`) as a plain load of the current
+        // value and a compare-exchange loop: that load belongs to an atomic operation
+        // wherever the helper is inlined, also into functions not named here (the
+        // cleanup handler of `sem_timedwait`, called through a pointer).
+        "a_cas",
+        "a_cas_p",
+        "a_swap",
+        "a_fetch_add",
+        "a_fetch_and",
+        "a_fetch_or",
+        "a_and",
+        "a_or",
+        "a_and_64",
+        "a_or_64",
+        "a_inc",
+        "a_dec",
+        "a_store",
         // dlmalloc's spin lock: its polls are ignored, but its atomics are lock
         // operations (`locks`).
         SPIN_LOCK,
@@ -246,6 +266,7 @@ mod tests {
             "__timedwait_cp",
             "__wake",
             "__lock",
+            "a_fetch_add",
         ] {
             assert!(is_libc_sync_function(name), "{name}");
         }
@@ -294,6 +315,15 @@ mod tests {
         // Another synchronization function inlined into the allocator still is one.
         let lock = dlmalloc.site(true, &["__lock", "dlmalloc"]);
         assert!(lock.sync && !lock.allocator, "{lock:?}");
+        // The load of musl's compare-exchange loop for `a_dec`, inlined into a C library
+        // function that is no synchronization function by name.
+        let cleanup = FunctionClass {
+            c_library: true,
+            ..FunctionClass::default()
+        };
+        let load = cleanup.site(true, &["a_fetch_add", "a_dec", "cleanup"]);
+        assert!(load.sync && !load.allocator, "{load:?}");
+        assert!(!cleanup.site(true, &["cleanup"]).sync);
         // The allocator's own bookkeeping.
         let own = dlmalloc.site(true, &["dlmalloc"]);
         assert!(own.allocator && !own.sync, "{own:?}");

@@ -1,8 +1,9 @@
 //! Race-free: the rest of what C programs synchronize with, through wasi-libc as a C
 //! program calls it: threads made by `pthread_create` and joined by `pthread_join`,
 //! sharing plain data under a `pthread_rwlock_t` (writers and readers), a
-//! `pthread_spinlock_t` and a semaphore used as a mutex, per-thread slots handed over
-//! at a `pthread_barrier_t`, and a value set once by `pthread_once`.
+//! `pthread_spinlock_t`, a semaphore used as a mutex and a recursive
+//! `pthread_mutex_t` taken twice (with a `trylock` by its holder), per-thread slots
+//! handed over at a `pthread_barrier_t`, and a value set once by `pthread_once`.
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::ptr;
@@ -14,6 +15,17 @@ struct PthreadRwlock([u32; 8]);
 /// wasi-libc's `pthread_barrier_t` (5 ints), set up by `pthread_barrier_init`.
 #[repr(C)]
 struct PthreadBarrier([u32; 5]);
+
+/// wasi-libc's `pthread_mutex_t` (6 ints), here set up by `pthread_mutex_init`.
+#[repr(C)]
+struct PthreadMutex([u32; 6]);
+
+/// wasi-libc's `pthread_mutexattr_t` (one int).
+#[repr(C)]
+struct PthreadMutexattr(u32);
+
+/// `PTHREAD_MUTEX_RECURSIVE` in wasi-libc.
+const PTHREAD_MUTEX_RECURSIVE: i32 = 1;
 
 /// wasi-libc's `sem_t` (4 ints), set up by `sem_init`.
 #[repr(C)]
@@ -30,6 +42,12 @@ extern "C" {
     fn pthread_rwlock_rdlock(l: *mut PthreadRwlock) -> i32;
     fn pthread_rwlock_wrlock(l: *mut PthreadRwlock) -> i32;
     fn pthread_rwlock_unlock(l: *mut PthreadRwlock) -> i32;
+    fn pthread_mutexattr_init(a: *mut PthreadMutexattr) -> i32;
+    fn pthread_mutexattr_settype(a: *mut PthreadMutexattr, kind: i32) -> i32;
+    fn pthread_mutex_init(m: *mut PthreadMutex, a: *const PthreadMutexattr) -> i32;
+    fn pthread_mutex_lock(m: *mut PthreadMutex) -> i32;
+    fn pthread_mutex_trylock(m: *mut PthreadMutex) -> i32;
+    fn pthread_mutex_unlock(m: *mut PthreadMutex) -> i32;
     fn pthread_spin_lock(s: *mut i32) -> i32;
     fn pthread_spin_unlock(s: *mut i32) -> i32;
     fn sem_init(s: *mut Sem, shared: i32, value: u32) -> i32;
@@ -63,6 +81,9 @@ static UNDER_RWLOCK: Global<u64> = Global::new(0);
 static SPIN: Global<i32> = Global::new(0);
 /// Guarded by `SPIN`.
 static UNDER_SPIN: Global<u64> = Global::new(0);
+static RECURSIVE: Global<PthreadMutex> = Global::new(PthreadMutex([0; 6]));
+/// Guarded by `RECURSIVE`.
+static UNDER_RECURSIVE: Global<u64> = Global::new(0);
 static SEM: Global<Sem> = Global::new(Sem([0; 4]));
 /// Guarded by `SEM` (initial count 1).
 static UNDER_SEM: Global<u64> = Global::new(0);
@@ -95,6 +116,11 @@ extern "C" fn worker(arg: *mut c_void) -> *mut c_void {
             assert_eq!(pthread_spin_lock(SPIN.get()), 0);
             *UNDER_SPIN.get() += 1;
             assert_eq!(pthread_spin_unlock(SPIN.get()), 0);
+            assert_eq!(pthread_mutex_lock(RECURSIVE.get()), 0);
+            assert_eq!(pthread_mutex_trylock(RECURSIVE.get()), 0);
+            *UNDER_RECURSIVE.get() += 1;
+            assert_eq!(pthread_mutex_unlock(RECURSIVE.get()), 0);
+            assert_eq!(pthread_mutex_unlock(RECURSIVE.get()), 0);
             assert_eq!(sem_wait(SEM.get()), 0);
             *UNDER_SEM.get() += 1;
             assert_eq!(sem_post(SEM.get()), 0);
@@ -111,6 +137,13 @@ fn main() {
     // SAFETY: the pthread objects are set up before any thread uses them, and the
     // globals are read after every thread was joined.
     unsafe {
+        let mut attr = PthreadMutexattr(0);
+        assert_eq!(pthread_mutexattr_init(&mut attr), 0);
+        assert_eq!(
+            pthread_mutexattr_settype(&mut attr, PTHREAD_MUTEX_RECURSIVE),
+            0
+        );
+        assert_eq!(pthread_mutex_init(RECURSIVE.get(), &attr), 0);
         assert_eq!(sem_init(SEM.get(), 0, 1), 0);
         assert_eq!(
             pthread_barrier_init(BARRIER.get(), ptr::null(), THREADS as u32),
@@ -126,7 +159,8 @@ fn main() {
         let total = THREADS as u64 * ROUNDS;
         assert_eq!(*UNDER_RWLOCK.get(), total);
         assert_eq!(*UNDER_SPIN.get(), total);
+        assert_eq!(*UNDER_RECURSIVE.get(), total);
         assert_eq!(*UNDER_SEM.get(), total);
-        println!("{total} rounds under each of rwlock, spin lock and semaphore");
+        println!("{total} rounds under each of rwlock, spin lock, recursive mutex and semaphore");
     }
 }
