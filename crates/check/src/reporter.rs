@@ -150,7 +150,7 @@ impl Reporter {
         let mut reported = false;
         for race in races {
             let finding = self.finding(race, stacks, sites);
-            if is_atomic_expansion_race(&finding) {
+            if is_atomic_expansion_race(&finding) || is_c_library_peek(&finding) {
                 continue;
             }
             reported |= self.emit(&finding);
@@ -289,6 +289,32 @@ fn is_atomic_expansion_race(finding: &Finding) -> bool {
     atomic(&race.current) && atomic(&race.previous)
 }
 
+/// Whether DWARF places the innermost frame of `a` in the C library.
+fn in_c_library(a: &Access) -> bool {
+    a.stack
+        .first()
+        .and_then(|frame| frame.file.as_deref())
+        .is_some_and(|file| wasmgrind_report::display_path(file).starts_with("wasi-libc/"))
+}
+
+/// Whether a race is the C library peeking at its own synchronization word: musl
+/// reads a lock word with a plain load to decide whether to lock at all (stdio's
+/// `FLOCK` reads `f->lock` before `__lockfile`), while another thread's lock or
+/// unlock writes it atomically. That is the library's design, not the program's race
+/// (ThreadSanitizer, which does not instrument the C library, never sees it). A plain
+/// *write* by C library code to a word its atomics use is still reported (a `memset`
+/// of a mutex in use).
+fn is_c_library_peek(finding: &Finding) -> bool {
+    let Finding::DataRace(race) = finding else {
+        return false;
+    };
+    let atomic = |a: &Access| matches!(a.kind, AccessKind::AtomicRead | AccessKind::AtomicWrite);
+    let peek = |a: &Access| a.kind == AccessKind::Read && in_c_library(a);
+    let (current, previous) = (&race.current, &race.previous);
+    (peek(current) && atomic(previous) && in_c_library(previous))
+        || (peek(previous) && atomic(current) && in_c_library(current))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +349,41 @@ mod tests {
             expansion.clone()
         )));
         assert!(is_atomic_expansion_race(&race(expansion, atomic.clone())));
+    }
+
+    /// An access whose innermost frame is in `file`.
+    fn access_in(kind: AccessKind, function: &str, file: &str) -> Access {
+        let mut a = access(kind, function);
+        a.stack[0].file = Some(file.to_string());
+        a
+    }
+
+    #[test]
+    fn the_c_librarys_plain_reads_of_its_lock_words_are_not_races() {
+        let libc = "wasisdk://v30.0/src/wasi-libc/libc-top-half/musl/src";
+        let flock = access_in(
+            AccessKind::Read,
+            "vfprintf",
+            &format!("{libc}/stdio/vfprintf.c"),
+        );
+        let unlock = access_in(
+            AccessKind::AtomicWrite,
+            "a_swap",
+            &format!("{libc}/internal/atomic.h"),
+        );
+        assert!(is_c_library_peek(&race(flock.clone(), unlock.clone())));
+        assert!(is_c_library_peek(&race(unlock.clone(), flock.clone())));
+        // The program's own read of the word, or the library's plain write to it, or
+        // a plain access of the library racing with another plain one: races.
+        let user = access_in(AccessKind::Read, "app::peek", "/src/app/src/main.rs");
+        assert!(!is_c_library_peek(&race(user, unlock.clone())));
+        let memset = access_in(
+            AccessKind::Write,
+            "memset",
+            &format!("{libc}/string/memset.c"),
+        );
+        assert!(!is_c_library_peek(&race(memset.clone(), unlock)));
+        assert!(!is_c_library_peek(&race(flock, memset)));
     }
 
     #[test]

@@ -233,6 +233,7 @@ corpus! {
         safe_pthread_condvar,
         safe_pthread_mutex,
         safe_pthread_primitives,
+        safe_pthread_stdio,
         safe_ring_buffer,
         safe_rwlock,
         safe_scope_chunks,
