@@ -114,6 +114,11 @@ fn main() {
         for &t in &threads[1..] {
             assert_eq!(pthread_join(t, ptr::null_mut()), 0);
         }
+        // Through C's `stdout` too: Rust's `println!` writes past its buffer.
+        printf(
+            c"%d threads printed %u lines each\n".as_ptr(),
+            THREADS as i32,
+            LINES,
+        );
     }
-    println!("{THREADS} threads printed {LINES} lines each");
 }
