@@ -51,6 +51,8 @@ pinned=(
     dashmap=6.1.0
     once_cell=1.21.4
     crossbeam-channel=0.5.17
+    rayon-core=1.13.0
+    rayon=1.12.0
 )
 
 # Tests not run, one per line: `<crate> <test name> <reason...>` (exact libtest names).
@@ -61,6 +63,9 @@ skip_file="$here/skip.txt"
 # out of the copied Cargo.toml (its [dev-dependencies.<name>] or [[test]] section).
 # `<crate> wasm-tests-native`: the crate's tests/ treat every wasm target as
 # single-threaded wasm-bindgen; their `target_family = "wasm"` cfgs are turned off.
+# `<crate> wasm-threads-tests`: the crate ignores its threaded tests on every wasm target
+# (`cfg_attr(any(target_os = "emscripten", target_family = "wasm"), ignore)`, in src/
+# and tests/), wasm32-wasip1-threads included; they are ignored on emscripten only.
 # `<crate> shrink-counts` (reduced mode only): iteration counts of 10,000 and more in
 # tests/ become 1,000, as the crossbeam crates do for miri themselves.
 adjustments=(
@@ -76,6 +81,8 @@ adjustments=(
     "arc-swap test random"                       # the proptest-based test
     "concurrent-queue wasm-tests-native"         # its tests leave threads out on wasm
     "flume shrink-counts"                        # no miri-reduced counts of its own
+    "rayon-core wasm-threads-tests"
+    "rayon wasm-threads-tests"
 )
 
 # adjust SRC CRATE: applies the adjustments of CRATE to its copy at SRC.
@@ -86,6 +93,11 @@ adjust() {
         [[ "$crate" == "$2" ]] || continue
         if [[ "$kind" == shrink-counts ]]; then
             [[ "${FULL:-0}" == 1 ]] || sed -i -E 's/\b(100_?000|25_?000|10_?000)\b/1_000/g' "$1"/tests/*.rs
+            continue
+        fi
+        if [[ "$kind" == wasm-threads-tests ]]; then
+            grep -rlF --include='*.rs' 'target_family = "wasm"), ignore)' "$1" \
+                | xargs -r sed -i 's/cfg_attr(any(target_os = "emscripten", target_family = "wasm"), ignore)/cfg_attr(target_os = "emscripten", ignore)/g'
             continue
         fi
         if [[ "$kind" == wasm-tests-native ]]; then

@@ -10,7 +10,9 @@
 //!   different ids; the metadata's `overlaps` lists such pairs, since an offline tool
 //!   comparing ids cannot see those conflicts. Call enter/exit records are ignored.
 //!   Accesses made directly inside the C library's synchronization code are recorded
-//!   like atomics, as `wasmgrind check` treats them ([`site_table::SiteInfo`]).
+//!   like atomics, as `wasmgrind check` treats them ([`site_table::SiteInfo`]), and so
+//!   is the C library's plain read of a word right before its own synchronization on
+//!   that word takes it (a peek at a lock word, [`peeks`]).
 //! - **Atomics** are `acq(atomic@addr) r|w(variable) rel(atomic@addr)`: the lock pair
 //!   is their synchronization (DESIGN.md: each atomic is acquire + release on its
 //!   address), and the access inside it keeps the variable visible, so a plain access
@@ -66,6 +68,7 @@ pub mod locations;
 pub mod lock_inference;
 pub mod locks;
 pub mod monitor;
+pub mod peeks;
 pub mod recorder;
 pub mod sink;
 pub mod site_table;

@@ -86,21 +86,19 @@ mod tests {
         let sites: std::sync::Arc<[Site]> = vec![site(10), site(20), site(30)].into();
         let info = vec![
             SiteInfo {
-                libc_sync: false,
-                allocator: false,
                 location: Some(LocationInfo {
                     function: 3,
                     offset: 7,
                 }),
+                ..SiteInfo::default()
             },
             SiteInfo::default(),
             SiteInfo {
-                libc_sync: false,
-                allocator: false,
                 location: Some(LocationInfo {
                     function: 4,
                     offset: 9,
                 }),
+                ..SiteInfo::default()
             },
         ];
         let table = SiteTable::from_parts(sites, info);

@@ -21,6 +21,10 @@ pub struct SiteInfo {
     /// A plain access of the allocator's own bookkeeping: not recorded, as `check`
     /// ignores it.
     pub allocator: bool,
+    /// The site is the C library's code (DWARF, or its synchronization and allocator
+    /// functions by name): its plain reads may be peeks at lock words, its atomics
+    /// the synchronization that settles them ([`crate::peeks`]).
+    pub c_library: bool,
     /// Function index and ORIGINAL code offset, `None` for code the user did not
     /// write (added by threadify).
     pub location: Option<LocationInfo>,
@@ -63,6 +67,10 @@ impl SiteTable {
                     (Some(offset), Some(c)) if buffered_access => c.classify(offset, true),
                     _ => Default::default(),
                 };
+                let c_library = match (original, classifier.as_mut()) {
+                    (Some(offset), Some(c)) => c.function_class(offset).c_library,
+                    _ => false,
+                };
                 let atomic_expansion = matches!(site.kind, SiteKind::Read { .. })
                     && with_atomics.contains(&site.func)
                     && match (original, classifier.as_ref()) {
@@ -72,6 +80,7 @@ impl SiteTable {
                 SiteInfo {
                     libc_sync: class.sync || atomic_expansion,
                     allocator: class.allocator,
+                    c_library,
                     location,
                 }
             })

@@ -8,6 +8,7 @@ use wasmgrind_trace::Op;
 
 use crate::lock_inference::{Inferred, LockInference};
 use crate::locks::LockKey;
+use crate::peeks::Peeks;
 use crate::recorder::{Pending, Recorder, Target};
 
 /// Per-thread state; lives in the thread's store, so it is never shared.
@@ -17,6 +18,8 @@ pub struct RecordThread {
     inference: LockInference,
     /// Reused buffer of one drained batch's (or one hook's) events.
     batch: Vec<Pending>,
+    /// Plain accesses held back from a possible peek at a lock word on.
+    peeks: Peeks,
 }
 
 fn variable(op: Op, address: u64, size: u32, site: u32) -> Pending {
@@ -53,13 +56,20 @@ impl RecordThread {
             recorder,
             inference: LockInference::default(),
             batch: Vec::new(),
+            peeks: Peeks::default(),
         }
     }
 
-    /// Builds events into the reused batch with `f`, then writes them.
-    fn with_batch(&mut self, f: impl FnOnce(&mut Self, &mut Vec<Pending>)) {
+    /// Writes the held events, then the ones `f` builds for a synchronization event
+    /// (the C library's own on the word at `library_sync_on`, if `Some`).
+    fn with_batch(
+        &mut self,
+        library_sync_on: Option<u64>,
+        f: impl FnOnce(&mut Self, &mut Vec<Pending>),
+    ) {
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
+        self.peeks.settle(library_sync_on, &mut batch);
         f(self, &mut batch);
         self.recorder.emit(self.tid, &batch);
         batch.clear();
@@ -67,34 +77,48 @@ impl RecordThread {
     }
 
     fn single(&mut self, event: Pending) {
-        self.recorder.emit(self.tid, &[event]);
+        self.with_batch(None, |_, batch| batch.push(event));
+    }
+}
+
+impl Drop for RecordThread {
+    /// Writes what is still held (a thread that ended without its `exit` hook).
+    fn drop(&mut self) {
+        self.with_batch(None, |_, _| {});
     }
 }
 
 impl ThreadMonitor for RecordThread {
     fn records(&mut self, records: &[u8]) {
-        self.with_batch(|this, batch| {
-            let sites = this.recorder.sites();
-            for record in records.chunks_exact(RECORD_SIZE as usize) {
-                let addr = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
-                let site = u32::from_le_bytes([record[4], record[5], record[6], record[7]]);
-                let (op, size) = match sites.kind(site) {
-                    Some(SiteKind::Read { size }) => (Op::Read, size),
-                    Some(SiteKind::Write { size }) => (Op::Write, size),
-                    // Call enter/exit records rebuild stacks in `check`; traces have none.
-                    _ => continue,
-                };
-                let info = sites.info(site);
-                if info.allocator {
-                    continue;
-                }
-                if info.libc_sync {
-                    atomic_access(batch, site, addr.into(), Some((op, size.into())));
-                } else {
-                    batch.push(variable(op, addr.into(), size.into(), site));
-                }
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        let sites = self.recorder.sites();
+        for record in records.chunks_exact(RECORD_SIZE as usize) {
+            let addr = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
+            let site = u32::from_le_bytes([record[4], record[5], record[6], record[7]]);
+            let (op, size) = match sites.kind(site) {
+                Some(SiteKind::Read { size }) => (Op::Read, size),
+                Some(SiteKind::Write { size }) => (Op::Write, size),
+                // Call enter/exit records rebuild stacks in `check`; traces have none.
+                _ => continue,
+            };
+            let info = sites.info(site);
+            if info.allocator {
+                continue;
             }
-        });
+            let (addr, size) = (u64::from(addr), u32::from(size));
+            if info.libc_sync {
+                self.peeks.settle(Some(addr), &mut batch);
+                atomic_access(&mut batch, site, addr, Some((op, size)));
+            } else {
+                let peek = (op == Op::Read && info.c_library).then_some(addr);
+                self.peeks.push_plain(variable(op, addr, size, site), peek);
+            }
+        }
+        self.peeks.take_settled(&mut batch);
+        self.recorder.emit(self.tid, &batch);
+        batch.clear();
+        self.batch = batch;
     }
 
     fn atomic(&mut self, site: u32, addr: u64, result: u64, operand: u64, expected: u64) {
@@ -110,7 +134,8 @@ impl ThreadMonitor for RecordThread {
             AtomicOp::Cmpxchg if result != expected => Op::Read,
             _ => Op::Write,
         };
-        self.with_batch(|_, batch| {
+        let library = self.recorder.sites().info(site).c_library;
+        self.with_batch(library.then_some(addr), |_, batch| {
             let key = LockKey::inferred(addr);
             match inferred {
                 Inferred::Request => batch.push(lock(Op::LockRequest, key, Some(site))),
@@ -128,16 +153,16 @@ impl ThreadMonitor for RecordThread {
         // Only a woken wait synchronizes with its notify; acquire + release (not a lone
         // acquire) keeps the address's lock well formed for every engine.
         if result == 0 {
-            self.with_batch(|_, batch| atomic_access(batch, site, addr, None));
+            self.with_batch(None, |_, batch| atomic_access(batch, site, addr, None));
         }
     }
 
     fn notify(&mut self, site: u32, addr: u64, _count: u32) {
-        self.with_batch(|_, batch| atomic_access(batch, site, addr, None));
+        self.with_batch(None, |_, batch| atomic_access(batch, site, addr, None));
     }
 
     fn fence(&mut self, site: u32) {
-        self.with_batch(|_, batch| {
+        self.with_batch(None, |_, batch| {
             batch.push(lock(Op::Acquire, LockKey::FENCE, Some(site)));
             batch.push(lock(Op::Release, LockKey::FENCE, Some(site)));
         });
@@ -151,7 +176,7 @@ impl ThreadMonitor for RecordThread {
             return;
         }
         let len = u32::try_from(len).unwrap_or(u32::MAX);
-        self.with_batch(|_, batch| {
+        self.with_batch(None, |_, batch| {
             if op == BulkOp::Copy {
                 batch.push(variable(Op::Read, src, len, site));
             }
@@ -173,6 +198,10 @@ impl ThreadMonitor for RecordThread {
             target: Target::Thread(joined),
             site: None,
         });
+    }
+
+    fn exit(&mut self) {
+        self.with_batch(None, |_, _| {});
     }
 
     fn lock_hook(&mut self, hook: LockHook, addr: u32) {
@@ -203,6 +232,7 @@ mod tests {
     const LOAD: u32 = 4;
     const LIBC_WRITE: u32 = 5;
     const COPY: u32 = 6;
+    const LIBC_READ: u32 = 8;
 
     fn table() -> SiteTable {
         let kinds = [
@@ -223,6 +253,7 @@ mod tests {
             SiteKind::Write { size: 4 },
             SiteKind::Bulk { op: BulkOp::Copy },
             SiteKind::CallEnter,
+            SiteKind::Read { size: 4 },
         ];
         let sites: Arc<[Site]> = kinds
             .iter()
@@ -238,6 +269,7 @@ mod tests {
             .map(|i| SiteInfo {
                 libc_sync: i as u32 == LIBC_WRITE,
                 allocator: false,
+                c_library: i as u32 == LIBC_WRITE || i as u32 == LIBC_READ,
                 location: Some(LocationInfo {
                     function: 1,
                     offset: 1000 + i as u64,
@@ -359,6 +391,34 @@ mod tests {
         assert_eq!(json["locks"]["3"]["address"], 0x700);
         // No two recorded ranges overlap here.
         assert_eq!(json["overlaps"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_c_library_peek_at_a_word_its_synchronization_takes_next_is_an_atomic_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rec, path) = recorder(dir.path(), Format::RapidBin);
+        let mut t = RecordThread::new(0, rec.clone());
+        // The library reads 0x800, then its synchronization code accesses 0x800.
+        t.records(&records(&[(0x800, LIBC_READ), (0x800, LIBC_WRITE)]));
+        // A read of 0x900 followed by other synchronization: plain, and before it.
+        t.records(&records(&[(0x900, LIBC_READ), (0x904, READ4)]));
+        t.fork(1);
+        // Still held when the thread ends: written all the same.
+        t.records(&records(&[(0xa00, LIBC_READ)]));
+        drop(t);
+        rec.finish().unwrap();
+        let events = read_back(&path);
+        let ops: Vec<Op> = events.iter().map(|e| e.op).collect();
+        use Op::*;
+        assert_eq!(
+            ops,
+            [Acquire, Read, Release, Acquire, Write, Release, Read, Read, Fork, Read]
+        );
+        // The peek's lock pair is the word's atomic lock, the one its synchronization
+        // access holds.
+        assert_eq!(events[0].decor, events[3].decor);
+        assert_eq!(events[2].decor, events[5].decor);
+        assert_eq!(events[1].decor, events[4].decor, "the same variable");
     }
 
     #[test]
