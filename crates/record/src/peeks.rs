@@ -24,15 +24,14 @@ use crate::recorder::{Pending, Target};
 /// on its word must follow (musl's peeks are one call or a few loads away from it).
 pub const WINDOW: u32 = 16;
 
-/// One candidate read among the held events.
+/// One candidate read among the held events (every held event after it is a plain
+/// access, so their number is its age).
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     /// Its index in the held events.
     index: usize,
     /// The word it read.
     addr: u64,
-    /// Plain accesses held after it.
-    age: u32,
 }
 
 /// A thread's held events and the candidate reads among them.
@@ -49,18 +48,16 @@ impl Peeks {
     /// Appends a plain access; `candidate` when it is a read the C library made
     /// outside its synchronization code, at `addr`.
     pub fn push_plain(&mut self, event: Pending, candidate: Option<u64>) {
-        for c in &mut self.candidates {
-            c.age += 1;
-        }
-        while self.candidates.front().is_some_and(|c| c.age > WINDOW) {
+        let len = self.held.len();
+        while self
+            .candidates
+            .front()
+            .is_some_and(|c| len - c.index > WINDOW as usize)
+        {
             self.candidates.pop_front();
         }
         if let Some(addr) = candidate {
-            self.candidates.push_back(Candidate {
-                index: self.held.len(),
-                addr,
-                age: 0,
-            });
+            self.candidates.push_back(Candidate { index: len, addr });
         }
         self.held.push(event);
     }
