@@ -192,6 +192,7 @@ macro_rules! corpus {
 
 corpus! {
     Wasi expect_races: [
+        racy_c_getenv_first_use,
         racy_chunk_overlap,
         racy_global_read_write,
         racy_global_write_write,
