@@ -2,27 +2,17 @@
 //! by a thread that does not hold it (a normal pthread mutex lets it through) and a
 //! thread exiting with the mutex held. A correct lock/unlock by two threads first
 //! shows the lock side and the unlock side are both recognized.
-use std::cell::UnsafeCell;
 use std::thread;
 
-/// wasi-libc's `pthread_mutex_t` (6 ints); all zeros is `PTHREAD_MUTEX_INITIALIZER`.
-#[repr(C)]
-struct PthreadMutex([u32; 6]);
+use wasi_guests::pthread::{pthread_mutex_lock, pthread_mutex_unlock, Global, PthreadMutex};
 
-/// A pthread mutex shared by reference between threads.
-struct Mutex(UnsafeCell<PthreadMutex>);
-// SAFETY: pthread mutexes are made to be used from any thread; this guest misuses
-// them on purpose in ways a normal mutex tolerates (no owner check, never destroyed).
-unsafe impl Sync for Mutex {}
-
-extern "C" {
-    fn pthread_mutex_lock(m: *mut PthreadMutex) -> i32;
-    fn pthread_mutex_unlock(m: *mut PthreadMutex) -> i32;
-}
+/// A pthread mutex shared by reference between threads (this guest misuses it on
+/// purpose in ways a normal mutex tolerates: no owner check, never destroyed).
+struct Mutex(Global<PthreadMutex>);
 
 impl Mutex {
     const fn new() -> Self {
-        Mutex(UnsafeCell::new(PthreadMutex([0; 6])))
+        Mutex(Global::new(PthreadMutex::INIT))
     }
 
     #[inline(never)]

@@ -7,46 +7,28 @@
 //! never show this; C programs calling `getenv` from threads first do.) Both threads
 //! then meet at a barrier, so neither ends (which would order it before the next
 //! `pthread_create`) before the other has looked.
-use std::cell::UnsafeCell;
-use std::ffi::{c_char, c_void};
+use std::ffi::c_void;
 use std::ptr;
 
-/// wasi-libc's `pthread_barrier_t` (5 ints), set up by `pthread_barrier_init`.
-#[repr(C)]
-struct PthreadBarrier([u32; 5]);
+use wasi_guests::pthread::{
+    getenv, pthread_barrier_init, pthread_barrier_wait, pthread_create, pthread_join, Global,
+    PthreadBarrier,
+};
 
-/// The barrier, shared by address.
-struct Barrier(UnsafeCell<PthreadBarrier>);
-// SAFETY: pthread barriers are made to be waited on from any thread.
-unsafe impl Sync for Barrier {}
-
-static LOOKED: Barrier = Barrier(UnsafeCell::new(PthreadBarrier([0; 5])));
-
-extern "C" {
-    fn pthread_create(
-        thread: *mut usize,
-        attr: *const c_void,
-        start: extern "C" fn(*mut c_void) -> *mut c_void,
-        arg: *mut c_void,
-    ) -> i32;
-    fn pthread_join(thread: usize, result: *mut *mut c_void) -> i32;
-    fn getenv(name: *const c_char) -> *mut c_char;
-    fn pthread_barrier_init(b: *mut PthreadBarrier, attr: *const c_void, count: u32) -> i32;
-    fn pthread_barrier_wait(b: *mut PthreadBarrier) -> i32;
-}
+static LOOKED: Global<PthreadBarrier> = Global::new(PthreadBarrier([0; 5]));
 
 extern "C" fn look_up(_: *mut c_void) -> *mut c_void {
     // SAFETY: a NUL-terminated name; the result is only compared with null.
     let value = unsafe { getenv(c"WASMGRIND_GUEST".as_ptr()) }; // RACE: environ
-    // SAFETY: set up before the threads started.
-    unsafe { pthread_barrier_wait(LOOKED.0.get()) };
+                                                                // SAFETY: set up before the threads started.
+    unsafe { pthread_barrier_wait(LOOKED.get()) };
     value.cast()
 }
 
 fn main() {
     // SAFETY: set up once, before any thread waits on it.
     assert_eq!(
-        unsafe { pthread_barrier_init(LOOKED.0.get(), ptr::null(), 2) },
+        unsafe { pthread_barrier_init(LOOKED.get(), ptr::null(), 2) },
         0
     );
     let mut threads = [0usize; 2];

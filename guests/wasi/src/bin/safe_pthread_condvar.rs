@@ -5,30 +5,18 @@
 //! waiters' own stacks, linked and unlinked with plain accesses under an internal lock,
 //! and hands waiters over to the mutex: none of that, and none of the buffer's plain
 //! accesses, is a race.
-use std::cell::UnsafeCell;
 use std::thread;
 
-/// wasi-libc's `pthread_mutex_t` (6 ints); all zeros is `PTHREAD_MUTEX_INITIALIZER`.
-#[repr(C)]
-struct PthreadMutex([u32; 6]);
-
-/// wasi-libc's `pthread_cond_t` (12 ints); all zeros is `PTHREAD_COND_INITIALIZER`.
-#[repr(C)]
-struct PthreadCond([u32; 12]);
-
-extern "C" {
-    fn pthread_mutex_lock(m: *mut PthreadMutex) -> i32;
-    fn pthread_mutex_unlock(m: *mut PthreadMutex) -> i32;
-    fn pthread_cond_wait(c: *mut PthreadCond, m: *mut PthreadMutex) -> i32;
-    fn pthread_cond_signal(c: *mut PthreadCond) -> i32;
-    fn pthread_cond_broadcast(c: *mut PthreadCond) -> i32;
-}
+use wasi_guests::pthread::{
+    pthread_cond_broadcast, pthread_cond_signal, pthread_cond_wait, pthread_mutex_lock,
+    pthread_mutex_unlock, Global, PthreadCond, PthreadMutex,
+};
 
 const SLOTS: usize = 4;
 const PER_PRODUCER: u64 = 200;
 const PRODUCERS: u64 = 2;
 
-/// The buffer; every field is read and written only with `mutex` held.
+/// The buffer; every field is read and written only with `MUTEX` held.
 struct Buffer {
     items: [u64; SLOTS],
     head: usize,
@@ -36,63 +24,60 @@ struct Buffer {
     producers_left: u64,
 }
 
-/// The buffer, its mutex and its two condition variables, shared by reference.
-struct Shared {
-    mutex: UnsafeCell<PthreadMutex>,
-    not_empty: UnsafeCell<PthreadCond>,
-    not_full: UnsafeCell<PthreadCond>,
-    buffer: UnsafeCell<Buffer>,
-}
-// SAFETY: `buffer` is only touched with `mutex` held; the pthread objects are made to
-// be used from any thread.
-unsafe impl Sync for Shared {}
+static MUTEX: Global<PthreadMutex> = Global::new(PthreadMutex::INIT);
+static NOT_EMPTY: Global<PthreadCond> = Global::new(PthreadCond::INIT);
+static NOT_FULL: Global<PthreadCond> = Global::new(PthreadCond::INIT);
+/// Guarded by `MUTEX`.
+static BUFFER: Global<Buffer> = Global::new(Buffer {
+    items: [0; SLOTS],
+    head: 0,
+    len: 0,
+    producers_left: PRODUCERS,
+});
 
-static SHARED: Shared = Shared {
-    mutex: UnsafeCell::new(PthreadMutex([0; 6])),
-    not_empty: UnsafeCell::new(PthreadCond([0; 12])),
-    not_full: UnsafeCell::new(PthreadCond([0; 12])),
-    buffer: UnsafeCell::new(Buffer {
-        items: [0; SLOTS],
-        head: 0,
-        len: 0,
-        producers_left: PRODUCERS,
-    }),
-};
-
-/// Runs `f` on the buffer with the mutex held; `f` may wait on a condition variable.
-fn locked<R>(f: impl FnOnce(&mut Buffer) -> R) -> R {
-    // SAFETY: the mutex is static and unlocked by the thread that locked it; the
-    // buffer is only reached while it is held.
+/// Runs `f` with the mutex held; `f` may wait on a condition variable.
+fn locked<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: the mutex is static and unlocked by the thread that locked it.
     unsafe {
-        assert_eq!(pthread_mutex_lock(SHARED.mutex.get()), 0);
-        let r = f(&mut *SHARED.buffer.get());
-        assert_eq!(pthread_mutex_unlock(SHARED.mutex.get()), 0);
+        assert_eq!(pthread_mutex_lock(MUTEX.get()), 0);
+        let r = f();
+        assert_eq!(pthread_mutex_unlock(MUTEX.get()), 0);
         r
     }
 }
 
+/// The buffer, for a caller that holds the mutex, borrowed afresh after every wait:
+/// a `&mut` held across `pthread_cond_wait` would let the compiler keep the fields in
+/// registers while other threads change them (it did: the loop never saw `len` move).
+fn buffer() -> &'static mut Buffer {
+    // SAFETY: only called with the mutex held, and no two of these borrows are live
+    // at once (none across a wait).
+    unsafe { &mut *BUFFER.get() }
+}
+
 /// Waits on `cond` with the mutex held (as `locked`'s closure).
-fn wait(cond: &UnsafeCell<PthreadCond>) {
+fn wait(cond: &Global<PthreadCond>) {
     // SAFETY: called with the mutex held, which `pthread_cond_wait` requires.
-    unsafe { assert_eq!(pthread_cond_wait(cond.get(), SHARED.mutex.get()), 0) };
+    unsafe { assert_eq!(pthread_cond_wait(cond.get(), MUTEX.get()), 0) };
 }
 
 fn produce(first: u64) {
     for v in first..first + PER_PRODUCER {
-        locked(|b| {
-            while b.len == SLOTS {
-                wait(&SHARED.not_full);
+        locked(|| {
+            while buffer().len == SLOTS {
+                wait(&NOT_FULL);
             }
+            let b = buffer();
             b.items[(b.head + b.len) % SLOTS] = v;
             b.len += 1;
             // SAFETY: a static condition variable.
-            unsafe { pthread_cond_signal(SHARED.not_empty.get()) };
+            unsafe { pthread_cond_signal(NOT_EMPTY.get()) };
         });
     }
-    locked(|b| {
-        b.producers_left -= 1;
+    locked(|| {
+        buffer().producers_left -= 1;
         // SAFETY: a static condition variable.
-        unsafe { pthread_cond_broadcast(SHARED.not_empty.get()) };
+        unsafe { pthread_cond_broadcast(NOT_EMPTY.get()) };
     });
 }
 
@@ -100,10 +85,11 @@ fn produce(first: u64) {
 fn consume() -> u64 {
     let mut sum = 0;
     loop {
-        let item = locked(|b| {
-            while b.len == 0 && b.producers_left > 0 {
-                wait(&SHARED.not_empty);
+        let item = locked(|| {
+            while buffer().len == 0 && buffer().producers_left > 0 {
+                wait(&NOT_EMPTY);
             }
+            let b = buffer();
             if b.len == 0 {
                 return None;
             }
@@ -111,7 +97,7 @@ fn consume() -> u64 {
             b.head = (b.head + 1) % SLOTS;
             b.len -= 1;
             // SAFETY: a static condition variable.
-            unsafe { pthread_cond_signal(SHARED.not_full.get()) };
+            unsafe { pthread_cond_signal(NOT_FULL.get()) };
             Some(v)
         });
         match item {

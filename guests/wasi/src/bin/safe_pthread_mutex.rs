@@ -5,22 +5,12 @@
 //! `a_swap` inlined from `src/internal/atomic.h`; naming the atomic after that
 //! innermost frame ignored the unlock, so every pthread mutex looked held forever
 //! (threads "exiting while holding" it, lock-order inversions through it).
-use std::cell::UnsafeCell;
 use std::thread;
 
-/// wasi-libc's `pthread_mutex_t` (6 ints); all zeros is `PTHREAD_MUTEX_INITIALIZER`.
-#[repr(C)]
-struct PthreadMutex([u32; 6]);
+use wasi_guests::pthread::{pthread_mutex_lock, pthread_mutex_unlock, Global, PthreadMutex};
 
 /// A pthread mutex shared by reference between threads.
-struct Mutex(UnsafeCell<PthreadMutex>);
-// SAFETY: pthread mutexes are made to be locked from any thread.
-unsafe impl Sync for Mutex {}
-
-extern "C" {
-    fn pthread_mutex_lock(m: *mut PthreadMutex) -> i32;
-    fn pthread_mutex_unlock(m: *mut PthreadMutex) -> i32;
-}
+struct Mutex(Global<PthreadMutex>);
 
 impl Mutex {
     fn lock_unlock(&self) {
@@ -32,7 +22,7 @@ impl Mutex {
     }
 }
 
-static MUTEX: Mutex = Mutex(UnsafeCell::new(PthreadMutex([0; 6])));
+static MUTEX: Mutex = Mutex(Global::new(PthreadMutex::INIT));
 
 fn main() {
     MUTEX.lock_unlock();

@@ -4,84 +4,28 @@
 //! `pthread_spinlock_t`, a semaphore used as a mutex and a recursive
 //! `pthread_mutex_t` taken twice (with a `trylock` by its holder), per-thread slots
 //! handed over at a `pthread_barrier_t`, and a value set once by `pthread_once`.
-use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::ptr;
 
-/// wasi-libc's `pthread_rwlock_t` (8 ints); all zeros is `PTHREAD_RWLOCK_INITIALIZER`.
-#[repr(C)]
-struct PthreadRwlock([u32; 8]);
-
-/// wasi-libc's `pthread_barrier_t` (5 ints), set up by `pthread_barrier_init`.
-#[repr(C)]
-struct PthreadBarrier([u32; 5]);
-
-/// wasi-libc's `pthread_mutex_t` (6 ints), here set up by `pthread_mutex_init`.
-#[repr(C)]
-struct PthreadMutex([u32; 6]);
-
-/// wasi-libc's `pthread_mutexattr_t` (one int).
-#[repr(C)]
-struct PthreadMutexattr(u32);
-
-/// `PTHREAD_MUTEX_RECURSIVE` in wasi-libc.
-const PTHREAD_MUTEX_RECURSIVE: i32 = 1;
-
-/// wasi-libc's `sem_t` (4 ints), set up by `sem_init`.
-#[repr(C)]
-struct Sem([u32; 4]);
-
-extern "C" {
-    fn pthread_create(
-        thread: *mut usize,
-        attr: *const c_void,
-        start: extern "C" fn(*mut c_void) -> *mut c_void,
-        arg: *mut c_void,
-    ) -> i32;
-    fn pthread_join(thread: usize, result: *mut *mut c_void) -> i32;
-    fn pthread_rwlock_rdlock(l: *mut PthreadRwlock) -> i32;
-    fn pthread_rwlock_wrlock(l: *mut PthreadRwlock) -> i32;
-    fn pthread_rwlock_unlock(l: *mut PthreadRwlock) -> i32;
-    fn pthread_mutexattr_init(a: *mut PthreadMutexattr) -> i32;
-    fn pthread_mutexattr_settype(a: *mut PthreadMutexattr, kind: i32) -> i32;
-    fn pthread_mutex_init(m: *mut PthreadMutex, a: *const PthreadMutexattr) -> i32;
-    fn pthread_mutex_lock(m: *mut PthreadMutex) -> i32;
-    fn pthread_mutex_trylock(m: *mut PthreadMutex) -> i32;
-    fn pthread_mutex_unlock(m: *mut PthreadMutex) -> i32;
-    fn pthread_spin_lock(s: *mut i32) -> i32;
-    fn pthread_spin_unlock(s: *mut i32) -> i32;
-    fn sem_init(s: *mut Sem, shared: i32, value: u32) -> i32;
-    fn sem_wait(s: *mut Sem) -> i32;
-    fn sem_post(s: *mut Sem) -> i32;
-    fn pthread_barrier_init(b: *mut PthreadBarrier, attr: *const c_void, count: u32) -> i32;
-    fn pthread_barrier_wait(b: *mut PthreadBarrier) -> i32;
-    fn pthread_once(once: *mut i32, init: extern "C" fn()) -> i32;
-}
+use wasi_guests::pthread::{
+    pthread_barrier_init, pthread_barrier_wait, pthread_create, pthread_join, pthread_mutex_init,
+    pthread_mutex_lock, pthread_mutex_trylock, pthread_mutex_unlock, pthread_mutexattr_init,
+    pthread_mutexattr_settype, pthread_once, pthread_rwlock_rdlock, pthread_rwlock_unlock,
+    pthread_rwlock_wrlock, pthread_spin_lock, pthread_spin_unlock, sem_init, sem_post, sem_wait,
+    Global, PthreadBarrier, PthreadMutex, PthreadMutexattr, PthreadRwlock, Sem,
+    PTHREAD_MUTEX_RECURSIVE,
+};
 
 const THREADS: usize = 4;
 const ROUNDS: u64 = 500;
 
-/// A C global: shared by address, guarded as its comment says.
-struct Global<T>(UnsafeCell<T>);
-// SAFETY: every global is only touched as the synchronization named on it allows.
-unsafe impl<T> Sync for Global<T> {}
-
-impl<T> Global<T> {
-    const fn new(value: T) -> Self {
-        Global(UnsafeCell::new(value))
-    }
-    fn get(&self) -> *mut T {
-        self.0.get()
-    }
-}
-
-static RWLOCK: Global<PthreadRwlock> = Global::new(PthreadRwlock([0; 8]));
+static RWLOCK: Global<PthreadRwlock> = Global::new(PthreadRwlock::INIT);
 /// Guarded by `RWLOCK`.
 static UNDER_RWLOCK: Global<u64> = Global::new(0);
 static SPIN: Global<i32> = Global::new(0);
 /// Guarded by `SPIN`.
 static UNDER_SPIN: Global<u64> = Global::new(0);
-static RECURSIVE: Global<PthreadMutex> = Global::new(PthreadMutex([0; 6]));
+static RECURSIVE: Global<PthreadMutex> = Global::new(PthreadMutex::INIT);
 /// Guarded by `RECURSIVE`.
 static UNDER_RECURSIVE: Global<u64> = Global::new(0);
 static SEM: Global<Sem> = Global::new(Sem([0; 4]));
