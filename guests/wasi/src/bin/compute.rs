@@ -1,7 +1,9 @@
 //! Compute-heavy work on 4 threads (the overhead benchmark's guest): each thread runs
 //! an integer hash chain over its own array; argv[1] scales the work.
 fn main() {
-    let rounds: u64 = std::env::args().nth(1).map_or(200, |a| a.parse().expect("rounds"));
+    let rounds: u64 = std::env::args()
+        .nth(1)
+        .map_or(200, |a| a.parse().expect("rounds"));
     let hs: Vec<_> = (0..4u64)
         .map(|t| {
             std::thread::spawn(move || {
@@ -16,6 +18,9 @@ fn main() {
             })
         })
         .collect();
-    let x = hs.into_iter().map(|h| h.join().unwrap()).fold(0, |a, b| a ^ b);
+    let x = hs
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .fold(0, |a, b| a ^ b);
     println!("checksum {x:016x}");
 }

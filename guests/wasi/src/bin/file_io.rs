@@ -8,14 +8,22 @@ fn main() {
     let path = format!("{dir}/out.txt");
     let file = Arc::new(Mutex::new(std::fs::File::create(&path).expect("create")));
     let f = file.clone();
-    std::thread::spawn(move || f.lock().unwrap().write_all(b"written by a child thread\n").unwrap())
-        .join()
-        .unwrap();
+    std::thread::spawn(move || {
+        f.lock()
+            .unwrap()
+            .write_all(b"written by a child thread\n")
+            .unwrap()
+    })
+    .join()
+    .unwrap();
     drop(file);
     let p = path.clone();
     let text = std::thread::spawn(move || {
         let mut s = String::new();
-        std::fs::File::open(&p).unwrap().read_to_string(&mut s).unwrap();
+        std::fs::File::open(&p)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         s
     })
     .join()

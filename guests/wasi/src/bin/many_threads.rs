@@ -2,7 +2,9 @@
 use std::sync::{Arc, Barrier};
 
 fn main() {
-    let n: usize = std::env::args().nth(1).map_or(64, |a| a.parse().expect("thread count"));
+    let n: usize = std::env::args()
+        .nth(1)
+        .map_or(64, |a| a.parse().expect("thread count"));
     let barrier = Arc::new(Barrier::new(n));
     let hs: Vec<_> = (0..n)
         .map(|i| {

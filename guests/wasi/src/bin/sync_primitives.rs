@@ -57,7 +57,10 @@ fn main() {
             thread::spawn(move || b.wait().is_leader() as u32)
         })
         .collect();
-    println!("barrier leaders {}", hs.into_iter().map(|h| h.join().unwrap()).sum::<u32>());
+    println!(
+        "barrier leaders {}",
+        hs.into_iter().map(|h| h.join().unwrap()).sum::<u32>()
+    );
 
     let hs: Vec<_> = (1..=4u32)
         .map(|i| {
