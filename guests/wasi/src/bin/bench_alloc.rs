@@ -19,7 +19,11 @@ fn main() {
                     let slot = (r as usize) % RING;
                     let len = 1 + ((r * 7 + t) % 48) as usize;
                     vecs[slot] = (0..len as u64).map(|i| i ^ r).collect();
-                    boxes[slot] = Box::new([r, t, len as u64, acc]);
+                    // A fresh allocation (and a free of the old box) is the workload.
+                    #[allow(clippy::replace_box)]
+                    {
+                        boxes[slot] = Box::new([r, t, len as u64, acc]);
+                    }
                     strings[slot] = format!("t{t}-r{r}-{len}");
                     acc = acc
                         .wrapping_add(vecs[(slot + 1) % RING].len() as u64)
