@@ -94,8 +94,8 @@ struct Word {
     id: LockId,
     /// The thread holding it (also after that thread exited) and where it took it.
     holder: Option<(ThreadId, Place)>,
-    /// An inferred lock its holder exited with: reported once another thread tries
-    /// to take it (until then it may be a claimed flag nobody needs any more).
+    /// An inferred lock its holder exited with: reported once another thread blocks
+    /// on it (until then it may be a claimed flag nobody needs any more).
     orphaned: bool,
 }
 
@@ -508,7 +508,7 @@ impl LockTracker {
     /// Thread `t` is ending (its exit hook, or already the C library's thread-exit
     /// code, which runs before a joiner can return and the program end): every lock
     /// it still holds is a misuse — a known mutex's at once, an inferred lock's when
-    /// another thread then tries to take it (crossbeam's select state claimed by its
+    /// another thread then blocks on it (crossbeam's select state claimed by its
     /// owner, who exits, is a flag nobody needs again). The words stay held (by a
     /// thread that is gone): if another thread resets an inferred one, it was a
     /// handshake, no lock.
@@ -764,22 +764,9 @@ impl WordOp<'_> {
     }
 
     /// `t` failed to take the lock at `addr`. The second failure in a row blocks: a
-    /// recursive lock if `t` holds it, else a request.
+    /// recursive lock if `t` holds it, else a request, and the exit of a holder that
+    /// left the word held is then a misuse.
     fn attempt(&mut self, t: ThreadId, addr: u64, at: Place) {
-        if let Some(word) = self.words.get_mut(&addr).filter(|w| w.orphaned) {
-            word.orphaned = false;
-            if let Some((h, acquired)) = word.holder {
-                let id = word.id;
-                self.tracker.misuse(
-                    id,
-                    MisuseKind::ExitWhileHolding,
-                    addr,
-                    h,
-                    acquired,
-                    Some((h, acquired)),
-                );
-            }
-        }
         let count = {
             let Some(mut th) = self.tracker.thread(t) else {
                 return;
@@ -797,6 +784,23 @@ impl WordOp<'_> {
         };
         if count != 2 {
             return;
+        }
+        // A thread blocks on an inferred lock whose holder exited with it: it waits
+        // for good (a single failed try is no harm: arc-swap's debt slots look like
+        // locks, and a thread that finds one paid gives up at once).
+        if let Some(word) = self.words.get_mut(&addr).filter(|w| w.orphaned) {
+            word.orphaned = false;
+            if let Some((h, acquired)) = word.holder {
+                let id = word.id;
+                self.tracker.misuse(
+                    id,
+                    MisuseKind::ExitWhileHolding,
+                    addr,
+                    h,
+                    acquired,
+                    Some((h, acquired)),
+                );
+            }
         }
         let Some(word) = self.words.get(&addr) else {
             return;

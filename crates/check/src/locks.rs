@@ -39,7 +39,7 @@
 //! Limits: a lock whose release is not a store/exchange/rmw to 0 (a ticket lock)
 //! is never confirmed; an inferred lock unlocked by another thread than its locker
 //! is taken for a handshake, not reported, and one left held by an exiting thread is
-//! reported only once another thread tries to take it; rwlocks are not part of the
+//! reported only once another thread blocks on it; rwlocks are not part of the
 //! lock-order graph.
 
 use wasmgrind_instrument::AtomicOp;

@@ -231,6 +231,7 @@ corpus! {
         safe_neighbour_bytes,
         safe_once,
         safe_oncelock,
+        safe_paid_debt_slot,
         safe_pthread_condvar,
         safe_pthread_mutex,
         safe_pthread_primitives,

@@ -1,6 +1,6 @@
 //! Lock misuse with a hand-written spin lock (cmpxchg 0 → 1 locks, store 0 unlocks):
 //! an unlock of a lock nobody holds, a thread exiting with a lock held (that another
-//! thread then tries to take), and a holder retrying to take its own lock (a
+//! thread then spins on), and a holder retrying to take its own lock (a
 //! self-deadlock, bounded here so the run ends).
 //! An inferred lock unlocked by another thread looks exactly like a handshake word
 //! (`safe_select_handshake.rs`) and is not reported: `misuse_pthread.rs` has that
@@ -54,9 +54,10 @@ fn main() {
     thread::spawn(|| EXIT.lock()) // LOCK: exit_while_holding
         .join()
         .unwrap();
-    // The lock is lost for good: nobody can take it (an inferred lock's exit is
-    // reported once another thread tries to).
-    let lost = !EXIT.try_lock();
+    // The lock is lost for good: a spin on it would never end (given up after a few
+    // rounds here). An inferred lock's exit is reported once another thread blocks
+    // on it: the second failed attempt.
+    let lost = !(0..3).any(|_| EXIT.try_lock());
 
     RECURSIVE.lock(); // LOCK: recursive_lock-acquired
                       // A spin on the lock its thread holds, which would never end: given up after a
