@@ -46,8 +46,14 @@ pub struct Peeks {
 
 impl Peeks {
     /// Appends a plain access; `candidate` when it is a read the C library made
-    /// outside its synchronization code, at `addr`.
-    pub fn push_plain(&mut self, event: Pending, candidate: Option<u64>) {
+    /// outside its synchronization code, at `addr`. With nothing held and no
+    /// candidate (a program's own accesses, nearly all of them) it goes straight to
+    /// `out`, to be written now.
+    pub fn push_plain(&mut self, event: Pending, candidate: Option<u64>, out: &mut Vec<Pending>) {
+        if candidate.is_none() && self.held.is_empty() {
+            out.push(event);
+            return;
+        }
         let len = self.held.len();
         while self
             .candidates
@@ -145,9 +151,9 @@ mod tests {
     fn a_peek_followed_by_the_librarys_lock_on_its_word_becomes_atomic() {
         let mut peeks = Peeks::default();
         let mut out = Vec::new();
-        peeks.push_plain(read(0x10), None);
-        peeks.push_plain(read(0x40), Some(0x40));
-        peeks.push_plain(read(0x80), Some(0x80));
+        peeks.push_plain(read(0x10), None, &mut out);
+        peeks.push_plain(read(0x40), Some(0x40), &mut out);
+        peeks.push_plain(read(0x80), Some(0x80), &mut out);
         peeks.take_settled(&mut out);
         // Written: what comes before the first candidate.
         assert_eq!(ops(&out), [(Op::Read, 0x10)]);
@@ -170,18 +176,18 @@ mod tests {
     fn other_synchronization_or_a_long_gap_leaves_the_read_plain() {
         let mut out = Vec::new();
         let mut peeks = Peeks::default();
-        peeks.push_plain(read(0x40), Some(0x40));
+        peeks.push_plain(read(0x40), Some(0x40), &mut out);
         peeks.settle(None, &mut out);
         assert_eq!(ops(&out), [(Op::Read, 0x40)]);
 
         out.clear();
-        peeks.push_plain(read(0x40), Some(0x40));
+        peeks.push_plain(read(0x40), Some(0x40), &mut out);
         for i in 0..WINDOW {
-            peeks.push_plain(read(0x100 + u64::from(i)), None);
+            peeks.push_plain(read(0x100 + u64::from(i)), None, &mut out);
         }
         peeks.take_settled(&mut out);
         assert!(out.is_empty(), "held through the window");
-        peeks.push_plain(read(0x200), None);
+        peeks.push_plain(read(0x200), None, &mut out);
         peeks.take_settled(&mut out);
         assert_eq!(out.len() as u32, WINDOW + 2, "nothing held past the window");
         peeks.settle(Some(0x40), &mut out);

@@ -112,7 +112,8 @@ impl ThreadMonitor for RecordThread {
                 atomic_access(&mut batch, site, addr, Some((op, size)));
             } else {
                 let peek = (op == Op::Read && info.c_library).then_some(addr);
-                self.peeks.push_plain(variable(op, addr, size, site), peek);
+                self.peeks
+                    .push_plain(variable(op, addr, size, site), peek, &mut batch);
             }
         }
         self.peeks.take_settled(&mut batch);
