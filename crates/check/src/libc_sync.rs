@@ -7,12 +7,12 @@
 //! the C library and intercepts its synchronization instead; wasmgrind treats every
 //! plain access made inside one of the C library's *synchronization functions* (by the
 //! names below, also where DWARF shows one inlined into another C library function) as
-//! an atomic (acquire + release on its address) — as also every plain access of musl's
-//! atomic helpers (`a_fetch_add`, `a_inc`, …, built by wasi-libc as a plain load and a
-//! compare-exchange loop) wherever they are inlined —, so they neither race with each other
+//! an atomic (acquire + release on its address), so they neither race with each other
 //! nor hide the order they establish (a join that sees its thread already exited,
 //! without waiting, still acquires from its exit), while such an access still races
-//! with an unordered plain access of the program. The rest of the C library (allocator
+//! with an unordered plain access of the program. The same holds for the plain
+//! accesses of musl's atomic helpers (`a_fetch_add`, `a_inc`, …, which wasi-libc
+//! builds as a plain load and a compare-exchange loop) wherever they are inlined. The rest of the C library (allocator
 //! bookkeeping, string and stdio functions) is plain code, ordered by those
 //! synchronization functions exactly as the program's own code is, except the
 //! allocator: like ThreadSanitizer, which replaces malloc rather than checking it,
