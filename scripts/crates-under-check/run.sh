@@ -55,6 +55,10 @@ pinned=(
     rayon=1.12.0
     thread_local=1.1.10
     crossbeam-skiplist=0.1.3
+    ringbuf=0.4.8
+    rtrb=0.4.1
+    left-right=0.11.8
+    bus=2.4.1
 )
 
 # Tests not run, one per line: `<crate> <test name> <reason...>` (exact libtest names).
@@ -85,6 +89,7 @@ adjustments=(
     "flume shrink-counts"                        # no miri-reduced counts of its own
     "rayon-core wasm-threads-tests"
     "rayon wasm-threads-tests"
+    "rtrb dev-dep criterion"                     # benches only
 )
 
 # adjust SRC CRATE: applies the adjustments of CRATE to its copy at SRC.
