@@ -105,6 +105,12 @@ impl Word {
     fn is_lock_like(&self) -> bool {
         self.hooked || self.state != WordState::NotALock
     }
+
+    /// Whether the word is a lock only by inference: neither a mutex known by name nor
+    /// one threadlink's hooks report.
+    fn is_inferred(&self) -> bool {
+        !(self.known || self.hooked)
+    }
 }
 
 #[derive(Debug)]
@@ -526,7 +532,7 @@ impl LockTracker {
         };
         for h in held {
             let known = match self.words.lock(h.addr).get_mut(&h.addr) {
-                Some(word) if !(word.known || word.hooked) => {
+                Some(word) if word.is_inferred() => {
                     word.orphaned = true;
                     false
                 }
@@ -824,11 +830,7 @@ impl WordOp<'_> {
 
     /// `t` asks for the lock at `addr`: an edge from every lock it holds.
     fn request(&self, t: ThreadId, addr: u64, at: Place) {
-        let Some((id, inferred)) = self
-            .words
-            .get(&addr)
-            .map(|w| (w.id, !(w.known || w.hooked)))
-        else {
+        let Some((id, inferred)) = self.words.get(&addr).map(|w| (w.id, w.is_inferred())) else {
             return;
         };
         if let Some(mut th) = self.tracker.thread(t) {
@@ -856,11 +858,7 @@ impl WordOp<'_> {
         request: bool,
     ) {
         let id = self.word_id(addr, size);
-        let inferred = !known
-            && self
-                .words
-                .get(&addr)
-                .is_some_and(|w| !(w.known || w.hooked));
+        let inferred = !known && self.words.get(&addr).is_some_and(Word::is_inferred);
         if let Some(mut th) = self.tracker.thread(t) {
             if request {
                 self.tracker.request_of(&mut th, t, id, at, inferred);
@@ -911,7 +909,7 @@ impl WordOp<'_> {
                 }
                 self.tracker.end_hold(t, addr, true, true);
             }
-            Some((h, acquired)) if known || word.known || word.hooked => {
+            Some((h, acquired)) if known || !word.is_inferred() => {
                 word.holder = None;
                 self.tracker.misuse(
                     id,
