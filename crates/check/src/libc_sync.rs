@@ -12,12 +12,13 @@
 //! without waiting, still acquires from its exit), while such an access still races
 //! with an unordered plain access of the program. The same holds for the plain
 //! accesses of musl's atomic helpers (`a_fetch_add`, `a_inc`, …, which wasi-libc
-//! builds as a plain load and a compare-exchange loop) wherever they are inlined. The rest of the C library (allocator
-//! bookkeeping, string and stdio functions) is plain code, ordered by those
-//! synchronization functions exactly as the program's own code is, except the
-//! allocator: like ThreadSanitizer, which replaces malloc rather than checking it,
-//! wasmgrind ignores dlmalloc's own plain accesses (it reads chunk headers outside its
-//! lock by design); its lock's atomics still order its callers.
+//! builds as a plain load and a compare-exchange loop) wherever they are inlined.
+//!
+//! The rest of the C library (allocator bookkeeping, string and stdio functions) is
+//! plain code, ordered by those synchronization functions exactly as the program's own
+//! code is, except the allocator: like ThreadSanitizer, which replaces malloc rather
+//! than checking it, wasmgrind ignores dlmalloc's own plain accesses (it reads chunk
+//! headers outside its lock by design); its lock's atomics still order its callers.
 //!
 //! dlmalloc's spin lock (`spin_acquire_lock`) is the one synchronization function whose
 //! plain accesses are ignored too: they are the volatile reads by which a waiter polls
@@ -229,28 +230,34 @@ pub fn is_libc_sync_function(name: &str) -> bool {
         "__futexwait",
         "call_once",
         // musl's atomic helpers (`src/internal/atomic.h`), always inlined. wasi-libc
-        // builds `a_fetch_add` (so `a_inc`, `a_dec`) as a plain load of the current
-        // value and a compare-exchange loop: that load belongs to an atomic operation
-        // wherever the helper is inlined, also into functions not named here (the
-        // cleanup handler of `sem_timedwait`, called through a pointer).
+        // builds `a_fetch_add` (so `a_inc`, `a_dec`: `MUSL_COUNTERS`) as a plain load of
+        // the current value and a compare-exchange loop: that load belongs to an atomic
+        // operation wherever the helper is inlined, also into functions not named here
+        // (the cleanup handler of `sem_timedwait`, called through a pointer).
         "a_cas",
         "a_cas_p",
         "a_swap",
-        "a_fetch_add",
         "a_fetch_and",
         "a_fetch_or",
         "a_and",
         "a_or",
         "a_and_64",
         "a_or_64",
-        "a_inc",
-        "a_dec",
         "a_store",
         // dlmalloc's spin lock: its polls are ignored, but its atomics are lock
         // operations (`locks`).
         SPIN_LOCK,
     ];
-    PREFIXES.iter().any(|p| name.starts_with(p)) || EXACT.contains(&name)
+    PREFIXES.iter().any(|p| name.starts_with(p)) || EXACT.contains(&name) || is_musl_counter(name)
+}
+
+/// musl's counter helpers, which move a count (a mutex's waiters) up and down from any
+/// thread with a compare-exchange loop: atomics, but never lock operations.
+const MUSL_COUNTERS: &[&str] = &["a_fetch_add", "a_inc", "a_dec"];
+
+/// Whether `name` is one of musl's counter helpers ([`MUSL_COUNTERS`]).
+pub fn is_musl_counter(name: &str) -> bool {
+    MUSL_COUNTERS.contains(&name)
 }
 
 #[cfg(test)]
@@ -267,6 +274,8 @@ mod tests {
             "__wake",
             "__lock",
             "a_fetch_add",
+            "a_dec",
+            "a_swap",
         ] {
             assert!(is_libc_sync_function(name), "{name}");
         }

@@ -90,7 +90,7 @@ pub fn role_of(functions: &[&str], c_library: bool) -> LockRole {
     // musl's counter helpers: a mutex's waiter count goes 0 → 1 → 0 through `a_inc`
     // and `a_dec`, which wasi-libc builds as compare-exchange loops (`a_fetch_add`),
     // from any thread; inside `pthread_mutex_*` that is no lock word.
-    let counter = |f: &&str| matches!(*f, "a_inc" | "a_dec" | "a_fetch_add");
+    let counter = |f: &&str| crate::libc_sync::is_musl_counter(f);
     if c_library {
         // The C library's atomics are musl's helpers (`a_cas`, `a_swap`, `a_store`)
         // inlined into the function they serve: its inline chain, not its innermost
