@@ -13,9 +13,9 @@
 //! joiner reads the joined thread's final clock: the joined thread has exited, which
 //! released its handle) and for statistics (which skip a state a handle holds). No code
 //! takes a thread lock while it holds another (fork and join work in two halves); only
-//! a handle's lock, held for good, may be held meanwhile. The lock is a [`SpinMutex`] (one atomic instruction
-//! per lock and unlock pair instead of two, as it is nearly never contended); the table
-//! itself is lock-free ([`ThreadTable`]).
+//! a handle's lock, held for good, may be held meanwhile. The lock is a [`SpinMutex`]
+//! (one atomic instruction per lock and unlock pair instead of two, as it is nearly
+//! never contended); the table itself is lock-free ([`ThreadTable`]).
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
