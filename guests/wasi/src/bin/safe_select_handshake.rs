@@ -7,38 +7,21 @@
 //! and the owner's reset as unlocking a lock it does not hold (crossbeam-channel's
 //! suites also showed "unlock of a lock held by another thread" and "recursive lock"
 //! from the same word). A word set by one thread and reset by another is no lock.
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-const WAITING: usize = 0;
-const ABORTED: usize = 1;
-const SELECTED: usize = 2;
+use wasi_guests::select::{SelectContext, ABORTED, SELECTED};
 
-static SELECT: AtomicUsize = AtomicUsize::new(WAITING);
-
-/// Claims the context for `how` if it is still waiting (`Context::try_select`).
-#[inline(never)]
-fn try_select(how: usize) -> bool {
-    SELECT
-        .compare_exchange(WAITING, how, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok()
-}
-
-/// Makes the context waiting again for the next operation (`Context::reset`).
-#[inline(never)]
-fn reset() {
-    SELECT.store(WAITING, Ordering::Release);
-}
+static SELECT: SelectContext = SelectContext::new();
 
 fn main() {
     // Operation 1: nobody came, the owner aborts its own wait and resets.
-    assert!(try_select(ABORTED));
-    reset();
+    assert!(SELECT.try_select(ABORTED));
+    SELECT.reset();
     // Operation 2: a peer selects the waiting context; the owner sees it and resets.
-    thread::spawn(|| assert!(try_select(SELECTED)))
+    thread::spawn(|| assert!(SELECT.try_select(SELECTED)))
         .join()
         .unwrap();
-    let seen = SELECT.load(Ordering::Acquire);
-    reset(); // once: "unlock of a lock not held"
+    let seen = SELECT.state();
+    SELECT.reset(); // once: "unlock of a lock not held"
     println!("selected by the peer: {}", seen == SELECTED);
 }

@@ -7,31 +7,14 @@
 //! peer never held a lock, so mutex → state → mutex is no cycle.
 //! Regression: reported as a potential deadlock in about half of the runs of
 //! crossbeam-channel's `golang` tests.
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
-const WAITING: usize = 0;
-const ABORTED: usize = 1;
-const SELECTED: usize = 2;
+use wasi_guests::select::{SelectContext, ABORTED, SELECTED};
 
-static SELECT: AtomicUsize = AtomicUsize::new(WAITING);
+static SELECT: SelectContext = SelectContext::new();
 static CHANNEL: Mutex<u32> = Mutex::new(0);
-
-/// Claims the context for `how` if it is still waiting (`Context::try_select`).
-#[inline(never)]
-fn try_select(how: usize) -> bool {
-    SELECT
-        .compare_exchange(WAITING, how, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok()
-}
-
-/// Makes the context waiting again for the next operation (`Context::reset`).
-#[inline(never)]
-fn reset() {
-    SELECT.store(WAITING, Ordering::Release);
-}
 
 fn main() {
     // The peer comes later (by a sleep, which orders nothing) and tries until the owner
@@ -40,7 +23,7 @@ fn main() {
         thread::sleep(Duration::from_millis(200));
         loop {
             let mut waiters = CHANNEL.lock().unwrap();
-            if try_select(SELECTED) {
+            if SELECT.try_select(SELECTED) {
                 *waiters += 1;
                 break;
             }
@@ -49,12 +32,9 @@ fn main() {
         }
     });
     // The owner: claims its own context, unregisters under the mutex, resets.
-    assert!(try_select(ABORTED));
+    assert!(SELECT.try_select(ABORTED));
     *CHANNEL.lock().unwrap() += 1;
-    reset();
+    SELECT.reset();
     peer.join().unwrap();
-    println!(
-        "selected by the peer: {}",
-        SELECT.load(Ordering::Acquire) == SELECTED
-    );
+    println!("selected by the peer: {}", SELECT.state() == SELECTED);
 }
