@@ -255,7 +255,7 @@ pub fn is_libc_sync_function(name: &str) -> bool {
 /// thread with a compare-exchange loop: atomics, but never lock operations.
 const MUSL_COUNTERS: &[&str] = &["a_fetch_add", "a_inc", "a_dec"];
 
-/// Whether `name` is one of musl's counter helpers ([`MUSL_COUNTERS`]).
+/// Whether `name` is one of musl's counter helpers (`a_fetch_add`, `a_inc`, `a_dec`).
 pub fn is_musl_counter(name: &str) -> bool {
     MUSL_COUNTERS.contains(&name)
 }
