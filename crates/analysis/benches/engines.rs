@@ -5,7 +5,9 @@
 //! by this thread's CPU time (the fairer number on a shared machine), and the peak heap
 //! bytes allocated during the run. `WASMGRIND_BENCH_EVENTS` overrides the trace
 //! size (default 3,000,000); `WASMGRIND_BENCH_ONLY=wcp,many-threads` keeps only the
-//! engines and shapes named (`read` adds the bare reading rates).
+//! engines and shapes named (`read` adds the bare reading rates);
+//! `WASMGRIND_BENCH_THREADS=32` gives the `many-threads` shape that many threads
+//! instead of 128, to see how an engine's cost per event grows with the thread count.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -62,6 +64,7 @@ impl Rng {
 }
 
 /// A trace shape.
+#[derive(Clone, Copy)]
 struct Shape {
     name: &'static str,
     threads: u32,
@@ -233,10 +236,22 @@ fn main() {
     let engines = named(&mut EngineKind::ALL.iter().map(|k| k.name()));
     let dir = tempfile::tempdir().unwrap();
     println!("# {n} events per shape; one core; RapidBin unless noted");
+    let many_threads: Option<u32> = std::env::var("WASMGRIND_BENCH_THREADS")
+        .ok()
+        .map(|v| match v.parse() {
+            Ok(t) if (2..=1024).contains(&t) => t,
+            _ => panic!("WASMGRIND_BENCH_THREADS={v}: want a thread count in 2..=1024"),
+        });
     for (i, shape) in SHAPES.iter().enumerate() {
         if !shapes.is_empty() && !shapes.iter().any(|s| s == shape.name) {
             continue;
         }
+        let mut shape = *shape;
+        if let (Some(t), "many-threads") = (many_threads, shape.name) {
+            shape.threads = t;
+            println!("# many-threads with {t} threads");
+        }
+        let shape = &shape;
         let events = generate(shape, n, 0x9e37_79b9_7f4a_7c15 ^ i as u64);
         let bin = dir.path().join(format!("{}.rapidbin", shape.name));
         let std = dir.path().join(format!("{}.std", shape.name));
