@@ -27,6 +27,13 @@ pub trait EdgeInstance {
     /// Whether `self` and `other`, instances of two different edges of one cycle,
     /// can both be in progress at the same time (so the cycle can deadlock).
     fn compatible(&self, other: &Self) -> bool;
+
+    /// Whether `self`'s acquisition waits while `next` (the cycle's following edge,
+    /// whose held lock `self` acquires) holds that lock. Always, for mutexes; two
+    /// readers of a reader-writer lock need not wait for each other.
+    fn blocks(&self, _next: &Self) -> bool {
+        true
+    }
 }
 
 /// One edge of a found cycle with the instance chosen for it.
@@ -178,7 +185,8 @@ impl<'g, I: EdgeInstance> Search<'g, '_, I> {
     }
 }
 
-/// Backtracking choice of compatible instances for `edges[chosen.len()..]`.
+/// Backtracking choice of compatible instances for `edges[chosen.len()..]`, each
+/// blocked by the next one's hold ([`EdgeInstance::blocks`], around the cycle).
 fn pick<'a, I: EdgeInstance>(
     edges: &[&'a Vec<I>],
     chosen: &mut Vec<&'a I>,
@@ -188,12 +196,15 @@ fn pick<'a, I: EdgeInstance>(
     if i == edges.len() {
         return true;
     }
+    let last = i + 1 == edges.len();
     for x in edges[i] {
         if *budget == 0 {
             return false;
         }
         *budget -= 1;
-        if chosen.iter().all(|c| c.compatible(x) && x.compatible(c)) {
+        let chained = chosen.last().is_none_or(|p| p.blocks(x))
+            && (!last || chosen.first().is_none_or(|f| x.blocks(f)));
+        if chained && chosen.iter().all(|c| c.compatible(x) && x.compatible(c)) {
             chosen.push(x);
             if pick(edges, chosen, budget) {
                 return true;
@@ -270,6 +281,46 @@ mod tests {
         add(&mut g, 1, 2, inst(0, &[1]));
         add(&mut g, 2, 1, inst(1, &[2]));
         assert!(g.cycles(|l| l != 2).is_empty(), "lock 2 filtered out");
+    }
+
+    /// An instance that holds its lock and asks for the next one in a mode.
+    #[derive(Debug)]
+    struct Moded {
+        thread: u32,
+        held_shared: bool,
+        asks_shared: bool,
+    }
+
+    impl EdgeInstance for Moded {
+        fn compatible(&self, other: &Self) -> bool {
+            self.thread != other.thread
+        }
+        fn blocks(&self, next: &Self) -> bool {
+            !(self.asks_shared && next.held_shared)
+        }
+    }
+
+    #[test]
+    fn a_cycle_needs_every_request_blocked_by_the_next_hold() {
+        let moded = |thread, held_shared, asks_shared| Moded {
+            thread,
+            held_shared,
+            asks_shared,
+        };
+        let cycles = |a: Moded, b: Moded| {
+            let mut g = LockGraph::new();
+            g.add(1, 2, a, |_| false);
+            g.add(2, 1, b, |_| false);
+            g.cycles(|_| true).len()
+        };
+        assert_eq!(cycles(moded(0, false, false), moded(1, false, false)), 1);
+        // Thread 1 asks for lock 1 exclusively, which thread 0 holds shared: it waits.
+        assert_eq!(cycles(moded(0, true, false), moded(1, false, false)), 1);
+        assert_eq!(cycles(moded(0, true, true), moded(1, false, false)), 1);
+        // Thread 1 asks for lock 1 shared, which thread 0 holds shared: it goes on.
+        assert_eq!(cycles(moded(0, true, false), moded(1, false, true)), 0);
+        // The wrap-around pair: thread 0 asks for lock 2 shared, thread 1 holds it so.
+        assert_eq!(cycles(moded(0, false, true), moded(1, true, false)), 0);
     }
 
     #[test]
