@@ -7,15 +7,75 @@
 //!
 //! - by distinct threads (both orders in one thread cannot deadlock);
 //! - holding disjoint sets of locks (a common *gate* lock held across both
-//!   acquisitions serializes them);
+//!   acquisitions serializes them, unless both hold it to read);
+//! - each waiting for the next: a request for a lock the next instance holds must
+//!   conflict with that hold ([`Mode::waits_for`]: a reader need not wait for a
+//!   reader, except behind a waiting writer of a writer-preferring lock);
 //! - not ordered by happens-before *without lock edges* ([`crate::lock_clocks`]):
 //!   for instances `i` (holding `a_i`, acquiring `b_i`) and `j`, if `b_i` happens
 //!   before `a_j` (thread `j` started its section after learning, through a join,
 //!   a spawn or an atomic flag, that `i` was done) they can never overlap.
 
 use wasmgrind_analysis::clock::VectorClock;
-use wasmgrind_analysis::lock_graph::{disjoint, EdgeInstance, LockGraph};
+use wasmgrind_analysis::lock_graph::{EdgeInstance, LockGraph};
 use wasmgrind_runtime::ThreadId;
+
+/// How a lock is held or asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A mutex (its only mode).
+    Exclusive,
+    /// A reader-writer lock, to write.
+    Write,
+    /// A reader-writer lock, to read. `writer_preferring` when a new reader waits
+    /// while a writer waits (Rust std's futex `RwLock`), so that readers can be part
+    /// of a deadlock through a third thread's write request; musl's
+    /// `pthread_rwlock_t` lets readers in regardless.
+    Read { writer_preferring: bool },
+}
+
+impl Mode {
+    /// Whether a request in this mode can wait while another thread holds the lock in
+    /// `held` (two readers only behind a waiting writer of a writer-preferring lock).
+    pub fn waits_for(self, held: Mode) -> bool {
+        match (self, held) {
+            (Mode::Read { writer_preferring }, Mode::Read { .. }) => writer_preferring,
+            _ => true,
+        }
+    }
+
+    /// The mode as reports show it: `None` for a mutex.
+    pub fn rw_mode(self) -> Option<wasmgrind_report::RwMode> {
+        match self {
+            Mode::Exclusive => None,
+            Mode::Write => Some(wasmgrind_report::RwMode::Write),
+            Mode::Read { .. } => Some(wasmgrind_report::RwMode::Read),
+        }
+    }
+
+    /// Whether holds in `self` and `other` by two threads exclude each other.
+    fn excludes(self, other: Mode) -> bool {
+        !matches!((self, other), (Mode::Read { .. }, Mode::Read { .. }))
+    }
+}
+
+/// A lock held across an acquisition: its id and mode. Gates are sorted by id.
+pub type GateLock = (u64, Mode);
+
+/// Whether two sorted gates hold a common lock in modes that exclude each other, so
+/// the two acquisitions they guard can never be in progress at once.
+fn serialized(a: &[GateLock], b: &[GateLock]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal if a[i].1.excludes(b[j].1) => return true,
+            std::cmp::Ordering::Equal => (i, j) = (i + 1, j + 1),
+        }
+    }
+    false
+}
 
 /// Where a lock was acquired: the atomic's site (none for a threadlink hook, whose
 /// caller's call site is the innermost frame of `stack`) and the call stack id.
@@ -30,11 +90,13 @@ pub struct Place {
 pub struct EdgeRecord {
     pub thread: ThreadId,
     /// Every lock the thread held, sorted.
-    pub gate: Vec<u64>,
+    pub gate: Vec<GateLock>,
     /// Where the held lock was acquired.
     pub held_at: Place,
     /// Where the new lock was acquired.
     pub acquired_at: Place,
+    /// How the thread held the one lock and asked for the other.
+    pub modes: (Mode, Mode),
     /// The thread's lock-free clock when it acquired the held lock.
     pub held_clock: VectorClock,
     /// The thread's own lock-free time when it acquired the new lock.
@@ -54,9 +116,13 @@ impl EdgeInstance for EdgeRecord {
         !self.unreleased
             && !other.unreleased
             && self.thread != other.thread
-            && disjoint(&self.gate, &other.gate)
+            && !serialized(&self.gate, &other.gate)
             && !ordered(self, other)
             && !ordered(other, self)
+    }
+
+    fn blocks(&self, next: &Self) -> bool {
+        self.modes.1.waits_for(next.modes.0)
     }
 }
 
@@ -68,15 +134,16 @@ pub struct LockOrder {
 
 impl LockOrder {
     /// Records that `thread`, holding `held` (acquired at `held_at` with clock
-    /// `held_clock`) and the locks `gate`, acquired `lock` at `acquired_at`, time `now`;
-    /// `unreleased` as [`EdgeRecord::unreleased`] (until [`LockOrder::confirm`]).
+    /// `held_clock`) and the locks `gate`, acquired `lock` at `acquired_at`, time `now`,
+    /// in `modes` (held, acquired); `unreleased` as [`EdgeRecord::unreleased`] (until
+    /// [`LockOrder::confirm`]).
     #[allow(clippy::too_many_arguments)]
     pub fn edge(
         &mut self,
         thread: ThreadId,
-        held: u64,
-        lock: u64,
-        gate: &[u64],
+        (held, lock): (u64, u64),
+        modes: (Mode, Mode),
+        gate: &[GateLock],
         held_at: Place,
         held_clock: &VectorClock,
         acquired_at: Place,
@@ -90,6 +157,7 @@ impl LockOrder {
                 && x.gate == gate
                 && x.held_at == held_at
                 && x.acquired_at == acquired_at
+                && x.modes == modes
         };
         if !self.graph.wants(held, lock, same) {
             return;
@@ -99,6 +167,7 @@ impl LockOrder {
             gate: gate.to_vec(),
             held_at,
             acquired_at,
+            modes,
             held_clock: held_clock.clone(),
             acquired_time: now,
             unreleased,
@@ -183,11 +252,12 @@ mod tests {
     ) {
         let (held_at, acquired_at) = (place(held_site), place(acquired_site));
         let held_clock = clock(held_clock);
+        let gate: Vec<GateLock> = gate.iter().map(|&l| (l, Mode::Exclusive)).collect();
         g.edge(
             thread,
-            held,
-            lock,
-            gate,
+            (held, lock),
+            (Mode::Exclusive, Mode::Exclusive),
+            &gate,
             held_at,
             &held_clock,
             acquired_at,
@@ -255,5 +325,30 @@ mod tests {
         assert!(g.cycles(|_| true).is_empty());
         g.confirm(2, 2, 1);
         assert_eq!(g.cycles(|_| true).len(), 1);
+    }
+
+    #[test]
+    fn readers_of_a_gate_lock_do_not_serialize_writers_do() {
+        const R: Mode = Mode::Read {
+            writer_preferring: false,
+        };
+        let gate = |modes: &[(u64, Mode)]| modes.to_vec();
+        assert!(!serialized(&gate(&[(9, R)]), &gate(&[(9, R)])));
+        assert!(serialized(&gate(&[(9, R)]), &gate(&[(9, Mode::Write)])));
+        assert!(serialized(
+            &gate(&[(3, R), (9, Mode::Exclusive)]),
+            &gate(&[(3, R), (9, Mode::Exclusive)])
+        ));
+        assert!(!serialized(&gate(&[(3, R)]), &gate(&[(4, Mode::Write)])));
+    }
+
+    #[test]
+    fn readers_wait_for_readers_only_behind_a_writer() {
+        let read = |writer_preferring| Mode::Read { writer_preferring };
+        assert!(!read(false).waits_for(read(false)));
+        assert!(read(true).waits_for(read(true)));
+        assert!(read(false).waits_for(Mode::Write));
+        assert!(Mode::Write.waits_for(read(false)));
+        assert!(Mode::Exclusive.waits_for(Mode::Exclusive));
     }
 }

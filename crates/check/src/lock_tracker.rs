@@ -62,8 +62,8 @@ use wasmgrind_runtime::{LockHook, ThreadId};
 use wasmgrind_spin::{shard_index, AddrShards, SpinMutex, SpinMutexGuard};
 
 use crate::lock_clocks::{HbRole, LockFreeClocks};
-use crate::lock_order::{EdgeRecord, LockOrder, Place};
-use crate::locks::{shape, LockRole, Shape, MAX_LOCK_VALUE};
+use crate::lock_order::{EdgeRecord, GateLock, LockOrder, Mode, Place};
+use crate::locks::{shape, LockRole, RwScheme, RwTransition, Shape, MAX_LOCK_VALUE};
 use word_filter::WordFilter;
 
 /// What a word is known to be.
@@ -89,6 +89,9 @@ struct Word {
     /// Acquired by a known mutex implementation ([`LockRole::KnownMutex`]): its
     /// misuses are misuses even where an inferred lock would just be no lock.
     known: bool,
+    /// A reader-writer lock ([`LockRole::RwLock`]): held by the threads whose held
+    /// lists say so (`holder` stays `None`), changed only by its own code.
+    rw: bool,
     /// Width of the atomics that made it a lock.
     size: u8,
     id: LockId,
@@ -103,13 +106,13 @@ impl Word {
     /// Whether atomics on this word are lock operations (left out of the lock-free
     /// happens-before).
     fn is_lock_like(&self) -> bool {
-        self.hooked || self.state != WordState::NotALock
+        self.hooked || self.rw || self.state != WordState::NotALock
     }
 
     /// Whether the word is a lock only by inference: neither a mutex known by name nor
     /// one threadlink's hooks report.
     fn is_inferred(&self) -> bool {
-        !(self.known || self.hooked)
+        !(self.known || self.hooked || self.rw)
     }
 }
 
@@ -119,6 +122,7 @@ struct Held {
     id: LockId,
     at: Place,
     clock: VectorClock,
+    mode: Mode,
 }
 
 /// A thread's failed attempts on one word since it last acquired or released a lock.
@@ -268,6 +272,9 @@ impl LockTracker {
         values: (u64, u64, u64),
         at: Place,
     ) {
+        if let LockRole::RwLock(scheme) = role {
+            return self.rwlock(t, (scheme, hb), op, size, addr, values, at);
+        }
         let (result, operand, expected) = values;
         let shape = shape(op, size, result, operand, expected);
         let known = role == LockRole::KnownMutex;
@@ -288,8 +295,13 @@ impl LockTracker {
             self.exiting(t);
         }
         let mut inner = self.word_op(addr);
-        if inner.words.get(&addr).is_some_and(|w| w.hooked) {
-            return;
+        match inner.words.get(&addr) {
+            Some(w) if w.hooked => return,
+            // A reader-writer lock's other atomics (its waiting flags) take nothing.
+            Some(w) if w.rw && role == LockRole::Ignore => return,
+            // Code other than a reader-writer lock's on its word: another object.
+            Some(w) if w.rw => inner.forget(addr),
+            _ => {}
         }
         if inner.words.get(&addr).is_some_and(|w| w.size != size) {
             // Another width: another object.
@@ -343,6 +355,53 @@ impl LockTracker {
             Shape::Overwrite if held_by_me && !known_word => inner.not_a_lock(addr),
             _ if lock_like => {}
             _ => self.clocks.access(hb, t, addr),
+        }
+    }
+
+    /// An atomic of a reader-writer lock's own code ([`LockRole::RwLock`]): takes,
+    /// releases or downgrades thread `t`'s hold of the lock at `addr`, by how it changes
+    /// the reader count ([`RwScheme::transition`]). Its other atomics (waiting flags)
+    /// are no lock operations, and once the word is a lock not even synchronization
+    /// for the lock-free clocks.
+    #[allow(clippy::too_many_arguments)]
+    fn rwlock(
+        &self,
+        t: ThreadId,
+        (scheme, hb): (RwScheme, HbRole),
+        op: AtomicOp,
+        size: u8,
+        addr: u64,
+        (result, operand, expected): (u64, u64, u64),
+        at: Place,
+    ) {
+        let transition = scheme.transition(op, size, result, operand, expected);
+        if transition.is_some() {
+            self.filter.insert(addr, size);
+        } else if !self.filter.may_touch(addr, size.into()) {
+            self.clocks.access(hb, t, addr);
+            return;
+        }
+        let mut inner = self.word_op(addr);
+        let Some(transition) = transition else {
+            if !inner.is_lock_like(addr) {
+                self.clocks.access(hb, t, addr);
+            }
+            return;
+        };
+        let read = Mode::Read {
+            writer_preferring: scheme.writer_preferring(),
+        };
+        match transition {
+            RwTransition::Read => inner.rw_hold(t, addr, size, at, read),
+            RwTransition::Write => inner.rw_hold(t, addr, size, at, Mode::Write),
+            RwTransition::Release => self.end_hold(t, addr, true, true),
+            RwTransition::Downgrade => {
+                if let Some(mut th) = self.thread(t) {
+                    if let Some(h) = th.held.iter_mut().rev().find(|h| h.addr == addr) {
+                        h.mode = read;
+                    }
+                }
+            }
         }
     }
 
@@ -570,13 +629,20 @@ impl LockTracker {
         self.shared().misuses.push((id, misuse));
     }
 
-    /// Thread `t`, whose lock state is `th`, asks for incarnation `id`: an edge from
-    /// every lock it holds.
+    /// Thread `t`, whose lock state is `th`, asks for incarnation `id` in `mode`: an
+    /// edge from every lock it holds.
     ///
     /// `inferred` when `id` is an inferred word: the edges only count once `t` releases
     /// it, or if it still waits for it when the run ends (see
     /// [`EdgeRecord::unreleased`]).
-    fn request_of(&self, th: &mut ThreadLocks, t: ThreadId, id: LockId, at: Place, inferred: bool) {
+    fn request_of(
+        &self,
+        th: &mut ThreadLocks,
+        t: ThreadId,
+        (id, mode): (LockId, Mode),
+        at: Place,
+        inferred: bool,
+    ) {
         let ThreadLocks {
             held,
             unreleased_edges,
@@ -588,13 +654,24 @@ impl LockTracker {
         // The first nested request: the lock-free clocks matter from now on.
         self.clocks.activate();
         let now = self.clocks.now(t);
-        let mut gate: Vec<u64> = held.iter().map(|h| u64::from(h.id)).collect();
-        gate.sort_unstable();
+        let mut gate: Vec<GateLock> = held.iter().map(|h| (h.id.into(), h.mode)).collect();
+        gate.sort_unstable_by_key(|&(id, _)| id);
         gate.dedup();
         let order = &mut self.shared().order;
         for h in held.iter().filter(|h| h.id != id) {
             let (from, to) = (h.id.into(), id.into());
-            order.edge(t, from, to, &gate, h.at, &h.clock, at, now, inferred);
+            let modes = (h.mode, mode);
+            order.edge(
+                t,
+                (from, to),
+                modes,
+                &gate,
+                h.at,
+                &h.clock,
+                at,
+                now,
+                inferred,
+            );
             if inferred && !unreleased_edges.contains(&(h.id, id)) {
                 if unreleased_edges.len() >= MAX_UNRELEASED_EDGES {
                     // Words taken and never released (handshakes) pile up here; the
@@ -647,6 +724,28 @@ impl LockTracker {
 }
 
 impl LockTracker {
+    /// `t`, whose lock state is `th`, now holds incarnation `id` at `addr` in `mode`,
+    /// acquired at `at`: with its lock-free clock (in a released hold's buffer).
+    fn push_held(
+        &self,
+        th: &mut ThreadLocks,
+        t: ThreadId,
+        (addr, id): (u64, LockId),
+        at: Place,
+        mode: Mode,
+    ) {
+        th.attempts = None;
+        let mut clock = th.spare_clocks.pop().unwrap_or_default();
+        self.clocks.copy_into(t, &mut clock);
+        th.held.push(Held {
+            addr,
+            id,
+            at,
+            clock,
+            mode,
+        });
+    }
+
     /// Sets whether incarnation `id` is a lock.
     fn set_is_lock(&self, id: LockId, is_lock: bool) {
         self.shared().incarnations[id as usize].is_lock = is_lock;
@@ -706,6 +805,7 @@ impl WordOp<'_> {
                     state: WordState::Candidate,
                     hooked: false,
                     known: false,
+                    rw: false,
                     size,
                     id,
                     holder: None,
@@ -837,7 +937,38 @@ impl WordOp<'_> {
             // On an inferred word, counted once granted and released, or if still
             // waiting when the run ends (a deadlock): a thread that gives up (crossbeam
             // trying to select a context twice) took no lock.
-            self.tracker.request_of(&mut th, t, id, at, inferred);
+            self.tracker
+                .request_of(&mut th, t, (id, Mode::Exclusive), at, inferred);
+        }
+    }
+
+    /// The reader-writer lock at `addr` (a lock at once): its incarnation, a new one
+    /// where another kind of word or width was.
+    fn rw_word_id(&mut self, addr: u64, size: u8) -> LockId {
+        if self
+            .words
+            .get(&addr)
+            .is_some_and(|w| !w.rw || w.size != size)
+        {
+            self.forget(addr);
+        }
+        let id = self.word_id(addr, size);
+        if let Some(word) = self.words.get_mut(&addr).filter(|w| !w.rw) {
+            word.rw = true;
+            word.known = true;
+            word.state = WordState::Confirmed;
+            self.tracker.set_is_lock(id, true);
+        }
+        id
+    }
+
+    /// `t` takes the reader-writer lock at `addr` in `mode`: asks for it, then holds it
+    /// (besides whatever other threads hold it to read).
+    fn rw_hold(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, mode: Mode) {
+        let id = self.rw_word_id(addr, size);
+        if let Some(mut th) = self.tracker.thread(t) {
+            self.tracker.request_of(&mut th, t, (id, mode), at, false);
+            self.tracker.push_held(&mut th, t, (addr, id), at, mode);
         }
     }
 
@@ -860,19 +991,12 @@ impl WordOp<'_> {
         let id = self.word_id(addr, size);
         let inferred = !known && self.words.get(&addr).is_some_and(Word::is_inferred);
         if let Some(mut th) = self.tracker.thread(t) {
+            let mode = Mode::Exclusive;
             if request {
-                self.tracker.request_of(&mut th, t, id, at, inferred);
+                self.tracker
+                    .request_of(&mut th, t, (id, mode), at, inferred);
             }
-            th.attempts = None;
-            // Every acquisition keeps a clock: reuse a released one's buffer.
-            let mut clock = th.spare_clocks.pop().unwrap_or_default();
-            self.tracker.clocks.copy_into(t, &mut clock);
-            th.held.push(Held {
-                addr,
-                id,
-                at,
-                clock,
-            });
+            self.tracker.push_held(&mut th, t, (addr, id), at, mode);
         }
         if let Some(word) = self.words.get_mut(&addr) {
             // Confirmed implies the incarnation is a lock: the shared state is only

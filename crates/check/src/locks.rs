@@ -26,11 +26,17 @@
 //! mutex functions of Rust std's futex `Mutex` and wasi-libc's `pthread_mutex_*`
 //! confirm their words at once; Rust std's other atomics (channel contexts, thread
 //! parkers, once cells — state machines that can look like locks), the C library's
-//! other atomics (its internal locks, thread list, malloc) and every rwlock
-//! (`std::sys::sync::rwlock::futex::RwLock`, `pthread_rwlock_*`) and `Once` are not
-//! inferred at all — readers share a reader-writer lock, so its state word is not a
-//! mutex word. Nor are musl's counters (`a_inc`, `a_dec`: a mutex's waiter count,
+//! other atomics (its internal locks, thread list, malloc) and `Once` are not
+//! inferred at all. Nor are musl's counters (`a_inc`, `a_dec`: a mutex's waiter count,
 //! which any waiting thread moves between 0 and 1 with a compare-exchange).
+//!
+//! Reader-writer locks are known by name only ([`RwScheme`]): the lock and unlock
+//! functions of Rust std's futex `RwLock` and of wasi-libc's `pthread_rwlock_*`. Their
+//! word counts readers in its low bits (all ones: write-locked), so an atomic there
+//! takes the lock to read or to write, releases or downgrades it by how it changes
+//! that count ([`RwScheme::transition`]); many threads hold it at once to read. The
+//! other atomics of reader-writer lock code (waiting flags, a writer's wake-up
+//! counter) are not lock operations.
 //!
 //! How a word stops being a lock (freed memory reused, a handshake that looked like
 //! a lock, a try-lock that is no self-deadlock) is the tracker's business: see
@@ -39,8 +45,8 @@
 //! Limits: a lock whose release is not a store/exchange/rmw to 0 (a ticket lock)
 //! is never confirmed; an inferred lock unlocked by another thread than its locker
 //! is taken for a handshake, not reported, and one left held by an exiting thread is
-//! reported only once another thread blocks on it; rwlocks are not part of the
-//! lock-order graph.
+//! reported only once another thread blocks on it; a reader-writer lock's misuses
+//! (unlocking it unheld, exiting with it aside) are not reported.
 
 use wasmgrind_instrument::AtomicOp;
 
@@ -53,6 +59,111 @@ pub enum LockRole {
     Generic,
     /// A known mutex implementation: its acquisitions are locks at once.
     KnownMutex,
+    /// A reader-writer lock's own lock and unlock code.
+    RwLock(RwScheme),
+}
+
+/// A reader-writer lock implementation whose lock word wasmgrind understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RwScheme {
+    /// Rust std's futex `RwLock`: bits 0-29 count readers (all ones: write-locked),
+    /// bits 30 and 31 say readers / writers wait. Writer-preferring: a reader waits
+    /// while a writer does.
+    StdFutex,
+    /// musl's `pthread_rwlock_t` (`_rw_lock`): bits 0-30 count readers (all ones:
+    /// write-locked), bit 31 says threads wait. Readers get in while a writer waits.
+    Musl,
+}
+
+/// What an atomic of a reader-writer lock's code does to the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RwTransition {
+    /// Takes it to read (one more reader).
+    Read,
+    /// Takes it to write (from no readers to write-locked).
+    Write,
+    /// Gives it up (one reader fewer, or write-locked to free).
+    Release,
+    /// Turns a write lock into a read lock (std's `downgrade`).
+    Downgrade,
+}
+
+impl RwScheme {
+    /// The reader-count field; all ones means write-locked.
+    fn field(self) -> u64 {
+        match self {
+            RwScheme::StdFutex => (1 << 30) - 1,
+            RwScheme::Musl => 0x7fff_ffff,
+        }
+    }
+
+    /// Whether a new reader waits while a writer waits.
+    pub fn writer_preferring(self) -> bool {
+        self == RwScheme::StdFutex
+    }
+
+    /// What an atomic of `size` bytes that found `result` (with `operand` and
+    /// `expected` as for [`shape`]) does to the lock: read by how it changed the
+    /// reader-count field; `None` when it changed no count (a load, a failed
+    /// compare-exchange, a waiting flag set or cleared).
+    pub fn transition(
+        self,
+        op: AtomicOp,
+        size: u8,
+        result: u64,
+        operand: u64,
+        expected: u64,
+    ) -> Option<RwTransition> {
+        let width = if size >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (u32::from(size) * 8)) - 1
+        };
+        let new = match op {
+            AtomicOp::Load | AtomicOp::Store => return None,
+            AtomicOp::Cmpxchg if result & width != expected & width => return None,
+            AtomicOp::Cmpxchg | AtomicOp::Xchg => operand,
+            AtomicOp::Add => result.wrapping_add(operand),
+            AtomicOp::Sub => result.wrapping_sub(operand),
+            AtomicOp::And => result & operand,
+            AtomicOp::Or => result | operand,
+            AtomicOp::Xor => result ^ operand,
+        };
+        let field = self.field();
+        let (old, new) = (result & field, new & width & field);
+        match (old, new) {
+            (0, n) if n == field => Some(RwTransition::Write),
+            (o, n) if o + 1 < field && n == o + 1 => Some(RwTransition::Read),
+            (o, 1) if o == field => Some(RwTransition::Downgrade),
+            (o, 0) if o == field => Some(RwTransition::Release),
+            (o, n) if o >= 1 && o < field && n + 1 == o => Some(RwTransition::Release),
+            _ => None,
+        }
+    }
+}
+
+/// Rust std's futex `RwLock` functions that take, release or downgrade it.
+const STD_RWLOCK_OPS: &[&str] = &[
+    "read",
+    "try_read",
+    "read_contended",
+    "write",
+    "try_write",
+    "write_contended",
+    "read_unlock",
+    "write_unlock",
+    "downgrade",
+];
+
+/// Whether `function` (demangled, as `std::…::RwLock::read` or `<std::…::RwLock>::read`)
+/// is one of [`STD_RWLOCK_OPS`].
+fn is_std_rwlock_op(function: &str) -> bool {
+    function.rsplit_once("::").is_some_and(|(path, name)| {
+        path.trim_start_matches('<')
+            .trim_end_matches('>')
+            .ends_with("sync::rwlock::futex::RwLock")
+            && STD_RWLOCK_OPS.contains(&name)
+    })
 }
 
 /// The role of an atomic in code whose (demangled) function names, innermost
@@ -95,7 +206,12 @@ pub fn role_of(functions: &[&str], c_library: bool) -> LockRole {
         // The C library's atomics are musl's helpers (`a_cas`, `a_swap`, `a_store`)
         // inlined into the function they serve: its inline chain, not its innermost
         // frame, says whose they are, so a mutex's lock and unlock agree.
-        return if functions.iter().any(rwlock_or_once) || functions.iter().any(counter) {
+        let rwlock = |f: &&str| f.contains("pthread_rwlock");
+        return if functions.iter().any(counter) {
+            LockRole::Ignore
+        } else if functions.iter().any(rwlock) {
+            LockRole::RwLock(RwScheme::Musl)
+        } else if functions.iter().any(rwlock_or_once) {
             LockRole::Ignore
         } else if functions.iter().any(known_mutex) {
             LockRole::KnownMutex
@@ -104,6 +220,7 @@ pub fn role_of(functions: &[&str], c_library: bool) -> LockRole {
         };
     }
     match owner {
+        Some(f) if is_std_rwlock_op(f) => LockRole::RwLock(RwScheme::StdFutex),
         Some(f) if rwlock_or_once(f) => LockRole::Ignore,
         Some(f) if known_mutex(f) => LockRole::KnownMutex,
         Some(f) if std_internal(f) => LockRole::Ignore,
@@ -237,6 +354,24 @@ mod tests {
                 &["std::sys::sync::rwlock::futex::RwLock::read", "app::main"],
                 false
             ),
+            LockRole::RwLock(RwScheme::StdFutex)
+        );
+        assert_eq!(
+            role_of(
+                &[
+                    "core::sync::atomic::atomic_sub",
+                    "<std::sys::sync::rwlock::futex::RwLock>::write_unlock"
+                ],
+                false
+            ),
+            LockRole::RwLock(RwScheme::StdFutex)
+        );
+        // Its writer wake-up counter is another word, no lock.
+        assert_eq!(
+            role_of(
+                &["std::sys::sync::rwlock::futex::RwLock::wake_writer"],
+                false
+            ),
             LockRole::Ignore
         );
         assert_eq!(
@@ -302,7 +437,15 @@ mod tests {
         );
         assert_eq!(
             role_of(&["a_cas", "__pthread_rwlock_trywrlock"], true),
-            LockRole::Ignore
+            LockRole::RwLock(RwScheme::Musl)
+        );
+        assert_eq!(
+            role_of(
+                &["a_fetch_add", "a_inc", "__pthread_rwlock_timedrdlock"],
+                true
+            ),
+            LockRole::Ignore,
+            "an rwlock's waiter count is not its lock word"
         );
         assert_eq!(role_of(&["a_swap", "__unlock"], true), LockRole::Ignore);
         // In the program's code only the innermost frame counts: a closure inlined
@@ -311,5 +454,58 @@ mod tests {
             role_of(&["app::Spin::unlock", "std::sync::Once::call_once"], false),
             LockRole::Generic
         );
+    }
+
+    #[test]
+    fn reader_writer_transitions_of_std_and_musl() {
+        use RwTransition::*;
+        let std = |op, result, operand, expected| {
+            RwScheme::StdFutex.transition(op, 4, result, operand, expected)
+        };
+        const WRITE_LOCKED: u64 = (1 << 30) - 1;
+        const READERS_WAITING: u64 = 1 << 30;
+        const WRITERS_WAITING: u64 = 1 << 31;
+        // read: cmpxchg(s → s + 1); a failed one does nothing.
+        assert_eq!(std(AtomicOp::Cmpxchg, 2, 3, 2), Some(Read));
+        assert_eq!(std(AtomicOp::Cmpxchg, 3, 3, 2), None);
+        // write: cmpxchg(0 → WRITE_LOCKED), also with a waiting flag kept.
+        assert_eq!(std(AtomicOp::Cmpxchg, 0, WRITE_LOCKED, 0), Some(Write));
+        let waiting = WRITERS_WAITING;
+        assert_eq!(
+            std(AtomicOp::Cmpxchg, waiting, waiting | WRITE_LOCKED, waiting),
+            Some(Write)
+        );
+        // Setting or clearing a waiting flag takes nothing.
+        assert_eq!(std(AtomicOp::Cmpxchg, 1, 1 | READERS_WAITING, 1), None);
+        assert_eq!(std(AtomicOp::Cmpxchg, waiting, 0, waiting), None);
+        // read_unlock / write_unlock: fetch_sub.
+        assert_eq!(std(AtomicOp::Sub, 2, 1, 0), Some(Release));
+        assert_eq!(std(AtomicOp::Sub, 1 | waiting, 1, 0), Some(Release));
+        assert_eq!(
+            std(AtomicOp::Sub, WRITE_LOCKED | waiting, WRITE_LOCKED, 0),
+            Some(Release)
+        );
+        // downgrade: fetch_add(READ_LOCKED - WRITE_LOCKED), wrapping.
+        let downgrade = 1u64.wrapping_sub(WRITE_LOCKED) & 0xffff_ffff;
+        assert_eq!(
+            std(AtomicOp::Add, WRITE_LOCKED, downgrade, 0),
+            Some(Downgrade)
+        );
+        assert_eq!(std(AtomicOp::Load, 1, 0, 0), None);
+
+        let musl = |result, operand, expected| {
+            RwScheme::Musl.transition(AtomicOp::Cmpxchg, 4, result, operand, expected)
+        };
+        // rdlock, wrlock, unlock of a reader (last or not) and of the writer.
+        assert_eq!(musl(0, 1, 0), Some(Read));
+        assert_eq!(musl(0x8000_0001, 0x8000_0002, 0x8000_0001), Some(Read));
+        assert_eq!(musl(0, 0x7fff_ffff, 0), Some(Write));
+        assert_eq!(musl(2, 1, 2), Some(Release));
+        assert_eq!(musl(0x8000_0001, 0, 0x8000_0001), Some(Release));
+        assert_eq!(musl(0x7fff_ffff, 0, 0x7fff_ffff), Some(Release));
+        // The waiters bit set on a held lock.
+        assert_eq!(musl(0x7fff_ffff, 0xffff_ffff, 0x7fff_ffff), None);
+        assert!(RwScheme::StdFutex.writer_preferring());
+        assert!(!RwScheme::Musl.writer_preferring());
     }
 }

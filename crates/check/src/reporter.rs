@@ -174,6 +174,8 @@ impl Reporter {
                     acquired: *acquired as u32,
                     held_stack: self.stack_at(e.held_at, stacks, sites),
                     acquired_stack: self.stack_at(e.acquired_at, stacks, sites),
+                    held_mode: e.modes.0.rw_mode(),
+                    acquired_mode: e.modes.1.rw_mode(),
                 })
                 .collect();
             self.emit(&Finding::LockOrderInversion(

@@ -98,11 +98,43 @@ fn three_lock_cycle_is_reported_once() {
 }
 
 #[test]
+fn rwlock_inversion_is_reported_with_its_modes() {
+    let guest = "lockorder_rwlock";
+    let m = marks(&Abi::Wasi.source(guest));
+    let (code, reports) = check(&wasi_guest(guest), &[]);
+    assert_eq!(code, Some(66), "{reports:#?}");
+    let suffix = format!("src/bin/{guest}.rs");
+    expect_inversion(
+        &reports,
+        &suffix,
+        &[
+            (m["a-held"], m["a-acquired"]),
+            (m["b-held"], m["b-acquired"]),
+        ],
+        2,
+    );
+    // The writer held the RwLock to write and took the mutex (no mode); the other
+    // thread held the mutex and asked to read.
+    let cycle = of_kind(&reports, "lock_order_inversion")[0]["cycle"]
+        .as_array()
+        .expect("cycle")
+        .clone();
+    let modes: Vec<(Value, Value)> = cycle
+        .iter()
+        .map(|e| (e["held_mode"].clone(), e["acquired_mode"].clone()))
+        .collect();
+    assert!(modes.contains(&("write".into(), Value::Null)), "{cycle:#?}");
+    assert!(modes.contains(&(Value::Null, "read".into())), "{cycle:#?}");
+    assert!(of_kind(&reports, "lock_misuse").is_empty(), "{reports:#?}");
+}
+
+#[test]
 fn safe_shapes_are_not_reported() {
     for guest in [
         "lockorder_gate_lock",
         "lockorder_same_thread",
         "lockorder_hb_ordered",
+        "lockorder_rwlock_readers",
     ] {
         let (code, reports) = check(&wasi_guest(guest), &[]);
         assert!(reports.is_empty(), "{guest}: {reports:#?}");

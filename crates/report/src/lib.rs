@@ -41,6 +41,8 @@
 //! thread `thread` acquired the lock at address `acquired` while holding the lock at
 //! address `held`; the stacks (frames, innermost first) are where each was acquired.
 //! Each edge's `acquired` is the next edge's `held`, the last edge's the first's.
+//! Where a lock is a reader-writer lock, `held_mode` / `acquired_mode` say how it was
+//! held / asked for, `"read"` or `"write"` (absent for a mutex).
 //!
 //! A *frame* is `{func_index, function, file, line, column, code_offset,
 //! function_offset}`, every field a value or `null`: the wasm function index, the
@@ -85,7 +87,7 @@ pub use globals::GlobalSymbol;
 pub use hang::{Hang, HangKind, HungThread, ThreadState};
 pub use json::{to_json_value, write_json_line, JSON_FORMAT_VERSION};
 pub use lock_misuse::{LockMisuse, MisuseKind};
-pub use lock_order::{LockOrderEdge, LockOrderInversion};
+pub use lock_order::{LockOrderEdge, LockOrderInversion, RwMode};
 pub use sarif::{sarif_log, write_sarif};
 pub use source_path::display_path;
 pub use suppress::{Suppression, SuppressionKind, Suppressions};

@@ -28,6 +28,29 @@ pub struct LockOrderEdge {
     pub held_stack: Vec<Frame>,
     /// Where `acquired` was acquired, innermost first.
     pub acquired_stack: Vec<Frame>,
+    /// How `held` is held, when it is a reader-writer lock (absent for a mutex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_mode: Option<RwMode>,
+    /// How `acquired` was asked for, when it is a reader-writer lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquired_mode: Option<RwMode>,
+}
+
+/// How a thread holds or asks for a reader-writer lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RwMode {
+    Read,
+    Write,
+}
+
+/// ` (read)` or ` (write)` after a reader-writer lock's address; nothing for a mutex.
+fn mode_suffix(mode: Option<RwMode>) -> &'static str {
+    match mode {
+        None => "",
+        Some(RwMode::Read) => " (read)",
+        Some(RwMode::Write) => " (write)",
+    }
 }
 
 impl LockOrderInversion {
@@ -59,15 +82,17 @@ pub(crate) fn render_lock_order(s: &mut String, inversion: &LockOrderInversion) 
     }
     let _ = writeln!(s, "  Cycle in lock order graph: {}", cycle.join(" => "));
     for edge in &inversion.cycle {
+        let (acquired_mode, held_mode) =
+            (mode_suffix(edge.acquired_mode), mode_suffix(edge.held_mode));
         let _ = writeln!(
             s,
-            "  Thread {} acquired lock 0x{:08x} while holding lock 0x{:08x}:",
+            "  Thread {} acquired lock 0x{:08x}{acquired_mode} while holding lock 0x{:08x}{held_mode}:",
             edge.thread, edge.acquired, edge.held
         );
         render_stack(s, &edge.acquired_stack);
         let _ = writeln!(
             s,
-            "  Lock 0x{:08x} was acquired by thread {} at:",
+            "  Lock 0x{:08x} was acquired by thread {}{held_mode} at:",
             edge.held, edge.thread
         );
         render_stack(s, &edge.held_stack);

@@ -565,3 +565,159 @@ fn a_request_given_up_orders_nothing() {
     store0(&tr, 1, 0x100, 4);
     assert!(tr.findings().cycles.is_empty());
 }
+
+const STD_RW: LockRole = LockRole::RwLock(RwScheme::StdFutex);
+const MUSL_RW: LockRole = LockRole::RwLock(RwScheme::Musl);
+/// Rust std's write-locked reader count.
+const WRITE_LOCKED: u64 = (1 << 30) - 1;
+
+/// std's `read`: cmpxchg(readers → readers + 1).
+fn read_lock(tr: &LockTracker, t: ThreadId, role: LockRole, addr: u64, readers: u64) {
+    let values = (readers, readers + 1, readers);
+    op(tr, t, role, AtomicOp::Cmpxchg, addr, values, 40);
+}
+
+/// std's `write`: cmpxchg(0 → WRITE_LOCKED).
+fn write_lock(tr: &LockTracker, t: ThreadId, addr: u64) {
+    op(
+        tr,
+        t,
+        STD_RW,
+        AtomicOp::Cmpxchg,
+        addr,
+        (0, WRITE_LOCKED, 0),
+        41,
+    );
+}
+
+/// std's `read_unlock` / `write_unlock`: fetch_sub of one reader / of the write lock.
+fn rw_unlock(tr: &LockTracker, t: ThreadId, addr: u64, found: u64) {
+    let operand = if found == WRITE_LOCKED {
+        WRITE_LOCKED
+    } else {
+        1
+    };
+    op(tr, t, STD_RW, AtomicOp::Sub, addr, (found, operand, 0), 42);
+}
+
+/// Thread 1 nests the rwlock at 0x10 (taken by `first`) around the mutex at 0x20;
+/// thread 2, concurrently, the mutex around the rwlock (taken by `second`).
+fn rw_inversion(
+    first: impl Fn(&LockTracker, ThreadId),
+    second: impl Fn(&LockTracker, ThreadId),
+) -> usize {
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    first(&tr, 1);
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 2);
+    op(&tr, 1, K, AtomicOp::Xchg, 0x20, (1, 0, 0), 3);
+    op(&tr, 2, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 4);
+    second(&tr, 2);
+    let f = tr.findings();
+    assert!(f.misuses.is_empty(), "{:?}", f.misuses);
+    f.cycles.len()
+}
+
+#[test]
+fn rwlock_inversions_count_when_a_request_waits_for_the_hold() {
+    let write = |tr: &LockTracker, t| write_lock(tr, t, 0x10);
+    let std_read = |tr: &LockTracker, t| read_lock(tr, t, STD_RW, 0x10, 0);
+    let musl_read = |tr: &LockTracker, t| read_lock(tr, t, MUSL_RW, 0x10, 0);
+    assert_eq!(
+        rw_inversion(write, std_read),
+        1,
+        "a reader waits for a writer"
+    );
+    assert_eq!(
+        rw_inversion(std_read, write),
+        1,
+        "a writer waits for a reader"
+    );
+    assert_eq!(
+        rw_inversion(std_read, std_read),
+        1,
+        "std's readers wait behind a waiting writer"
+    );
+    assert_eq!(
+        rw_inversion(musl_read, musl_read),
+        0,
+        "musl's readers never wait for readers"
+    );
+}
+
+#[test]
+fn rwlock_readers_hold_it_together_and_release_their_own() {
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    read_lock(&tr, 1, STD_RW, 0x10, 0);
+    read_lock(&tr, 2, STD_RW, 0x10, 1);
+    // Thread 1 leaves first: no misuse, and thread 2 still holds its read lock, so
+    // its nesting of the mutex at 0x20 is an edge.
+    rw_unlock(&tr, 1, 0x10, 2);
+    op(&tr, 2, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 2);
+    op(&tr, 2, K, AtomicOp::Xchg, 0x20, (1, 0, 0), 3);
+    rw_unlock(&tr, 2, 0x10, 1);
+    // Thread 1, concurrently, the other way round, to write.
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 4);
+    write_lock(&tr, 1, 0x10);
+    rw_unlock(&tr, 1, 0x10, WRITE_LOCKED);
+    op(&tr, 1, K, AtomicOp::Xchg, 0x20, (1, 0, 0), 5);
+    let f = tr.findings();
+    assert!(f.misuses.is_empty(), "{:?}", f.misuses);
+    assert_eq!(f.cycles.len(), 1);
+    let modes: Vec<(Mode, Mode)> = f.cycles[0].iter().map(|(_, _, e)| e.modes).collect();
+    let read = Mode::Read {
+        writer_preferring: true,
+    };
+    assert!(modes.contains(&(read, Mode::Exclusive)), "{modes:?}");
+    assert!(modes.contains(&(Mode::Exclusive, Mode::Write)), "{modes:?}");
+}
+
+#[test]
+fn rwlock_waiting_flags_and_downgrade() {
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    write_lock(&tr, 1, 0x10);
+    // A reader sets the readers-waiting flag: no lock operation, no misuse.
+    let flagged = WRITE_LOCKED | 1 << 30;
+    op(
+        &tr,
+        2,
+        STD_RW,
+        AtomicOp::Cmpxchg,
+        0x10,
+        (WRITE_LOCKED, flagged, WRITE_LOCKED),
+        43,
+    );
+    // The writer downgrades to a read lock, then nests the mutex: a read-held edge.
+    let downgrade = 1u64.wrapping_sub(WRITE_LOCKED) & 0xffff_ffff;
+    op(
+        &tr,
+        1,
+        STD_RW,
+        AtomicOp::Add,
+        0x10,
+        (flagged, downgrade, 0),
+        44,
+    );
+    op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 2);
+    op(&tr, 1, K, AtomicOp::Xchg, 0x20, (1, 0, 0), 3);
+    rw_unlock(&tr, 1, 0x10, 1);
+    op(&tr, 2, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 4);
+    write_lock(&tr, 2, 0x10);
+    let f = tr.findings();
+    assert!(f.misuses.is_empty(), "{:?}", f.misuses);
+    let modes: Vec<(Mode, Mode)> = f.cycles.iter().flatten().map(|(_, _, e)| e.modes).collect();
+    assert!(
+        modes.contains(&(
+            Mode::Read {
+                writer_preferring: true
+            },
+            Mode::Exclusive
+        )),
+        "{modes:?}"
+    );
+}
