@@ -89,9 +89,11 @@ struct Word {
     /// Acquired by a known mutex implementation ([`LockRole::KnownMutex`]): its
     /// misuses are misuses even where an inferred lock would just be no lock.
     known: bool,
-    /// A reader-writer lock ([`LockRole::RwLock`]): held by the threads whose held
-    /// lists say so (`holder` stays `None`), changed only by its own code.
-    rw: bool,
+    /// A reader-writer lock of this scheme ([`LockRole::RwLock`]): held by the
+    /// threads whose held lists say so (`holder` stays `None`). Every atomic on it is
+    /// read as the scheme says, whatever code it is in: without DWARF, std's inlined
+    /// fast paths (`read`, `read_unlock`) are known by no name.
+    rw: Option<RwScheme>,
     /// Width of the atomics that made it a lock.
     size: u8,
     id: LockId,
@@ -106,13 +108,13 @@ impl Word {
     /// Whether atomics on this word are lock operations (left out of the lock-free
     /// happens-before).
     fn is_lock_like(&self) -> bool {
-        self.hooked || self.rw || self.state != WordState::NotALock
+        self.hooked || self.rw.is_some() || self.state != WordState::NotALock
     }
 
     /// Whether the word is a lock only by inference: neither a mutex known by name nor
     /// one threadlink's hooks report.
     fn is_inferred(&self) -> bool {
-        !(self.known || self.hooked || self.rw)
+        !(self.known || self.hooked || self.rw.is_some())
     }
 }
 
@@ -295,13 +297,12 @@ impl LockTracker {
             self.exiting(t);
         }
         let mut inner = self.word_op(addr);
-        match inner.words.get(&addr) {
-            Some(w) if w.hooked => return,
-            // A reader-writer lock's other atomics (its waiting flags) take nothing.
-            Some(w) if w.rw && role == LockRole::Ignore => return,
-            // Code other than a reader-writer lock's on its word: another object.
-            Some(w) if w.rw => inner.forget(addr),
-            _ => {}
+        if inner.words.get(&addr).is_some_and(|w| w.hooked) {
+            return;
+        }
+        if let Some(scheme) = inner.words.get(&addr).and_then(|w| w.rw) {
+            drop(inner);
+            return self.rwlock(t, (scheme, hb), op, size, addr, values, at);
         }
         if inner.words.get(&addr).is_some_and(|w| w.size != size) {
             // Another width: another object.
@@ -392,8 +393,8 @@ impl LockTracker {
             writer_preferring: scheme.writer_preferring(),
         };
         match transition {
-            RwTransition::Read => inner.rw_hold(t, addr, size, at, read),
-            RwTransition::Write => inner.rw_hold(t, addr, size, at, Mode::Write),
+            RwTransition::Read => inner.rw_hold(t, (addr, size), scheme, at, read),
+            RwTransition::Write => inner.rw_hold(t, (addr, size), scheme, at, Mode::Write),
             RwTransition::Release => self.end_hold(t, addr, true, true),
             RwTransition::Downgrade => {
                 if let Some(mut th) = self.thread(t) {
@@ -529,9 +530,19 @@ impl LockTracker {
         self.clocks.join(joiner, joined);
     }
 
-    /// Thread `t` ended: every lock it still holds is a misuse.
-    pub fn exit(&self, t: ThreadId) {
-        self.exiting(t);
+    /// Thread `t` ended: every lock it still holds is a misuse, unless its end
+    /// `ends_program` (a panic aborting in a critical section, `exit` under a lock):
+    /// then no other thread is left to wait for them.
+    pub fn exit(&self, t: ThreadId, ends_program: bool) {
+        if ends_program {
+            if let Some(mut th) = self.thread(t) {
+                th.held.clear();
+                th.attempts = None;
+                th.unreleased_edges.clear();
+            }
+        } else {
+            self.exiting(t);
+        }
         self.clocks.exit(t);
     }
 
@@ -805,7 +816,7 @@ impl WordOp<'_> {
                     state: WordState::Candidate,
                     hooked: false,
                     known: false,
-                    rw: false,
+                    rw: None,
                     size,
                     id,
                     holder: None,
@@ -821,6 +832,12 @@ impl WordOp<'_> {
         if let Some(word) = self.words.remove(&addr) {
             if let Some((h, _)) = word.holder {
                 self.tracker.drop_held(h, addr, false);
+            }
+            if word.rw.is_some() {
+                // Its holders are in no word: every thread may be one.
+                self.tracker.threads.for_each_id(|_, th| {
+                    th.lock().held.retain(|h| h.addr != addr);
+                });
             }
         }
     }
@@ -942,19 +959,19 @@ impl WordOp<'_> {
         }
     }
 
-    /// The reader-writer lock at `addr` (a lock at once): its incarnation, a new one
-    /// where another kind of word or width was.
-    fn rw_word_id(&mut self, addr: u64, size: u8) -> LockId {
+    /// The reader-writer lock of `scheme` at `addr` (a lock at once): its incarnation,
+    /// a new one where another kind of word or width was.
+    fn rw_word_id(&mut self, addr: u64, size: u8, scheme: RwScheme) -> LockId {
         if self
             .words
             .get(&addr)
-            .is_some_and(|w| !w.rw || w.size != size)
+            .is_some_and(|w| w.rw != Some(scheme) || w.size != size)
         {
             self.forget(addr);
         }
         let id = self.word_id(addr, size);
-        if let Some(word) = self.words.get_mut(&addr).filter(|w| !w.rw) {
-            word.rw = true;
+        if let Some(word) = self.words.get_mut(&addr).filter(|w| w.rw.is_none()) {
+            word.rw = Some(scheme);
             word.known = true;
             word.state = WordState::Confirmed;
             self.tracker.set_is_lock(id, true);
@@ -962,10 +979,17 @@ impl WordOp<'_> {
         id
     }
 
-    /// `t` takes the reader-writer lock at `addr` in `mode`: asks for it, then holds it
-    /// (besides whatever other threads hold it to read).
-    fn rw_hold(&mut self, t: ThreadId, addr: u64, size: u8, at: Place, mode: Mode) {
-        let id = self.rw_word_id(addr, size);
+    /// `t` takes the reader-writer lock of `scheme` at `addr` in `mode`: asks for it,
+    /// then holds it (besides whatever other threads hold it to read).
+    fn rw_hold(
+        &mut self,
+        t: ThreadId,
+        (addr, size): (u64, u8),
+        scheme: RwScheme,
+        at: Place,
+        mode: Mode,
+    ) {
+        let id = self.rw_word_id(addr, size, scheme);
         if let Some(mut th) = self.tracker.thread(t) {
             self.tracker.request_of(&mut th, t, (id, mode), at, false);
             self.tracker.push_held(&mut th, t, (addr, id), at, mode);

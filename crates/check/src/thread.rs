@@ -290,10 +290,10 @@ impl ThreadMonitor for CheckThread {
         }
     }
 
-    fn exit(&mut self) {
+    fn exit(&mut self, ends_program: bool) {
         self.deliver_pending();
         self.session.detector.thread_exit(&mut self.handle);
-        self.session.locks.exit(self.tid);
+        self.session.locks.exit(self.tid, ends_program);
     }
 }
 
@@ -392,7 +392,7 @@ mod tests {
         t1.atomic(site.atomic, 0x200, 0, 1, 0);
         let mut t2 = CheckThread::new(2, s.clone());
         t2.records_before_atomic(&records(&[(X + 4, site.write[1])]));
-        t2.exit();
+        t2.exit(false);
         assert_eq!(s.reporter.count(), 0);
         // A thread ordered with neither reads both words: two races, one per write site.
         t0.fork(3);

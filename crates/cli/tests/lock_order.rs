@@ -143,6 +143,14 @@ fn safe_shapes_are_not_reported() {
 }
 
 #[test]
+fn locks_left_held_by_a_trap_that_ends_the_program_are_no_misuse() {
+    let (code, reports) = check(&wasi_guest("panic_holding_locks"), &[]);
+    assert!(reports.is_empty(), "{reports:#?}");
+    // The trap's status (abort), not the findings' 66.
+    assert_eq!(code, Some(134));
+}
+
+#[test]
 fn std_locks_produce_no_lock_reports() {
     for guest in [
         "safe_mutex",

@@ -201,7 +201,7 @@ impl ThreadMonitor for RecordThread {
         });
     }
 
-    fn exit(&mut self) {
+    fn exit(&mut self, _ends_program: bool) {
         self.with_batch(None, |_, _| {});
     }
 

@@ -83,7 +83,10 @@ pub trait ThreadMonitor: Send {
     /// A threadlink lock-tracing hook on the mutex at `addr`.
     fn lock_hook(&mut self, hook: LockHook, addr: u32) {}
     /// The thread's entry function returned or trapped: nothing more comes from it.
-    fn exit(&mut self) {}
+    /// `ends_program` when its end is the program's (the main thread's return, or a
+    /// wasi-threads thread's trap or `proc_exit`): what it still holds then is left
+    /// behind by the program, not by a thread that others outlive.
+    fn exit(&mut self, ends_program: bool) {}
 }
 
 /// The monitor of a plain `run`: observes nothing.

@@ -228,7 +228,7 @@ pub fn run(run: Run<'_>) -> Result<Outcome, RuntimeError> {
         Ok(()) => Outcome::Exited(0),
         Err(e) => outcome_of_error(&program, 0, e),
     };
-    finish_thread(&mut store);
+    finish_thread(&mut store, true);
     Ok(outcome)
 }
 
@@ -305,11 +305,12 @@ fn instantiate(program: &Program, store: &mut Store<ThreadCtx>) -> wasmtime::Res
     Ok(instance)
 }
 
-/// The thread's last events: its pending records, then its end.
-fn finish_thread(store: &mut Store<ThreadCtx>) {
+/// The thread's last events: its pending records, then its end (`ends_program` as
+/// [`crate::ThreadMonitor::exit`] has it).
+fn finish_thread(store: &mut Store<ThreadCtx>, ends_program: bool) {
     drain(&mut *store);
     let ctx = store.data_mut();
-    ctx.monitor.exit();
+    ctx.monitor.exit(ends_program);
 }
 
 /// Every import a program can have: WASI p1, both thread ABIs, the shared memory.
@@ -437,11 +438,16 @@ pub(crate) fn spawn_thread(
             let mut store = new_store(&program, tid);
             let result =
                 instantiate(&program, &mut store).and_then(|instance| body(&mut store, instance));
-            finish_thread(&mut store);
+            let outcome = result.err().map(|e| outcome_of_error(&program, tid, e));
+            // Only a threadlink thread's trap leaves the program running.
+            let ends_program = outcome.as_ref().is_some_and(|outcome| {
+                !(matches!(outcome, Outcome::Trapped { .. }) && program.abi == Abi::Threadlink)
+            });
+            finish_thread(&mut store, ends_program);
             drop(store);
-            match result {
-                Ok(()) => program.threads.finish(slot, ThreadEnd::Finished),
-                Err(e) => match outcome_of_error(&program, tid, e) {
+            match outcome {
+                None => program.threads.finish(slot, ThreadEnd::Finished),
+                Some(outcome) => match outcome {
                     // A trapped threadlink thread is reported and its joiner gets
                     // `JoinFailure`; the guest decides what happens next.
                     outcome @ Outcome::Trapped { .. } if program.abi == Abi::Threadlink => {

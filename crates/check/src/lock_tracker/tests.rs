@@ -120,7 +120,7 @@ fn misuses_of_inferred_locks() {
     fail(&tr, 1, 0x30, 12);
     unlock(&tr, 1, 0x30, 13);
     // Reported when another thread blocks on what the exited one held.
-    tr.exit(2);
+    tr.exit(2, false);
     fail(&tr, 1, 0x20, 14);
     fail(&tr, 1, 0x20, 15);
     assert_eq!(
@@ -200,7 +200,7 @@ fn an_inferred_lock_left_held_by_an_exited_thread_counts_once_someone_wants_it()
     lock(&tr, 1, 0x10, 1);
     unlock(&tr, 1, 0x10, 2);
     lock(&tr, 1, 0x10, 3);
-    tr.exit(1);
+    tr.exit(1, false);
     assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
     // Another thread tries it once and gives up (arc-swap's debt slot, found paid).
     fail(&tr, 2, 0x10, 4);
@@ -223,11 +223,11 @@ fn a_word_reset_by_another_thread_is_a_handshake_not_a_lock() {
     lock(&tr, 0, 0x10, 1);
     store0(&tr, 0, 0x10, 2);
     op(&tr, 1, G, AtomicOp::Cmpxchg, 0x10, (0, 2, 0), 3);
-    tr.exit(1);
+    tr.exit(1, false);
     store0(&tr, 0, 0x10, 2);
     // Later claims of the word are no lock operations either.
     lock(&tr, 0, 0x10, 1);
-    tr.exit(0);
+    tr.exit(0, false);
     // A peer's claim while the owner holds a lock adds no order through it.
     assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
     // An inferred lock unlocked by another thread is not reported either.
@@ -246,7 +246,7 @@ fn misuses_of_known_mutexes() {
     op(&tr, 2, K, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 2);
     // Held when its thread exits, then unlocked by another one: both.
     op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 16, 0), 3);
-    tr.exit(1);
+    tr.exit(1, false);
     op(&tr, 2, K, AtomicOp::Cmpxchg, 0x20, (16, 0, 16), 4);
     assert_eq!(
         misuses(&tr),
@@ -265,12 +265,12 @@ fn an_unlock_classified_otherwise_still_releases_its_holders_lock() {
     let tr = LockTracker::default();
     op(&tr, 1, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 1);
     op(&tr, 1, I, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 2);
-    tr.exit(1);
+    tr.exit(1, false);
     assert!(misuses(&tr).is_empty(), "{:?}", misuses(&tr));
     // An ignored site releasing a word another thread holds does nothing.
     op(&tr, 2, K, AtomicOp::Cmpxchg, 0x10, (0, 16, 0), 3);
     op(&tr, 3, I, AtomicOp::Cmpxchg, 0x10, (16, 0, 16), 4);
-    tr.exit(2);
+    tr.exit(2, false);
     assert_eq!(misuses(&tr), vec![(MisuseKind::ExitWhileHolding, Some(3))]);
 }
 
@@ -356,13 +356,13 @@ fn a_reused_address_is_a_new_lock_in_the_lock_order() {
 fn a_misuse_survives_the_words_reuse() {
     let tr = LockTracker::default();
     lock(&tr, 1, 0x10, 1);
-    tr.exit(1);
+    tr.exit(1, false);
     unlock(&tr, 2, 0x10, 2);
     assert!(misuses(&tr).is_empty(), "a handshake");
     lock(&tr, 1, 0x20, 3);
     unlock(&tr, 1, 0x20, 4);
     lock(&tr, 2, 0x20, 5);
-    tr.exit(2);
+    tr.exit(2, false);
     fail(&tr, 3, 0x20, 7);
     fail(&tr, 3, 0x20, 7);
     tr.plain_write(0x20, 4);
@@ -382,7 +382,7 @@ fn state_words_and_pointers_are_not_locks() {
     op(&tr, 2, G, AtomicOp::Xchg, 0x40, (0x11_0000, 0, 0), 5);
     // A candidate never released: its holder exiting is no misuse.
     lock(&tr, 1, 0x50, 6);
-    tr.exit(1);
+    tr.exit(1, false);
     let f = tr.findings();
     assert!(f.misuses.is_empty(), "{:?}", f.misuses);
 }
@@ -720,4 +720,57 @@ fn rwlock_waiting_flags_and_downgrade() {
         )),
         "{modes:?}"
     );
+}
+
+#[test]
+fn an_rwlock_released_by_code_known_by_no_name_is_released() {
+    // Without DWARF, std's inlined `read_unlock` is the program's code or std's guard.
+    for role in [G, I] {
+        let tr = LockTracker::default();
+        tr.fork(0, 1);
+        read_lock(&tr, 1, STD_RW, 0x10, 0);
+        op(&tr, 1, role, AtomicOp::Sub, 0x10, (1, 1, 0), 42);
+        let f = {
+            op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 2);
+            op(&tr, 1, K, AtomicOp::Xchg, 0x20, (1, 0, 0), 3);
+            tr.exit(1, false);
+            tr.findings()
+        };
+        assert!(f.misuses.is_empty(), "{role:?}: {:?}", f.misuses);
+        let holds = tr.thread(1).map_or(0, |th| th.held.len());
+        assert_eq!(holds, 0, "{role:?}");
+    }
+}
+
+#[test]
+fn a_plain_write_over_an_rwlock_ends_every_readers_hold() {
+    let tr = LockTracker::default();
+    tr.fork(0, 1);
+    tr.fork(0, 2);
+    read_lock(&tr, 1, STD_RW, 0x10, 0);
+    read_lock(&tr, 2, STD_RW, 0x10, 1);
+    tr.plain_write(0x10, 4);
+    for t in [1, 2] {
+        assert_eq!(tr.thread(t).map_or(0, |th| th.held.len()), 0, "thread {t}");
+    }
+}
+
+#[test]
+fn locks_held_when_the_program_ends_are_no_misuse() {
+    // A thread that exits holding a std mutex and a read lock is a misuse; one whose
+    // end ends the program (a panic aborting inside the sections) is not.
+    for ends_program in [false, true] {
+        let tr = LockTracker::default();
+        tr.fork(0, 1);
+        op(&tr, 1, K, AtomicOp::Cmpxchg, 0x20, (0, 1, 0), 2);
+        read_lock(&tr, 1, STD_RW, 0x10, 0);
+        tr.exit(1, ends_program);
+        let kinds: Vec<MisuseKind> = tr.findings().misuses.iter().map(|m| m.kind).collect();
+        let expected = if ends_program {
+            vec![]
+        } else {
+            vec![MisuseKind::ExitWhileHolding; 2]
+        };
+        assert_eq!(kinds, expected, "ends_program: {ends_program}");
+    }
 }
