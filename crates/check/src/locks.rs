@@ -45,8 +45,9 @@
 //! Limits: a lock whose release is not a store/exchange/rmw to 0 (a ticket lock)
 //! is never confirmed; an inferred lock unlocked by another thread than its locker
 //! is taken for a handshake, not reported, and one left held by an exiting thread is
-//! reported only once another thread blocks on it; a reader-writer lock's misuses
-//! (unlocking it unheld, exiting with it aside) are not reported.
+//! reported only once another thread blocks on it; of a reader-writer lock's misuses
+//! only exiting while holding it is reported (not unlocking it unheld, nor by another
+//! thread, nor taking it again).
 
 use wasmgrind_instrument::AtomicOp;
 
