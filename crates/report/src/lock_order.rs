@@ -108,3 +108,55 @@ pub(crate) fn render_stack(s: &mut String, stack: &[Frame]) {
         let _ = writeln!(s, "    #{i} {frame}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(held_mode: Option<RwMode>, acquired_mode: Option<RwMode>) -> LockOrderEdge {
+        LockOrderEdge {
+            thread: 1,
+            held: 0x10,
+            acquired: 0x20,
+            held_stack: Vec::new(),
+            acquired_stack: Vec::new(),
+            held_mode,
+            acquired_mode,
+        }
+    }
+
+    #[test]
+    fn rwlock_modes_show_in_text_and_json_and_mutexes_have_none() {
+        let inversion = LockOrderInversion {
+            cycle: vec![
+                edge(Some(RwMode::Write), None),
+                edge(None, Some(RwMode::Read)),
+            ],
+        };
+        let mut text = String::new();
+        render_lock_order(&mut text, &inversion);
+        assert!(
+            text.contains("acquired lock 0x00000020 while holding lock 0x00000010 (write):"),
+            "{text}"
+        );
+        assert!(
+            text.contains("was acquired by thread 1 (write) at:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("acquired lock 0x00000020 (read) while holding lock 0x00000010:"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&inversion).unwrap();
+        assert_eq!(json["cycle"][0]["held_mode"], "write");
+        assert_eq!(json["cycle"][1]["acquired_mode"], "read");
+        let mutex = serde_json::to_value(edge(None, None)).unwrap();
+        assert!(mutex.get("held_mode").is_none() && mutex.get("acquired_mode").is_none());
+        // Reports written before the modes existed still read.
+        let old: LockOrderEdge = serde_json::from_value(serde_json::json!({
+            "thread": 1, "held": 16, "acquired": 32, "held_stack": [], "acquired_stack": []
+        }))
+        .unwrap();
+        assert_eq!(old, edge(None, None));
+    }
+}
