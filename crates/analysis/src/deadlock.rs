@@ -5,16 +5,25 @@
 //! elementary cycle of the graph is enumerated once (from its smallest lock, visiting
 //! only larger locks) and reported when its edges can be taken from instances that
 //!
-//! - belong to pairwise distinct threads (a cycle within one thread cannot deadlock), and
+//! - belong to pairwise distinct threads (a cycle within one thread cannot deadlock),
 //! - hold pairwise disjoint lock sets: if two threads both held a common "gate" lock
-//!   while taking their edges, they cannot be inside those sections at once.
+//!   while taking their edges, they cannot be inside those sections at once, and
+//! - acquire a lock their thread releases again: a word one thread takes and another
+//!   resets (a handshake that looks like a lock in traces whose locks are inferred
+//!   from atomics, as wasmgrind's are) is not held, so `L1 → word` is no wait. So an
+//!   acquisition still held when the trace ends takes no edge (nor, in a trace cut
+//!   short, does one whose release the trace did not reach), and
+//! - are not ordered by fork and join: an edge taken before a thread was forked, or
+//!   after it was joined, cannot be in progress together with that thread's.
 //!
 //! The graph and its cycle search are [`crate::lock_graph`], shared with the online
 //! checker; its bounds apply.
 
+use std::rc::Rc;
+
 use wasmgrind_trace::{Event, Op};
 
-use crate::clock::Tid;
+use crate::clock::{Tid, VectorClock};
 use crate::engine::Engine;
 use crate::lock_graph::{disjoint, EdgeInstance, LockGraph};
 use crate::race_collector::RaceCollector;
@@ -26,6 +35,10 @@ pub use crate::lock_graph::{MAX_CYCLES, MAX_INSTANCES, SEARCH_BUDGET};
 struct Held {
     lock: u64,
     at: EventRef,
+    /// The locks held when this one was taken: the edges its release confirms.
+    outer: Vec<u64>,
+    /// The thread's fork/join clock when it took this lock.
+    clock: Rc<VectorClock>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,11 +48,25 @@ struct Instance {
     gate: Vec<u64>,
     from: EventRef,
     to: EventRef,
+    /// The thread has not yet released the lock it took (see the module docs).
+    unreleased: bool,
+    /// The thread's fork/join clock when it took the held lock.
+    held_clock: Rc<VectorClock>,
+    /// The thread's own fork/join time when it took the new lock.
+    acquired_time: u32,
 }
 
 impl EdgeInstance for Instance {
     fn compatible(&self, other: &Self) -> bool {
-        self.thread != other.thread && disjoint(&self.gate, &other.gate)
+        // `j` took its held lock after learning, by a join or a fork, that `i` was past
+        // its acquisition: the two can never be in progress at once.
+        let ordered = |i: &Instance, j: &Instance| j.held_clock.get(i.thread) >= i.acquired_time;
+        !self.unreleased
+            && !other.unreleased
+            && self.thread != other.thread
+            && disjoint(&self.gate, &other.gate)
+            && !ordered(self, other)
+            && !ordered(other, self)
     }
 }
 
@@ -49,6 +76,9 @@ pub struct DeadlockEngine {
     held: Vec<Vec<Held>>,
     graph: LockGraph<Instance>,
     races: RaceCollector,
+    /// Per thread, happens-before through fork and join only (lock edges would order
+    /// every inversion away); own entry from 1. Shared with the holds taken under it.
+    clocks: Vec<Rc<VectorClock>>,
 }
 
 impl DeadlockEngine {
@@ -57,13 +87,46 @@ impl DeadlockEngine {
         Self::default()
     }
 
+    /// Thread `t`'s fork/join clock.
+    fn clock(&mut self, t: Tid) -> &mut Rc<VectorClock> {
+        let i = t as usize;
+        if i >= self.clocks.len() {
+            self.clocks.resize_with(i + 1, Rc::default);
+        }
+        let clock = &mut self.clocks[i];
+        if clock.get(t) == 0 {
+            Rc::make_mut(clock).set(t, 1);
+        }
+        clock
+    }
+
+    fn fork(&mut self, parent: Tid, child: Tid) {
+        if parent == child {
+            return;
+        }
+        let p = Rc::clone(self.clock(parent));
+        Rc::make_mut(self.clock(child)).join(&p);
+        Rc::make_mut(self.clock(parent)).inc(parent);
+    }
+
+    fn join(&mut self, joiner: Tid, joined: Tid) {
+        if joiner == joined {
+            return;
+        }
+        let c = Rc::clone(self.clock(joined));
+        Rc::make_mut(self.clock(joiner)).join(&c);
+    }
+
     fn acquire(&mut self, t: Tid, lock: u64, at: EventRef) {
+        let clock = Rc::clone(self.clock(t));
+        let now = clock.get(t);
         let i = t as usize;
         if i >= self.held.len() {
             self.held.resize_with(i + 1, Vec::new);
         }
         let held = &self.held[i];
         let reentrant = held.iter().any(|h| h.lock == lock);
+        let mut outer = Vec::new();
         if !reentrant && !held.is_empty() {
             let mut gate: Vec<u64> = held.iter().map(|h| h.lock).collect();
             gate.sort_unstable();
@@ -74,18 +137,36 @@ impl DeadlockEngine {
                     gate: gate.clone(),
                     from: h.at,
                     to: at,
+                    unreleased: true,
+                    held_clock: Rc::clone(&h.clock),
+                    acquired_time: now,
                 };
                 self.graph
                     .add(h.lock, lock, instance, |x| x.thread == t && x.gate == gate);
+                outer.push(h.lock);
             }
         }
-        self.held[i].push(Held { lock, at });
+        self.held[i].push(Held {
+            lock,
+            at,
+            outer,
+            clock,
+        });
     }
 
+    /// `t` releases `lock`: the edges its acquisition took count.
     fn release(&mut self, t: Tid, lock: u64) {
-        if let Some(held) = self.held.get_mut(t as usize) {
-            if let Some(pos) = held.iter().rposition(|h| h.lock == lock) {
-                held.remove(pos);
+        let Some(held) = self.held.get_mut(t as usize) else {
+            return;
+        };
+        let Some(pos) = held.iter().rposition(|h| h.lock == lock) else {
+            return;
+        };
+        for from in held.remove(pos).outer {
+            for instance in self.graph.instances_mut(from, lock) {
+                if instance.thread == t {
+                    instance.unreleased = false;
+                }
             }
         }
     }
@@ -116,6 +197,8 @@ impl Engine for DeadlockEngine {
         match e.op {
             Op::Acquire => self.acquire(e.thread, e.decor, r),
             Op::Release => self.release(e.thread, e.decor),
+            Op::Fork => self.fork(e.thread, e.decor as Tid),
+            Op::Join => self.join(e.thread, e.decor as Tid),
             _ => {}
         }
     }

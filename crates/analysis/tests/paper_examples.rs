@@ -96,6 +96,59 @@ fn deadlock_false_alarms_are_ruled_out() {
 }
 
 #[test]
+fn deadlock_needs_each_taken_lock_released_by_its_taker() {
+    // T1 nests A → B properly; T2 holds B and takes A, which T1 (not T2) resets:
+    // A is a handshake word to T2, not a lock it holds.
+    let e = |t, op, l, loc| Event::new(t, op, l, loc);
+    let handshake = [
+        e(1, Op::Acquire, 0, 10),
+        e(1, Op::Acquire, 1, 11),
+        e(1, Op::Release, 1, 12),
+        e(1, Op::Release, 0, 13),
+        e(2, Op::Acquire, 1, 20),
+        e(2, Op::Acquire, 0, 21),
+        e(2, Op::Release, 1, 22),
+    ];
+    let r = analyze_events(Deadlock, &handshake);
+    assert!(r.deadlocks.is_empty(), "{:?}", r.deadlocks);
+    // Once T2 releases A itself, even after B, the inversion counts.
+    let mut released = handshake.to_vec();
+    released.push(e(2, Op::Release, 0, 23));
+    assert_eq!(analyze_events(Deadlock, &released).deadlocks.len(), 1);
+}
+
+#[test]
+fn deadlock_inversions_ordered_by_fork_or_join_are_no_cycle() {
+    let e = |t, op, l, loc| Event::new(t, op, l, loc);
+    let nest = |t, a, b, loc| {
+        [
+            e(t, Op::Acquire, a, loc),
+            e(t, Op::Acquire, b, loc + 1),
+            e(t, Op::Release, b, loc + 2),
+            e(t, Op::Release, a, loc + 3),
+        ]
+    };
+    // T0 nests B → A after joining T1, which nested A → B.
+    let mut joined = vec![e(0, Op::Fork, 1, 1)];
+    joined.extend(nest(1, 0, 1, 10));
+    joined.push(e(0, Op::Join, 1, 2));
+    joined.extend(nest(0, 1, 0, 20));
+    let r = analyze_events(Deadlock, &joined);
+    assert!(r.deadlocks.is_empty(), "{:?}", r.deadlocks);
+    // T0 nests B → A before forking T1.
+    let mut forked = nest(0, 1, 0, 20).to_vec();
+    forked.push(e(0, Op::Fork, 1, 1));
+    forked.extend(nest(1, 0, 1, 10));
+    assert!(analyze_events(Deadlock, &forked).deadlocks.is_empty());
+    // Between the fork and the join, the two sections can overlap.
+    let mut concurrent = vec![e(0, Op::Fork, 1, 1)];
+    concurrent.extend(nest(0, 1, 0, 20));
+    concurrent.extend(nest(1, 0, 1, 10));
+    concurrent.push(e(0, Op::Join, 1, 2));
+    assert_eq!(analyze_events(Deadlock, &concurrent).deadlocks.len(), 1);
+}
+
+#[test]
 fn deadlock_three_thread_cycle() {
     let e = |t, op, l, loc| Event::new(t, op, l, loc);
     let mut ev = Vec::new();
