@@ -52,11 +52,12 @@
 use wasmgrind_instrument::AtomicOp;
 
 /// What the inference does with a site's atomics, decided once per site by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LockRole {
-    /// Not a lock operation (rwlocks, `Once`, the C library's internals).
+    /// Not a lock operation (`Once`, the C library's internals).
     Ignore,
     /// Unknown code: the generic rule.
+    #[default]
     Generic,
     /// A known mutex implementation: its acquisitions are locks at once.
     KnownMutex,

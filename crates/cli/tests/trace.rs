@@ -299,9 +299,63 @@ fn corpus(prefix: &str) -> Vec<String> {
     names
 }
 
+/// The first place where the trace's lock events break the rules RAPID's engines
+/// assume: a lock is taken by one thread at a time and released by its holder (a
+/// holder may take it again, as re-entrant locks are recorded).
+fn ill_formed_lock_event(events: &[Event]) -> Option<String> {
+    let mut holders: BTreeMap<u64, (u32, u32)> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        match e.op {
+            Op::Acquire => match holders.get_mut(&e.decor) {
+                Some((holder, depth)) if *holder == e.thread => *depth += 1,
+                Some((holder, _)) => {
+                    return Some(format!(
+                        "event {i}: T{} acquires L{} held by T{holder}",
+                        e.thread, e.decor
+                    ))
+                }
+                None => {
+                    holders.insert(e.decor, (e.thread, 1));
+                }
+            },
+            Op::Release => match holders.get_mut(&e.decor) {
+                Some((holder, depth)) if *holder == e.thread => {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        holders.remove(&e.decor);
+                    }
+                }
+                _ => {
+                    return Some(format!(
+                        "event {i}: T{} releases L{}, which it does not hold",
+                        e.thread, e.decor
+                    ))
+                }
+            },
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Number of potential deadlocks `analyze --engine deadlock` finds in `trace`.
+fn potential_deadlocks(trace: &Path) -> usize {
+    let out = wasmgrind()
+        .args(["analyze", "--format", "json", "--engine", "deadlock"])
+        .arg(trace)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    json["deadlocks"].as_array().map_or(0, Vec::len)
+}
+
 /// Every racy wasi guest is found by `trace` + `analyze` (hb and fasttrack), also the
 /// ones whose racing accesses have different widths or offsets (overlapping variables,
-/// split by byte range); every race-free guest gives no race.
+/// split by byte range); every race-free guest gives no race. Every trace's lock events
+/// are well formed (std's `RwLock` and musl's `pthread_rwlock_t`, whose readers share a
+/// lock, and unlocks by compare-exchange or `fetch_sub` broke that once), and no
+/// race-free guest has a potential deadlock.
 #[test]
 fn corpus_verdicts_of_trace_and_analyze() {
     let dir = tempfile::tempdir().unwrap();
@@ -320,6 +374,12 @@ fn corpus_verdicts_of_trace_and_analyze() {
             &wasi_guest(guest),
         );
         assert_eq!(code, 0, "{guest}: the program's own status");
+        if let Some(error) = ill_formed_lock_event(&events(&trace)) {
+            wrong.push(format!("{guest}: {error}"));
+        }
+        if !expect_race && potential_deadlocks(&trace) > 0 {
+            wrong.push(format!("{guest}: a potential deadlock"));
+        }
         for engine in ["hb", "fasttrack"] {
             let (code, racy_events, _) = analyze(&trace, engine);
             let found = racy_events > 0;

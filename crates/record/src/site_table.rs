@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 use wasmgrind_check::libc_sync::LibcClassifier;
+use wasmgrind_check::locks::{role_of, LockRole};
 use wasmgrind_instrument::{Site, SiteKind};
 use wasmgrind_report::Symbolizer;
 use wasmgrind_runtime::CodeMap;
@@ -25,6 +26,9 @@ pub struct SiteInfo {
     /// functions by name): its plain reads may be peeks at lock words, its atomics
     /// the synchronization that settles them ([`crate::peeks`]).
     pub c_library: bool,
+    /// What lock inference makes of an atomic here, by the names of its code
+    /// ([`wasmgrind_check::locks::role_of`]; the generic rule without names).
+    pub lock_role: LockRole,
     /// Function index and ORIGINAL code offset, `None` for code the user did not
     /// write (added by threadify).
     pub location: Option<LocationInfo>,
@@ -77,10 +81,23 @@ impl SiteTable {
                         (Some(offset), Some(c)) => c.is_atomic_expansion(offset),
                         _ => false,
                     };
+                let lock_role = match (site.kind, original, symbolizer) {
+                    (SiteKind::Atomic { .. }, Some(offset), Some(symbolizer)) => {
+                        let names: Vec<String> = symbolizer
+                            .frames(offset)
+                            .into_iter()
+                            .filter_map(|frame| frame.function)
+                            .collect();
+                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                        role_of(&names, c_library)
+                    }
+                    _ => LockRole::Generic,
+                };
                 SiteInfo {
                     libc_sync: class.sync || atomic_expansion,
                     allocator: class.allocator,
                     c_library,
+                    lock_role,
                     location,
                 }
             })

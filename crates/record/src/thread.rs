@@ -126,9 +126,10 @@ impl ThreadMonitor for RecordThread {
         let Some(SiteKind::Atomic { op, size }) = self.recorder.sites().kind(site) else {
             return;
         };
+        let role = self.recorder.sites().info(site).lock_role;
         let inferred = self
             .inference
-            .atomic(op, size, addr, result, operand, expected);
+            .atomic(role, op, size, addr, result, operand, expected);
         let access = match op {
             AtomicOp::Load => Op::Read,
             // A failed compare-exchange only read.
@@ -271,6 +272,7 @@ mod tests {
                 libc_sync: i as u32 == LIBC_WRITE,
                 allocator: false,
                 c_library: i as u32 == LIBC_WRITE || i as u32 == LIBC_READ,
+                lock_role: Default::default(),
                 location: Some(LocationInfo {
                     function: 1,
                     offset: 1000 + i as u64,
