@@ -439,25 +439,21 @@ pub(crate) fn spawn_thread(
             let result =
                 instantiate(&program, &mut store).and_then(|instance| body(&mut store, instance));
             let outcome = result.err().map(|e| outcome_of_error(&program, tid, e));
-            // Only a threadlink thread's trap leaves the program running.
-            let ends_program = outcome.as_ref().is_some_and(|outcome| {
-                !(matches!(outcome, Outcome::Trapped { .. }) && program.abi == Abi::Threadlink)
-            });
-            finish_thread(&mut store, ends_program);
+            // A trapped threadlink thread is reported and its joiner gets `JoinFailure`;
+            // the guest decides what happens next. Any other end that is not a return
+            // (a wasi-threads trap or exit) ends the program.
+            let program_goes_on = program.abi == Abi::Threadlink
+                && matches!(outcome, Some(Outcome::Trapped { .. }));
+            finish_thread(&mut store, outcome.is_some() && !program_goes_on);
             drop(store);
             match outcome {
                 None => program.threads.finish(slot, ThreadEnd::Finished),
-                Some(outcome) => match outcome {
-                    // A trapped threadlink thread is reported and its joiner gets
-                    // `JoinFailure`; the guest decides what happens next.
-                    outcome @ Outcome::Trapped { .. } if program.abi == Abi::Threadlink => {
-                        program.termination.report(&outcome);
-                        program.threads.finish(slot, ThreadEnd::Failed);
-                    }
-                    // wasi-threads: a trap or exit in any thread ends the program (the
-                    // thread stays live meanwhile, so the watchdog sees no hang).
-                    outcome => program.termination.terminate(outcome),
-                },
+                Some(outcome) if program_goes_on => {
+                    program.termination.report(&outcome);
+                    program.threads.finish(slot, ThreadEnd::Failed);
+                }
+                // The thread stays live meanwhile, so the watchdog sees no hang.
+                Some(outcome) => program.termination.terminate(outcome),
             }
             program.blocking.unregister(tid);
         });
