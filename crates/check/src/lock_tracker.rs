@@ -294,7 +294,7 @@ impl LockTracker {
             return;
         }
         if hb == HbRole::ReleaseOnly {
-            self.exiting(t);
+            self.exiting(t, false);
         }
         let mut inner = self.word_op(addr);
         if inner.words.get(&addr).is_some_and(|w| w.hooked) {
@@ -492,7 +492,7 @@ impl LockTracker {
     /// A plain access the checker treats as atomic (C library synchronization).
     pub fn sync_access(&self, t: ThreadId, hb: HbRole, addr: u64) {
         if hb == HbRole::ReleaseOnly {
-            self.exiting(t);
+            self.exiting(t, false);
         }
         let lock_like = self.is_lock_like(addr);
         if !lock_like {
@@ -534,15 +534,7 @@ impl LockTracker {
     /// `ends_program` (a panic aborting in a critical section, `exit` under a lock):
     /// then no other thread is left to wait for them.
     pub fn exit(&self, t: ThreadId, ends_program: bool) {
-        if ends_program {
-            if let Some(mut th) = self.thread(t) {
-                th.held.clear();
-                th.attempts = None;
-                th.unreleased_edges.clear();
-            }
-        } else {
-            self.exiting(t);
-        }
+        self.exiting(t, ends_program);
         self.clocks.exit(t);
     }
 
@@ -587,8 +579,8 @@ impl LockTracker {
     /// another thread then blocks on it (crossbeam's select state claimed by its
     /// owner, who exits, is a flag nobody needs again). The words stay held (by a
     /// thread that is gone): if another thread resets an inferred one, it was a
-    /// handshake, no lock.
-    fn exiting(&self, t: ThreadId) {
+    /// handshake, no lock. When its end `ends_program`, nothing is a misuse.
+    fn exiting(&self, t: ThreadId, ends_program: bool) {
         // Taken out first: the words' shards come before the thread in the lock order.
         let held = match self.thread(t) {
             Some(mut th) => {
@@ -600,6 +592,9 @@ impl LockTracker {
             }
             None => return,
         };
+        if ends_program {
+            return;
+        }
         for h in held {
             let known = match self.words.lock(h.addr).get_mut(&h.addr) {
                 Some(word) if word.is_inferred() => {
