@@ -63,7 +63,7 @@ use wasmgrind_spin::{shard_index, AddrShards, SpinMutex, SpinMutexGuard};
 
 use crate::lock_clocks::{HbRole, LockFreeClocks};
 use crate::lock_order::{EdgeRecord, GateLock, LockOrder, Mode, Place};
-use crate::locks::{shape, LockRole, RwScheme, RwTransition, Shape, MAX_LOCK_VALUE};
+use crate::locks::{shape, width_mask, LockRole, RwScheme, RwTransition, Shape, MAX_LOCK_VALUE};
 use word_filter::WordFilter;
 
 /// What a word is known to be.
@@ -228,15 +228,6 @@ struct WordOp<'a> {
     words: SpinMutexGuard<'a, Words>,
 }
 
-/// `value` truncated to an atomic of `size` bytes.
-fn masked(value: u64, size: u8) -> u64 {
-    if size >= 8 {
-        value
-    } else {
-        value & ((1u64 << (u32::from(size) * 8)) - 1)
-    }
-}
-
 impl LockTracker {
     /// Starts an operation on the word at `addr` (locks its shard).
     fn word_op(&self, addr: u64) -> WordOp<'_> {
@@ -309,7 +300,7 @@ impl LockTracker {
             inner.forget(addr);
         }
         if op != AtomicOp::Store {
-            inner.check_value(addr, masked(result, size));
+            inner.check_value(addr, result & width_mask(size));
         }
         let word = inner.words.get(&addr);
         let lock_like = word.is_some_and(Word::is_lock_like);

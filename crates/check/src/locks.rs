@@ -116,23 +116,13 @@ impl RwScheme {
         operand: u64,
         expected: u64,
     ) -> Option<RwTransition> {
-        let width = if size >= 8 {
-            u64::MAX
-        } else {
-            (1u64 << (u32::from(size) * 8)) - 1
-        };
-        let new = match op {
-            AtomicOp::Load | AtomicOp::Store => return None,
-            AtomicOp::Cmpxchg if result & width != expected & width => return None,
-            AtomicOp::Cmpxchg | AtomicOp::Xchg => operand,
-            AtomicOp::Add => result.wrapping_add(operand),
-            AtomicOp::Sub => result.wrapping_sub(operand),
-            AtomicOp::And => result & operand,
-            AtomicOp::Or => result | operand,
-            AtomicOp::Xor => result ^ operand,
-        };
+        if op == AtomicOp::Store {
+            // What it found is not known.
+            return None;
+        }
+        let new = value_after(op, size, result, operand, expected)?;
         let field = self.field();
-        let (old, new) = (result & field, new & width & field);
+        let (old, new) = (result & field, new & field);
         match (old, new) {
             (0, n) if n == field => Some(RwTransition::Write),
             (o, n) if o + 1 < field && n == o + 1 => Some(RwTransition::Read),
@@ -254,22 +244,39 @@ pub enum Shape {
 /// Largest value an acquire may write to count as a lock state.
 pub const MAX_LOCK_VALUE: u64 = 0xffff;
 
-/// Classifies an atomic of `size` bytes by `result` (value before), `operand`
-/// (value written / rmw operand / cmpxchg replacement) and `expected` (cmpxchg).
-pub fn shape(op: AtomicOp, size: u8, result: u64, operand: u64, expected: u64) -> Shape {
-    let mask = if size >= 8 {
+/// The bits of an atomic of `size` bytes (its values come zero-extended to 64 bits).
+pub fn width_mask(size: u8) -> u64 {
+    if size >= 8 {
         u64::MAX
     } else {
         (1u64 << (u32::from(size) * 8)) - 1
+    }
+}
+
+/// What an atomic of `size` bytes that found `result` (with `operand` and `expected`
+/// as for [`shape`]) leaves in its word, truncated to its width; `None` when it
+/// writes nothing (a load, a compare-exchange that failed).
+fn value_after(op: AtomicOp, size: u8, result: u64, operand: u64, expected: u64) -> Option<u64> {
+    let mask = width_mask(size);
+    let new = match op {
+        AtomicOp::Load => return None,
+        AtomicOp::Cmpxchg if result & mask != expected & mask => return None,
+        AtomicOp::Store | AtomicOp::Xchg | AtomicOp::Cmpxchg => operand,
+        AtomicOp::Add => result.wrapping_add(operand),
+        AtomicOp::Sub => result.wrapping_sub(operand),
+        AtomicOp::And => result & operand,
+        AtomicOp::Or => result | operand,
+        AtomicOp::Xor => result ^ operand,
     };
+    Some(new & mask)
+}
+
+/// Classifies an atomic of `size` bytes by `result` (value before), `operand`
+/// (value written / rmw operand / cmpxchg replacement) and `expected` (cmpxchg).
+pub fn shape(op: AtomicOp, size: u8, result: u64, operand: u64, expected: u64) -> Shape {
+    let after = value_after(op, size, result, operand, expected);
+    let mask = width_mask(size);
     let (result, operand, expected) = (result & mask, operand & mask, expected & mask);
-    let rmw = |new: u64| {
-        if new & mask == 0 {
-            Shape::Release
-        } else {
-            Shape::Other
-        }
-    };
     match op {
         AtomicOp::Load => Shape::Other,
         AtomicOp::Store if operand == 0 => Shape::Release,
@@ -284,11 +291,9 @@ pub fn shape(op: AtomicOp, size: u8, result: u64, operand: u64, expected: u64) -
         AtomicOp::Cmpxchg if result == expected && operand == 0 && expected != 0 => Shape::Release,
         AtomicOp::Cmpxchg if result == expected && operand != expected => Shape::Overwrite,
         AtomicOp::Cmpxchg => Shape::Other,
-        AtomicOp::Add => rmw(result.wrapping_add(operand)),
-        AtomicOp::Sub => rmw(result.wrapping_sub(operand)),
-        AtomicOp::And => rmw(result & operand),
-        AtomicOp::Or => rmw(result | operand),
-        AtomicOp::Xor => rmw(result ^ operand),
+        // A read-modify-write: down to 0, or not.
+        _ if after == Some(0) => Shape::Release,
+        _ => Shape::Other,
     }
 }
 

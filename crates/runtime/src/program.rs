@@ -442,8 +442,8 @@ pub(crate) fn spawn_thread(
             // A trapped threadlink thread is reported and its joiner gets `JoinFailure`;
             // the guest decides what happens next. Any other end that is not a return
             // (a wasi-threads trap or exit) ends the program.
-            let program_goes_on = program.abi == Abi::Threadlink
-                && matches!(outcome, Some(Outcome::Trapped { .. }));
+            let program_goes_on =
+                program.abi == Abi::Threadlink && matches!(outcome, Some(Outcome::Trapped { .. }));
             finish_thread(&mut store, outcome.is_some() && !program_goes_on);
             drop(store);
             match outcome {
