@@ -85,19 +85,6 @@ impl Reporter {
         let _ = self.before_finish.set(f);
     }
 
-    /// The (demangled) function names at `prepared_offset` (of the module as run),
-    /// innermost inlined frame first, by DWARF and the name section.
-    pub fn function_names_at(&self, prepared_offset: u32) -> Vec<String> {
-        let Some(offset) = self.code_map.prepared_to_original(prepared_offset) else {
-            return Vec::new();
-        };
-        self.symbolizer
-            .frames(offset)
-            .into_iter()
-            .filter_map(|frame| frame.function)
-            .collect()
-    }
-
     /// Lets `--halt-on-error` end the program.
     pub fn set_termination(&self, termination: Arc<Termination>) {
         let _ = self.termination.set(termination);

@@ -77,11 +77,7 @@ impl SiteClasses {
                 .unwrap_or_default();
             // Lock roles look at every atomic and at plain accesses of the C library.
             let names: Vec<String> = match original {
-                Some(offset) if !plain || function.c_library => symbolizer
-                    .frames(offset)
-                    .into_iter()
-                    .filter_map(|frame| frame.function)
-                    .collect(),
+                Some(offset) if !plain || function.c_library => symbolizer.function_names(offset),
                 _ => Vec::new(),
             };
             let names: Vec<&str> = names.iter().map(String::as_str).collect();

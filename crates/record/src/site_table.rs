@@ -83,11 +83,7 @@ impl SiteTable {
                     };
                 let lock_role = match (site.kind, original, symbolizer) {
                     (SiteKind::Atomic { .. }, Some(offset), Some(symbolizer)) => {
-                        let names: Vec<String> = symbolizer
-                            .frames(offset)
-                            .into_iter()
-                            .filter_map(|frame| frame.function)
-                            .collect();
+                        let names = symbolizer.function_names(offset);
                         let names: Vec<&str> = names.iter().map(String::as_str).collect();
                         role_of(&names, c_library)
                     }

@@ -105,6 +105,15 @@ impl Symbolizer {
         frames
     }
 
+    /// The (demangled) function names at `code_offset`, innermost inlined frame first:
+    /// [`Symbolizer::frames`]'s functions, for code classified by name.
+    pub fn function_names(&self, code_offset: u32) -> Vec<String> {
+        self.frames(code_offset)
+            .into_iter()
+            .filter_map(|frame| frame.function)
+            .collect()
+    }
+
     /// Symbolizes a whole call stack given as code offsets, innermost first (the
     /// accessing instruction, then each caller's call instruction).
     pub fn stack(&self, code_offsets: &[u32]) -> Vec<Frame> {
