@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use wasmgrind_trace::Op;
 
 use crate::locks::LockKey;
-use crate::recorder::{Pending, Target};
+use crate::recorder::Pending;
 
 /// Plain accesses after a candidate read within which the library's synchronization
 /// on its word must follow (musl's peeks are one call or a few loads away from it).
@@ -79,8 +79,10 @@ impl Peeks {
             for c in self.candidates.iter().rev().filter(|c| c.addr == addr) {
                 let site = self.held[c.index].site;
                 let key = LockKey::atomic(addr);
-                self.held.insert(c.index + 1, release(key, site));
-                self.held.insert(c.index, acquire(key, site));
+                self.held
+                    .insert(c.index + 1, Pending::lock(Op::Release, key, site));
+                self.held
+                    .insert(c.index, Pending::lock(Op::Acquire, key, site));
             }
         }
         self.candidates.clear();
@@ -104,35 +106,13 @@ impl Peeks {
     }
 }
 
-fn acquire(key: LockKey, site: Option<u32>) -> Pending {
-    Pending {
-        op: Op::Acquire,
-        target: Target::Lock(key),
-        site,
-    }
-}
-
-fn release(key: LockKey, site: Option<u32>) -> Pending {
-    Pending {
-        op: Op::Release,
-        target: Target::Lock(key),
-        site,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recorder::Target;
 
     fn read(addr: u64) -> Pending {
-        Pending {
-            op: Op::Read,
-            target: Target::Variable {
-                address: addr,
-                size: 4,
-            },
-            site: Some(7),
-        }
+        Pending::variable(Op::Read, addr, 4, 7)
     }
 
     /// The events as (op, address or lock key's address) pairs.

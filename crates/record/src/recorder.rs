@@ -47,6 +47,26 @@ pub struct Pending {
     pub site: Option<u32>,
 }
 
+impl Pending {
+    /// An access of `op` to the `size` bytes at `address`, from `site`.
+    pub fn variable(op: Op, address: u64, size: u32, site: u32) -> Pending {
+        Pending {
+            op,
+            target: Target::Variable { address, size },
+            site: Some(site),
+        }
+    }
+
+    /// A lock operation `op` on `key`, from `site` (`None`: the runtime's).
+    pub fn lock(op: Op, key: LockKey, site: Option<u32>) -> Pending {
+        Pending {
+            op,
+            target: Target::Lock(key),
+            site,
+        }
+    }
+}
+
 /// Counts of a finished trace.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {

@@ -22,30 +22,22 @@ pub struct RecordThread {
     peeks: Peeks,
 }
 
-fn variable(op: Op, address: u64, size: u32, site: u32) -> Pending {
-    Pending {
-        op,
-        target: Target::Variable { address, size },
-        site: Some(site),
-    }
-}
-
-fn lock(op: Op, key: LockKey, site: Option<u32>) -> Pending {
-    Pending {
-        op,
-        target: Target::Lock(key),
-        site,
-    }
-}
-
 /// `acq(atomic@addr) [access] rel(atomic@addr)`: an atomic access, or an access treated
 /// as one.
 fn atomic_access(batch: &mut Vec<Pending>, site: u32, addr: u64, access: Option<(Op, u32)>) {
-    batch.push(lock(Op::Acquire, LockKey::atomic(addr), Some(site)));
+    batch.push(Pending::lock(
+        Op::Acquire,
+        LockKey::atomic(addr),
+        Some(site),
+    ));
     if let Some((op, size)) = access {
-        batch.push(variable(op, addr, size, site));
+        batch.push(Pending::variable(op, addr, size, site));
     }
-    batch.push(lock(Op::Release, LockKey::atomic(addr), Some(site)));
+    batch.push(Pending::lock(
+        Op::Release,
+        LockKey::atomic(addr),
+        Some(site),
+    ));
 }
 
 impl RecordThread {
@@ -113,7 +105,7 @@ impl ThreadMonitor for RecordThread {
             } else {
                 let peek = (op == Op::Read && info.c_library).then_some(addr);
                 self.peeks
-                    .push_plain(variable(op, addr, size, site), peek, &mut batch);
+                    .push_plain(Pending::variable(op, addr, size, site), peek, &mut batch);
             }
         }
         self.peeks.take_settled(&mut batch);
@@ -140,13 +132,13 @@ impl ThreadMonitor for RecordThread {
         self.with_batch(library.then_some(addr), |_, batch| {
             let key = LockKey::inferred(addr);
             match inferred {
-                Inferred::Request => batch.push(lock(Op::LockRequest, key, Some(site))),
-                Inferred::Release => batch.push(lock(Op::Release, key, Some(site))),
+                Inferred::Request => batch.push(Pending::lock(Op::LockRequest, key, Some(site))),
+                Inferred::Release => batch.push(Pending::lock(Op::Release, key, Some(site))),
                 Inferred::Acquire | Inferred::None => {}
             }
             atomic_access(batch, site, addr, Some((access, size.into())));
             if inferred == Inferred::Acquire {
-                batch.push(lock(Op::Acquire, key, Some(site)));
+                batch.push(Pending::lock(Op::Acquire, key, Some(site)));
             }
         });
     }
@@ -165,8 +157,8 @@ impl ThreadMonitor for RecordThread {
 
     fn fence(&mut self, site: u32) {
         self.with_batch(None, |_, batch| {
-            batch.push(lock(Op::Acquire, LockKey::FENCE, Some(site)));
-            batch.push(lock(Op::Release, LockKey::FENCE, Some(site)));
+            batch.push(Pending::lock(Op::Acquire, LockKey::FENCE, Some(site)));
+            batch.push(Pending::lock(Op::Release, LockKey::FENCE, Some(site)));
         });
     }
 
@@ -180,9 +172,9 @@ impl ThreadMonitor for RecordThread {
         let len = u32::try_from(len).unwrap_or(u32::MAX);
         self.with_batch(None, |_, batch| {
             if op == BulkOp::Copy {
-                batch.push(variable(Op::Read, src, len, site));
+                batch.push(Pending::variable(Op::Read, src, len, site));
             }
-            batch.push(variable(Op::Write, dst, len, site));
+            batch.push(Pending::variable(Op::Write, dst, len, site));
         });
     }
 
@@ -213,7 +205,7 @@ impl ThreadMonitor for RecordThread {
             LockHook::StartUnlock => Op::Release,
             LockHook::FinishUnlock => return,
         };
-        self.single(lock(op, LockKey::mutex(addr.into()), None));
+        self.single(Pending::lock(op, LockKey::mutex(addr.into()), None));
     }
 }
 
