@@ -25,7 +25,7 @@ use wasmgrind_trace::{Event, Op};
 
 use crate::clock::{Tid, VectorClock};
 use crate::engine::Engine;
-use crate::lock_graph::{disjoint, EdgeInstance, LockGraph};
+use crate::lock_graph::{disjoint, ordered, EdgeInstance, LockGraph};
 use crate::race_collector::RaceCollector;
 use crate::report::{Deadlock, DeadlockEdge, EventRef, Report};
 
@@ -58,15 +58,13 @@ struct Instance {
 
 impl EdgeInstance for Instance {
     fn compatible(&self, other: &Self) -> bool {
-        // `j` took its held lock after learning, by a join or a fork, that `i` was past
-        // its acquisition: the two can never be in progress at once.
-        let ordered = |i: &Instance, j: &Instance| j.held_clock.get(i.thread) >= i.acquired_time;
+        let before = |i: &Instance, j: &Instance| ordered(i.thread, i.acquired_time, &j.held_clock);
         !self.unreleased
             && !other.unreleased
             && self.thread != other.thread
             && disjoint(&self.gate, &other.gate)
-            && !ordered(self, other)
-            && !ordered(other, self)
+            && !before(self, other)
+            && !before(other, self)
     }
 }
 

@@ -15,6 +15,8 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::clock::VectorClock;
+
 /// Distinct instances kept per edge.
 pub const MAX_INSTANCES: usize = 16;
 /// Depth-first steps spent searching cycles.
@@ -217,15 +219,35 @@ fn pick<'a, I: EdgeInstance>(
 
 /// True when two sorted sets share no element (no common gate lock).
 pub fn disjoint(a: &[u64], b: &[u64]) -> bool {
+    !share(a, b, |&l| l, |_, _| true)
+}
+
+/// Whether two lists sorted by `key` hold elements of one key that `conflict`
+/// accepts: a common gate lock, held in modes that exclude each other.
+pub fn share<T>(
+    a: &[T],
+    b: &[T],
+    key: impl Fn(&T) -> u64,
+    conflict: impl Fn(&T, &T) -> bool,
+) -> bool {
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
+        match key(&a[i]).cmp(&key(&b[j])) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => return false,
+            std::cmp::Ordering::Equal if conflict(&a[i], &b[j]) => return true,
+            std::cmp::Ordering::Equal => (i, j) = (i + 1, j + 1),
         }
     }
-    true
+    false
+}
+
+/// Whether an edge instance taken by `thread` at its own time `acquired_time` happens
+/// before the section of one whose thread took its held lock knowing `held_clock`
+/// (it had learned, by a join, a fork or a flag, that the first was past its
+/// acquisition): the two can never be in progress at once.
+pub fn ordered(thread: u32, acquired_time: u32, held_clock: &VectorClock) -> bool {
+    held_clock.get(thread) >= acquired_time
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 //!   a spawn or an atomic flag, that `i` was done) they can never overlap.
 
 use wasmgrind_analysis::clock::VectorClock;
-use wasmgrind_analysis::lock_graph::{EdgeInstance, LockGraph};
+use wasmgrind_analysis::lock_graph::{ordered, share, EdgeInstance, LockGraph};
 use wasmgrind_runtime::ThreadId;
 
 /// How a lock is held or asked for.
@@ -65,16 +65,7 @@ pub type GateLock = (u64, Mode);
 /// Whether two sorted gates hold a common lock in modes that exclude each other, so
 /// the two acquisitions they guard can never be in progress at once.
 fn serialized(a: &[GateLock], b: &[GateLock]) -> bool {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal if a[i].1.excludes(b[j].1) => return true,
-            std::cmp::Ordering::Equal => (i, j) = (i + 1, j + 1),
-        }
-    }
-    false
+    share(a, b, |g| g.0, |x, y| x.1.excludes(y.1))
 }
 
 /// Where a lock was acquired: the atomic's site (none for a threadlink hook, whose
@@ -111,14 +102,14 @@ pub struct EdgeRecord {
 
 impl EdgeInstance for EdgeRecord {
     fn compatible(&self, other: &Self) -> bool {
-        let ordered =
-            |i: &EdgeRecord, j: &EdgeRecord| j.held_clock.get(i.thread) >= i.acquired_time;
+        let before =
+            |i: &EdgeRecord, j: &EdgeRecord| ordered(i.thread, i.acquired_time, &j.held_clock);
         !self.unreleased
             && !other.unreleased
             && self.thread != other.thread
             && !serialized(&self.gate, &other.gate)
-            && !ordered(self, other)
-            && !ordered(other, self)
+            && !before(self, other)
+            && !before(other, self)
     }
 
     fn blocks(&self, next: &Self) -> bool {
