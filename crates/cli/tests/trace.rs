@@ -44,6 +44,17 @@ fn analyze(trace: &Path, engine: &str) -> (i32, u64, u64) {
 
 /// [`analyze`] with extra flags.
 fn analyze_with(trace: &Path, engine: &str, extra: &[&str]) -> (i32, u64, u64) {
+    let (code, json) = analyze_json(trace, engine, extra);
+    (
+        code,
+        json["racy_events"].as_u64().unwrap(),
+        json["racy_locations"].as_u64().unwrap(),
+    )
+}
+
+/// Runs `wasmgrind analyze --format json` with `extra` flags and returns its exit
+/// status and report.
+fn analyze_json(trace: &Path, engine: &str, extra: &[&str]) -> (i32, serde_json::Value) {
     let out = wasmgrind()
         .args(["analyze", "--format", "json", "--engine", engine])
         .args(extra)
@@ -52,11 +63,7 @@ fn analyze_with(trace: &Path, engine: &str, extra: &[&str]) -> (i32, u64, u64) {
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (
-        out.status.code().unwrap(),
-        json["racy_events"].as_u64().unwrap(),
-        json["racy_locations"].as_u64().unwrap(),
-    )
+    (out.status.code().unwrap(), json)
 }
 
 /// Variables written by at least two threads.
@@ -340,13 +347,7 @@ fn ill_formed_lock_event(events: &[Event]) -> Option<String> {
 
 /// Number of potential deadlocks `analyze --engine deadlock` finds in `trace`.
 fn potential_deadlocks(trace: &Path) -> usize {
-    let out = wasmgrind()
-        .args(["analyze", "--format", "json", "--engine", "deadlock"])
-        .arg(trace)
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (_, json) = analyze_json(trace, "deadlock", &[]);
     json["deadlocks"].as_array().map_or(0, Vec::len)
 }
 
