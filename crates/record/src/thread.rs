@@ -118,18 +118,17 @@ impl ThreadMonitor for RecordThread {
         let Some(SiteKind::Atomic { op, size }) = self.recorder.sites().kind(site) else {
             return;
         };
-        let role = self.recorder.sites().info(site).lock_role;
-        let inferred = self
-            .inference
-            .atomic(role, op, size, addr, result, operand, expected);
+        let info = self.recorder.sites().info(site);
+        let inferred =
+            self.inference
+                .atomic(info.lock_role, op, size, addr, result, operand, expected);
         let access = match op {
             AtomicOp::Load => Op::Read,
             // A failed compare-exchange only read.
             AtomicOp::Cmpxchg if result != expected => Op::Read,
             _ => Op::Write,
         };
-        let library = self.recorder.sites().info(site).c_library;
-        self.with_batch(library.then_some(addr), |_, batch| {
+        self.with_batch(info.c_library.then_some(addr), |_, batch| {
             let key = LockKey::inferred(addr);
             match inferred {
                 Inferred::Request => batch.push(Pending::lock(Op::LockRequest, key, Some(site))),
